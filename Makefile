@@ -1,0 +1,67 @@
+# The OT platform's two commands: `make run` (the platform on this machine) and `make test`.
+# Everything they need is installed from this repository's own files.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PROTOS := $(shell find proto -name '*.proto')
+PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+PROTO_STAMP := libs/ot-proto/src/ot/.generated
+
+.PHONY: help install proto run test unit integration infra-up infra-down clean
+
+help:
+	@echo "make run     - start Kafka and the services locally (Ctrl-C stops everything)"
+	@echo "make test    - unit tests, then integration tests on real PostgreSQL and Kafka"
+	@echo "make install - build .venv with every console script (ot-intake, ot-dev-token, ot-pii-scan)"
+
+$(VENV)/.base: constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt grpcio-tools setuptools wheel
+	touch $@
+
+# Generated code is built, never committed (it is gitignored).
+$(PROTO_STAMP): $(VENV)/.base $(PROTOS)
+	rm -rf libs/ot-proto/src/ot
+	mkdir -p libs/ot-proto/src
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=libs/ot-proto/src --pyi_out=libs/ot-proto/src \
+	    --grpc_python_out=libs/ot-proto/src $(PROTOS)
+	touch $@
+
+proto: $(PROTO_STAMP)
+
+$(VENV)/.installed: $(PROTO_STAMP) constraints.txt $(PYPROJECTS)
+	$(PIP) install -q -c constraints.txt \
+	    $(addprefix -e ,$(PACKAGES)) pytest
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) scripts/run_local.py
+
+unit: install
+	$(PY) -m pytest -q libs/ot-runtime/tests libs/ot-guard/tests services/intake/tests
+
+integration: install
+	source scripts/test_env.sh && $(PY) -m pytest -q tests/integration
+
+# Unit tests first (fast, no network), then the integration tier on the real things.
+test: unit integration
+
+infra-up:
+	bash scripts/postgres.sh start
+	bash scripts/kafka.sh start
+
+infra-down:
+	-bash scripts/kafka.sh stop
+	-bash scripts/postgres.sh stop
+
+clean: infra-down
+	rm -rf $(VENV) .data libs/ot-proto/src/ot

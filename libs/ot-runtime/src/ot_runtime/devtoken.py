@@ -1,0 +1,69 @@
+"""`ot-dev-token`: development signing keys and tokens for a laptop run.
+
+Only for local use: `make run` creates a key pair under .data/dev-keys and points the services
+at its public half; this command signs tokens with the private half. A cluster uses the areas'
+identity provider instead (AUTH_JWKS_URL).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .auth import AREA_CLAIM, ROLES, ROLES_CLAIM
+from .tenants import TENANTS
+
+DEFAULT_KEY_DIR = Path(os.environ.get("OT_DEV_KEY_DIR", ".data/dev-keys"))
+DEV_ISSUER = "ot-dev"
+DEV_AUDIENCE = "ot-platform"
+
+
+def ensure_keys(key_dir: Path = DEFAULT_KEY_DIR) -> tuple[Path, Path]:
+    """Create an ES256 key pair once; return (private, public) paths."""
+    key_dir.mkdir(parents=True, exist_ok=True)
+    private, public = key_dir / "jwt-private.pem", key_dir / "jwt-public.pem"
+    if not private.exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+        private.chmod(0o600)
+        public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public
+
+
+def make_token(private_pem: bytes, *, area: str, roles: list[str], subject: str,
+               issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE, ttl_seconds: int = 8 * 3600) -> str:
+    now = int(time.time())
+    claims = {"sub": subject, "iss": issuer, "aud": audience, "iat": now, "exp": now + ttl_seconds,
+              "jti": str(uuid.uuid4()), AREA_CLAIM: area, ROLES_CLAIM: roles}
+    return jwt.encode(claims, private_pem, algorithm="ES256")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ot-dev-token", description=(
+        "Print a development token for a wellbeing area and role (local use only). "
+        "Use it as: authorization: Bearer <token>"))
+    parser.add_argument("--area", default="pohjois-savo", choices=sorted(TENANTS))
+    parser.add_argument("--role", action="append", choices=ROLES,
+                        help="role(s) to carry; repeat for several (default: professional)")
+    parser.add_argument("--subject", default=None, help="the user id (default: dev-<role>)")
+    parser.add_argument("--key-dir", type=Path, default=DEFAULT_KEY_DIR)
+    parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds (default 8 h)")
+    args = parser.parse_args(argv)
+    roles = args.role or ["professional"]
+    private, _ = ensure_keys(args.key_dir)
+    print(make_token(private.read_bytes(), area=args.area, roles=roles,
+                     subject=args.subject or f"dev-{roles[0]}", ttl_seconds=args.ttl))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""The wellbeing areas (hyvinvointialue) of the Eastern Finland cooperation area: one tenant each."""
+
+TENANTS: dict[str, str] = {
+    "etela-savo": "Etelä-Savo",
+    "keski-suomi": "Keski-Suomi",
+    "pohjois-karjala": "Pohjois-Karjala",
+    "pohjois-savo": "Pohjois-Savo",
+}
+
+
+def is_tenant(value: str) -> bool:
+    return value in TENANTS

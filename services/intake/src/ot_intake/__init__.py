@@ -1,0 +1,1 @@
+"""The intake service: consultation requests and group bookings, with the privacy guard at the door."""

@@ -1,0 +1,238 @@
+"""Intake's use cases: command in -> rules -> one transaction with the state change and its events.
+
+The client-identifier guard runs first in `submit` and `triage`: a refused submission raises
+before any row, event, span attribute or log line is written, and the error names only the
+field, the kind of data and where it is, never the value.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from opentelemetry import trace
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ot_guard import check_fields
+from ot_runtime.auth import Principal, require_role
+from ot_runtime.clock import Clock
+from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound,
+                               ResourceExhausted)
+from ot_runtime.outbox import Outbox
+
+from . import events
+from .domain import (ConsultationRequest, Meeting, RequestType, Status, Submission, default_lead_days,
+                     validate_meeting, validate_submission)
+from .seula import Screening, screen
+from .store import IntakeRepository, RequestFilter, decode_page_token
+
+log = logging.getLogger("ot.intake")
+
+STAFF = ("coordinator", "secretary")
+MAX_NOTE = 2000
+
+
+def guard(fields: dict[str, str]) -> list[FieldViolation]:
+    """Client-identifying data in any of `fields`, as field violations that never hold the value."""
+    return [FieldViolation(field=v.field, description=v.message(), reason=v.kind)
+            for v in check_fields({k: t for k, t in fields.items() if t})]
+
+
+@dataclass
+class IntakeHandlers:
+    sessions: sessionmaker
+    outbox: Outbox
+    tenant: str
+    topic: str
+    clock: Clock
+
+    # --- professionals --------------------------------------------------------------------
+    def submit(self, who: Principal, sub: Submission) -> tuple[ConsultationRequest, Screening]:
+        require_role(who, "professional")
+        refused = guard(sub.guarded_fields())
+        problems = refused + validate_submission(sub, self.tenant)
+        if problems:
+            # Only counts and kinds: the values are exactly what must not reach a log.
+            log.info("submission refused", extra={"violations": len(problems),
+                                                  "kinds": sorted({p.reason for p in problems})})
+            raise InvalidArgument(problems)
+        if sub.idempotency_key:
+            with self.sessions() as s:
+                existing = IntakeRepository(s).find_by_idempotency_key(who.subject, sub.idempotency_key, self.tenant)
+            if existing:
+                return existing, screen(sub)
+        screening = screen(sub)
+        now = self.clock.now()
+        r = ConsultationRequest(
+            id=str(uuid.uuid4()), tenant=self.tenant, type=sub.type, status=Status.SUBMITTED,
+            owner_subject=who.subject, professional=sub.professional, categories=list(sub.categories),
+            client=sub.client, question=sub.question, discussed_in_own_team=True, consent=sub.consent,
+            anonymous=sub.anonymous, submitted_at=now, updated_at=now, screening_score=screening.score,
+            idempotency_key=sub.idempotency_key)
+        try:
+            with self.sessions.begin() as s:
+                IntakeRepository(s).add(r)
+                self.outbox.add(s, topic=self.topic, ce_type=events.REQUEST_SUBMITTED, subject=r.id,
+                                message=events.request_submitted(r), time=now)
+        except IntegrityError:
+            # The same idempotency key raced in twice: the first one won; return it.
+            with self.sessions() as s:
+                existing = IntakeRepository(s).find_by_idempotency_key(who.subject, sub.idempotency_key, self.tenant)
+            if existing is None:
+                raise
+            return existing, screening
+        trace.get_current_span().set_attribute("ot.request_id", r.id)
+        log.info("request submitted", extra={"request_id": r.id, "type": r.type.value})
+        return r, screening
+
+    def get(self, who: Principal, request_id: str) -> ConsultationRequest:
+        with self.sessions() as s:
+            r = self._load(IntakeRepository(s), request_id)
+        self._may_read(who, r)
+        return r
+
+    def withdraw(self, who: Principal, request_id: str) -> ConsultationRequest:
+        def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
+            self._may_read(who, r)
+            meeting_id = r.meeting_id
+            previous = r.move_to(Status.WITHDRAWN, now)
+            if meeting_id:
+                repo.release_place(meeting_id)  # the place goes back to the group
+            return previous, None
+        return self._transition(request_id, step)
+
+    def book(self, who: Principal, request_id: str, meeting_id: str) -> ConsultationRequest:
+        """Book a group-consultation request into a meeting, refusing past the deadline or when full."""
+        def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
+            self._may_read(who, r)
+            meeting = repo.get_meeting(meeting_id, self.tenant)
+            if meeting is None:
+                raise NotFound(f"Kokousta {meeting_id} ei ole. / There is no meeting {meeting_id}.")
+            previous = r.move_to(Status.SCHEDULED, now)  # checks lifecycle and type first
+            if now > meeting.booking_deadline:
+                self._refuse_booking(repo, meeting, now, "BOOKING_DEADLINE_PASSED",
+                                     f"Varaus ja materiaali piti toimittaa viimeistään "
+                                     f"{meeting.booking_deadline:%d.%m.%Y}.",
+                                     f"Booking and material were due by {meeting.booking_deadline:%Y-%m-%d}.")
+            if not repo.take_place(meeting.id):
+                self._refuse_booking(repo, meeting, now, "MEETING_FULL", "Kokous on täynnä.", "The meeting is full.")
+            r.meeting_id = meeting.id
+            return previous, meeting
+        return self._transition(request_id, step)
+
+    # --- coordinators and secretaries -----------------------------------------------------
+    def list(self, who: Principal, f: RequestFilter) -> tuple[list[ConsultationRequest], str, int]:
+        require_role(who, *STAFF)
+        if f.page_token:
+            try:
+                decode_page_token(f.page_token)
+            except Exception:
+                raise InvalidArgument([FieldViolation("page_token", "Sivutunnus ei kelpaa; aloita alusta ilman sitä. "
+                                                      "/ The page token is not valid; start again without it.")])
+        if not 1 <= f.page_size <= 100:
+            raise InvalidArgument([FieldViolation("page_size", "Sivun koko 1–100. / Page size must be 1–100.")])
+        with self.sessions() as s:
+            return IntakeRepository(s).list(self.tenant, f)
+
+    def triage(self, who: Principal, request_id: str, note: str) -> ConsultationRequest:
+        require_role(who, "coordinator")
+        problems = guard({"note": note})
+        if len(note) > MAX_NOTE:
+            problems.append(FieldViolation("note", f"Enintään {MAX_NOTE} merkkiä. / At most {MAX_NOTE} characters.",
+                                           "too_long"))
+        if problems:
+            raise InvalidArgument(problems)
+
+        def step(repo, r: ConsultationRequest, now):
+            previous = r.move_to(Status.TRIAGED, now)
+            r.triage_note = note
+            return previous, None
+        return self._transition(request_id, step)
+
+    def mark_consulted(self, who: Principal, request_id: str) -> ConsultationRequest:
+        require_role(who, *STAFF)
+        return self._transition(request_id, lambda repo, r, now: (r.move_to(Status.CONSULTED, now), None))
+
+    def return_recommendations(self, who: Principal, request_id: str) -> ConsultationRequest:
+        require_role(who, *STAFF, "expert")
+        return self._transition(request_id,
+                                lambda repo, r, now: (r.move_to(Status.RECOMMENDATIONS_RETURNED, now), None))
+
+    def close(self, who: Principal, request_id: str) -> ConsultationRequest:
+        require_role(who, "coordinator")
+        return self._transition(request_id, lambda repo, r, now: (r.move_to(Status.CLOSED, now), None))
+
+    def publish_meeting(self, who: Principal, group_id: str, starts_at: datetime | None, capacity: int,
+                        lead_days: int) -> Meeting:
+        require_role(who, *STAFF)
+        now = self.clock.now()
+        problems = validate_meeting(group_id, starts_at, capacity, lead_days, now)
+        if problems:
+            raise InvalidArgument(problems)
+        m = Meeting(id=str(uuid.uuid4()), tenant=self.tenant, group_id=group_id, starts_at=starts_at,
+                    capacity=capacity, booked=0, booking_lead_days=lead_days or default_lead_days(group_id))
+        with self.sessions.begin() as s:
+            IntakeRepository(s).add_meeting(m)
+            self.outbox.add(s, topic=self.topic, ce_type=events.MEETING_PUBLISHED, subject=m.id,
+                            message=events.meeting_published(m), time=now)
+        return m
+
+    def list_meetings(self, who: Principal, group_id: str, start_from: datetime | None) -> list[Meeting]:
+        with self.sessions() as s:
+            return IntakeRepository(s).list_meetings(self.tenant, group_id, start_from or self.clock.now())
+
+    # --- events from other services -------------------------------------------------------
+    def on_experts_assigned(self, session: Session, request_id: str, expert_ids: list[str]) -> None:
+        """The experts service assigned experts: move the request to assigned (consumer, inside its transaction)."""
+        repo = IntakeRepository(session)
+        r = self._load(repo, request_id, for_update=True)
+        now = self.clock.now()
+        previous = r.move_to(Status.ASSIGNED, now)
+        r.expert_ids = list(expert_ids)
+        repo.save(r)
+        self.outbox.add(session, topic=self.topic, ce_type=events.REQUEST_STATUS_CHANGED, subject=r.id,
+                        message=events.status_changed(r, previous), time=now)
+
+    # --- shared steps ---------------------------------------------------------------------
+    def _transition(self, request_id: str, step) -> ConsultationRequest:
+        """Load with a row lock, apply `step`, save, and add the status-change event, in one transaction."""
+        with self.sessions.begin() as s:
+            repo = IntakeRepository(s)
+            r = self._load(repo, request_id, for_update=True)
+            now = self.clock.now()
+            previous, meeting = step(repo, r, now)
+            repo.save(r)
+            self.outbox.add(s, topic=self.topic, ce_type=events.REQUEST_STATUS_CHANGED, subject=r.id,
+                            message=events.status_changed(r, previous, meeting), time=now)
+        log.info("request moved", extra={"request_id": r.id, "from": previous.value, "to": r.status.value})
+        return r
+
+    def _load(self, repo: IntakeRepository, request_id: str, for_update: bool = False) -> ConsultationRequest:
+        r = repo.get(request_id, self.tenant, for_update=for_update) if request_id else None
+        if r is None:
+            raise NotFound(f"Pyyntöä {request_id!r} ei löydy tältä alueelta. / No request {request_id!r} in this area.")
+        return r
+
+    def _may_read(self, who: Principal, r: ConsultationRequest) -> None:
+        if r.owner_subject != who.subject and not who.has_any(*STAFF):
+            # Same answer as for a missing request: do not reveal that it exists.
+            raise NotFound(f"Pyyntöä {r.id!r} ei löydy tältä alueelta. / No request {r.id!r} in this area.")
+
+    def _refuse_booking(self, repo: IntakeRepository, meeting: Meeting, now: datetime, reason: str,
+                        fi: str, en: str) -> None:
+        alternative = repo.next_meeting_with_room(self.tenant, meeting.group_id, now, exclude=meeting.id)
+        info = {"group_id": meeting.group_id}
+        if alternative:
+            info.update(next_meeting_id=alternative.id, next_meeting_starts_at=alternative.starts_at.isoformat(),
+                        next_meeting_booking_deadline=alternative.booking_deadline.isoformat())
+            fi += f" Seuraava kokous, jossa on tilaa: {alternative.starts_at:%d.%m.%Y} (varaa viimeistään " \
+                  f"{alternative.booking_deadline:%d.%m.%Y})."
+            en += f" Next meeting with room: {alternative.starts_at:%Y-%m-%d} (book by " \
+                  f"{alternative.booking_deadline:%Y-%m-%d})."
+        else:
+            fi += " Ryhmällä ei ole nyt muita kokouksia, joissa on tilaa; kysy sihteeriltä."
+            en += " The group has no other meeting with room now; ask the secretary."
+        error_type = ResourceExhausted if reason == "MEETING_FULL" else FailedPrecondition
+        raise error_type(f"{fi} / {en}", violation_type=reason, subject=f"meetings/{meeting.id}", info=info)

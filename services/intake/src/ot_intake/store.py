@@ -1,0 +1,242 @@
+"""Intake's tables and repository (SQLAlchemy Core, the same on PostgreSQL and SQLite).
+
+The repository works inside a session the caller owns, so a use case's changes and its outbox
+events commit together (the unit of work is `sessions.begin()`).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ot_runtime.db import UtcDateTime, inbox_table, outbox_table
+
+from .domain import (Category, ClientFacts, Consent, ConsentGiver, ConsentNeed, ConsultationRequest, Gender,
+                     Meeting, Professional, RequestType, Sector, Status)
+
+metadata = sa.MetaData()
+
+requests = sa.Table(
+    "requests", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(40), nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(40), nullable=False),
+    sa.Column("owner_subject", sa.String(200), nullable=False),
+    sa.Column("prof_name", sa.String(200), nullable=False),
+    sa.Column("prof_phone", sa.String(50), nullable=False),
+    sa.Column("prof_email", sa.String(200), nullable=False),
+    sa.Column("profession", sa.String(200), nullable=False),
+    sa.Column("organisation", sa.String(200), nullable=False),
+    sa.Column("sector", sa.String(20), nullable=False),
+    sa.Column("client", sa.JSON, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("discussed_in_own_team", sa.Boolean, nullable=False),
+    sa.Column("consent_need", sa.String(40), nullable=False),
+    sa.Column("consent_given_by", sa.String(40), nullable=True),
+    sa.Column("consent_child_capacity_assessed", sa.Boolean, nullable=False),
+    sa.Column("anonymous", sa.Boolean, nullable=False),
+    sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("screening_score", sa.Integer, nullable=False),
+    sa.Column("triage_note", sa.Text, nullable=False, server_default=""),
+    sa.Column("meeting_id", sa.String(36), sa.ForeignKey("meetings.id"), nullable=True),
+    sa.Column("expert_ids", sa.JSON, nullable=False),
+    sa.Column("idempotency_key", sa.String(100), nullable=True),
+    sa.UniqueConstraint("owner_subject", "idempotency_key", name="uq_requests_owner_idempotency"),
+    sa.Index("ix_requests_tenant_submitted", "tenant", "submitted_at", "id"),
+    sa.Index("ix_requests_tenant_status", "tenant", "status"),
+)
+
+# One row per category, so that "all requests in category X" is an indexed query.
+request_categories = sa.Table(
+    "request_categories", metadata,
+    sa.Column("request_id", sa.String(36), sa.ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("category", sa.String(40), primary_key=True),
+    sa.Index("ix_request_categories_category", "category"),
+)
+
+meetings = sa.Table(
+    "meetings", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(40), nullable=False),
+    sa.Column("group_id", sa.String(64), nullable=False),
+    sa.Column("starts_at", UtcDateTime(), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("booked", sa.Integer, nullable=False),
+    sa.Column("booking_lead_days", sa.Integer, nullable=False),
+    sa.CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_meetings_booked_within_capacity"),
+    sa.Index("ix_meetings_group_start", "tenant", "group_id", "starts_at"),
+)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    status: Status | None = None
+    category: Category | None = None
+    type: RequestType | None = None
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
+    page_size: int = 20
+    page_token: str = ""
+
+
+def encode_page_token(submitted_at: datetime, request_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([submitted_at.isoformat(), request_id]).encode()).decode()
+
+
+def decode_page_token(token: str) -> tuple[datetime, str]:
+    """Raise ValueError for a token we did not make."""
+    at, rid = json.loads(base64.urlsafe_b64decode(token.encode()))
+    return datetime.fromisoformat(at), str(rid)
+
+
+class IntakeRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    # --- requests -------------------------------------------------------------------------
+    def add(self, r: ConsultationRequest) -> None:
+        self.session.execute(requests.insert().values(**_request_row(r)))
+        self.session.execute(request_categories.insert(), [{"request_id": r.id, "category": c.value}
+                                                           for c in r.categories])
+
+    def save(self, r: ConsultationRequest) -> None:
+        row = _request_row(r)
+        del row["id"]
+        self.session.execute(requests.update().where(requests.c.id == r.id).values(**row))
+
+    def get(self, request_id: str, tenant: str, *, for_update: bool = False) -> ConsultationRequest | None:
+        query = sa.select(requests).where(requests.c.id == request_id, requests.c.tenant == tenant)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.execute(query).mappings().first()
+        return self._load(row) if row else None
+
+    def find_by_idempotency_key(self, owner: str, key: str, tenant: str) -> ConsultationRequest | None:
+        row = self.session.execute(sa.select(requests).where(
+            requests.c.owner_subject == owner, requests.c.idempotency_key == key,
+            requests.c.tenant == tenant)).mappings().first()
+        return self._load(row) if row else None
+
+    def list(self, tenant: str, f: RequestFilter) -> tuple[list[ConsultationRequest], str, int]:
+        """A page of the area's requests, newest first, and the token of the next page."""
+        conditions = [requests.c.tenant == tenant]
+        if f.status:
+            conditions.append(requests.c.status == f.status.value)
+        if f.type:
+            conditions.append(requests.c.type == f.type.value)
+        if f.category:
+            conditions.append(requests.c.id.in_(sa.select(request_categories.c.request_id)
+                                                .where(request_categories.c.category == f.category.value)))
+        if f.submitted_from:
+            conditions.append(requests.c.submitted_at >= f.submitted_from)
+        if f.submitted_to:
+            conditions.append(requests.c.submitted_at < f.submitted_to)
+        total = self.session.execute(sa.select(sa.func.count()).select_from(requests)
+                                     .where(*conditions)).scalar_one()
+        page = list(conditions)
+        if f.page_token:
+            at, rid = decode_page_token(f.page_token)
+            page.append(sa.or_(requests.c.submitted_at < at,
+                               sa.and_(requests.c.submitted_at == at, requests.c.id < rid)))
+        rows = self.session.execute(sa.select(requests).where(*page)
+                                    .order_by(requests.c.submitted_at.desc(), requests.c.id.desc())
+                                    .limit(f.page_size + 1)).mappings().all()
+        items = [self._load(r) for r in rows[:f.page_size]]
+        next_token = encode_page_token(items[-1].submitted_at, items[-1].id) if len(rows) > f.page_size else ""
+        return items, next_token, total
+
+    def _load(self, row) -> ConsultationRequest:
+        cats = self.session.execute(sa.select(request_categories.c.category)
+                                    .where(request_categories.c.request_id == row["id"])
+                                    .order_by(request_categories.c.category)).scalars().all()
+        client = row["client"]
+        return ConsultationRequest(
+            id=row["id"], tenant=row["tenant"], type=RequestType(row["type"]), status=Status(row["status"]),
+            owner_subject=row["owner_subject"],
+            professional=Professional(name=row["prof_name"], phone=row["prof_phone"], email=row["prof_email"],
+                                      profession=row["profession"], organisation=row["organisation"],
+                                      sector=Sector(row["sector"]), wellbeing_area=row["tenant"]),
+            categories=[Category(c) for c in cats],
+            client=ClientFacts(age_years=client.get("age_years"),
+                               gender=Gender(client["gender"]) if client.get("gender") else None,
+                               family_situation=client.get("family_situation", ""),
+                               earlier_services=list(client.get("earlier_services", [])),
+                               cooperation_partners=list(client.get("cooperation_partners", [])),
+                               health_information=client.get("health_information", "")),
+            question=row["question"], discussed_in_own_team=row["discussed_in_own_team"],
+            consent=Consent(need=ConsentNeed(row["consent_need"]),
+                            given_by=ConsentGiver(row["consent_given_by"]) if row["consent_given_by"] else None,
+                            child_capacity_assessed=row["consent_child_capacity_assessed"]),
+            anonymous=row["anonymous"], submitted_at=row["submitted_at"], updated_at=row["updated_at"],
+            screening_score=row["screening_score"], triage_note=row["triage_note"] or "",
+            meeting_id=row["meeting_id"] or "", expert_ids=list(row["expert_ids"] or []),
+            idempotency_key=row["idempotency_key"] or "")
+
+    # --- meetings -------------------------------------------------------------------------
+    def add_meeting(self, m: Meeting) -> None:
+        self.session.execute(meetings.insert().values(
+            id=m.id, tenant=m.tenant, group_id=m.group_id, starts_at=m.starts_at, capacity=m.capacity,
+            booked=m.booked, booking_lead_days=m.booking_lead_days))
+
+    def get_meeting(self, meeting_id: str, tenant: str) -> Meeting | None:
+        row = self.session.execute(sa.select(meetings).where(meetings.c.id == meeting_id,
+                                                             meetings.c.tenant == tenant)).mappings().first()
+        return _meeting(row) if row else None
+
+    def list_meetings(self, tenant: str, group_id: str, start_from: datetime) -> list[Meeting]:
+        q = sa.select(meetings).where(meetings.c.tenant == tenant, meetings.c.starts_at >= start_from)
+        if group_id:
+            q = q.where(meetings.c.group_id == group_id)
+        return [_meeting(r) for r in self.session.execute(q.order_by(meetings.c.starts_at)).mappings()]
+
+    def take_place(self, meeting_id: str) -> bool:
+        """Take one place if one is free. One conditional UPDATE, so of two concurrent bookings
+        for the last place exactly one succeeds (the row lock serialises them on PostgreSQL)."""
+        result = self.session.execute(meetings.update().where(
+            meetings.c.id == meeting_id, meetings.c.booked < meetings.c.capacity)
+            .values(booked=meetings.c.booked + 1))
+        return result.rowcount == 1
+
+    def release_place(self, meeting_id: str) -> None:
+        self.session.execute(meetings.update().where(meetings.c.id == meeting_id, meetings.c.booked > 0)
+                             .values(booked=meetings.c.booked - 1))
+
+    def next_meeting_with_room(self, tenant: str, group_id: str, now: datetime,
+                               exclude: str = "") -> Meeting | None:
+        for m in self.list_meetings(tenant, group_id, now):
+            if m.id != exclude and m.open_for_booking(now):
+                return m
+        return None
+
+
+def _request_row(r: ConsultationRequest) -> dict:
+    return dict(
+        id=r.id, tenant=r.tenant, type=r.type.value, status=r.status.value, owner_subject=r.owner_subject,
+        prof_name=r.professional.name, prof_phone=r.professional.phone, prof_email=r.professional.email,
+        profession=r.professional.profession, organisation=r.professional.organisation,
+        sector=r.professional.sector.value,
+        client={"age_years": r.client.age_years, "gender": r.client.gender.value if r.client.gender else None,
+                "family_situation": r.client.family_situation, "earlier_services": r.client.earlier_services,
+                "cooperation_partners": r.client.cooperation_partners,
+                "health_information": r.client.health_information},
+        question=r.question, discussed_in_own_team=r.discussed_in_own_team,
+        consent_need=r.consent.need.value,
+        consent_given_by=r.consent.given_by.value if r.consent.given_by else None,
+        consent_child_capacity_assessed=r.consent.child_capacity_assessed, anonymous=r.anonymous,
+        submitted_at=r.submitted_at, updated_at=r.updated_at, screening_score=r.screening_score,
+        triage_note=r.triage_note, meeting_id=r.meeting_id or None, expert_ids=r.expert_ids,
+        idempotency_key=r.idempotency_key or None)
+
+
+def _meeting(row) -> Meeting:
+    return Meeting(id=row["id"], tenant=row["tenant"], group_id=row["group_id"], starts_at=row["starts_at"],
+                   capacity=row["capacity"], booked=row["booked"], booking_lead_days=row["booking_lead_days"])
