@@ -1,0 +1,135 @@
+"""`make run`: the platform on this machine.
+
+Starts (or reuses) the local Kafka broker, creates development signing keys, migrates each
+service's SQLite database under .data/, loads fictional demo data, starts the services on
+loopback, waits until each reports SERVING, prints how to call them, and on Ctrl-C stops the
+services and the broker. Set OT_TENANT to run another wellbeing area (default pohjois-savo).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from ot_runtime.devtoken import DEV_AUDIENCE, DEV_ISSUER, ensure_keys
+from ot_runtime.tenants import TENANTS
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("OT_DATA_DIR", REPO / ".data")).resolve()
+BIN = Path(sys.executable).parent
+
+# name, gRPC port, HTTP port, full gRPC service name, demo-data command (or None)
+SERVICES = [
+    ("intake", 50051, 8081, "ot.intake.v1.IntakeService", "seed-demo"),
+]
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def start_kafka() -> str:
+    out = subprocess.run(["bash", str(REPO / "scripts/kafka.sh"), "start"], check=True, stdout=subprocess.PIPE,
+                         text=True).stdout
+    return next(line.split("=", 1)[1] for line in out.splitlines() if line.startswith("KAFKA_BOOTSTRAP_SERVERS="))
+
+
+def stop_kafka() -> None:
+    subprocess.run(["bash", str(REPO / "scripts/kafka.sh"), "stop"], check=False)
+
+
+def service_env(name: str, grpc_port: int, http_port: int, tenant: str, kafka: str, public_key: Path) -> dict:
+    return {**os.environ, "OT_TENANT": tenant, "DATABASE_URL": f"sqlite:///{DATA / (name + '.db')}",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(grpc_port),
+            "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port), "AUTH_JWT_ISSUER": DEV_ISSUER,
+            "AUTH_JWT_AUDIENCE": DEV_AUDIENCE, "AUTH_JWT_PUBLIC_KEY_FILE": str(public_key)}
+
+
+def run_step(command: list[str], env: dict) -> None:
+    """Run a one-off command quietly; show its output only when it fails."""
+    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        print(done.stdout, file=sys.stderr)
+        raise SystemExit(f"{' '.join(Path(c).name for c in command)} failed with code {done.returncode}")
+    for line in done.stdout.splitlines():
+        if not line.startswith("{"):  # the command's own messages, not its JSON log
+            say(line)
+
+
+def wait_serving(port: int, service: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"{service} exited with code {process.returncode}; see its log above")
+            try:
+                if health.Check(health_pb2.HealthCheckRequest(service=service), timeout=1).status == \
+                        health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.3)
+    raise SystemExit(f"{service} did not report SERVING on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+def main() -> int:
+    tenant = os.environ.get("OT_TENANT", "pohjois-savo")
+    if tenant not in TENANTS:
+        raise SystemExit(f"OT_TENANT must be one of {', '.join(sorted(TENANTS))}, got {tenant!r}")
+    DATA.mkdir(parents=True, exist_ok=True)
+    _, public_key = ensure_keys(DATA / "dev-keys")
+    kafka = start_kafka()
+    processes: list[subprocess.Popen] = []
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        for name, grpc_port, http_port, full_name, seed in SERVICES:
+            env = service_env(name, grpc_port, http_port, tenant, kafka, public_key)
+            command = str(BIN / f"ot-{name}")
+            run_step([command, "migrate"], env)
+            if seed:
+                run_step([command, seed], env)
+            # Own session: Ctrl-C reaches only this script, which stops the services in order.
+            processes.append(subprocess.Popen([command, "serve"], env=env, start_new_session=True))
+        for (name, grpc_port, http_port, full_name, _), process in zip(SERVICES, processes):
+            wait_serving(grpc_port, full_name, process)
+        say("")
+        say(f"OT platform is running for {TENANTS[tenant]} ({tenant}); Kafka at {kafka}.")
+        for name, grpc_port, http_port, full_name, _ in SERVICES:
+            say(f"  {name:8} gRPC 127.0.0.1:{grpc_port} ({full_name})   HTTP http://127.0.0.1:{http_port}/")
+        say("")
+        say("Get a development token (roles: professional, coordinator, secretary, expert, admin):")
+        say(f"  TOKEN=$(.venv/bin/ot-dev-token --area {tenant} --role professional)")
+        say("Call the API (grpcurl uses server reflection):")
+        say('  grpcurl -plaintext -H "authorization: Bearer $TOKEN" 127.0.0.1:50051 list ot.intake.v1.IntakeService')
+        say("Service logs (JSON) follow below. Press Ctrl-C to stop everything.")
+        while not stop.wait(0.5):
+            if any(p.poll() is not None for p in processes):
+                say("a service stopped unexpectedly; stopping the rest")
+                break
+    finally:
+        say("\nstopping the services...")
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        stop_kafka()
+        say("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

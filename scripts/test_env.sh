@@ -1,0 +1,11 @@
+# shellcheck shell=bash
+# Sourced by `make integration`: start (or reuse) the local PostgreSQL and Kafka and export where
+# they are. Any failure stops the test run: integration tests never skip a missing service.
+set -euo pipefail
+_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+OT_TEST_DATABASE_URL="$(bash "$_here/postgres.sh" start | sed -n 's/^DATABASE_URL=//p')"
+KAFKA_BOOTSTRAP_SERVERS="$(bash "$_here/kafka.sh" start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p')"
+[ -n "$OT_TEST_DATABASE_URL" ] || { echo "test_env: PostgreSQL did not report its URL" >&2; exit 1; }
+[ -n "$KAFKA_BOOTSTRAP_SERVERS" ] || { echo "test_env: Kafka did not report its address" >&2; exit 1; }
+export OT_TEST_DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
+echo "integration tests use PostgreSQL at ${OT_TEST_DATABASE_URL%%\?*} and Kafka at $KAFKA_BOOTSTRAP_SERVERS" >&2

@@ -1,0 +1,41 @@
+"""Shared values and builders for intake's unit tests (fictional data only)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ot_runtime.auth import Principal
+from ot_intake.domain import (Category, ClientFacts, Consent, ConsentGiver, ConsentNeed, Gender, Professional,
+                              RequestType, Sector, Submission)
+
+TENANT = "pohjois-savo"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def person(subject: str = "prof-1", *roles: str) -> Principal:
+    return Principal(subject=subject, tenant=TENANT, roles=frozenset(roles or ("professional",)))
+
+
+COORDINATOR = person("coord-1", "coordinator")
+SECRETARY = person("secr-1", "secretary")
+
+
+def submission(**changes) -> Submission:
+    """A valid, fictional submission (no client-identifying data)."""
+    values = dict(
+        type=RequestType.OT_TUKI,
+        professional=Professional(name="Testi Ammattilainen", phone="", email="testi.ammattilainen@example.fi",
+                                  profession="sosiaalityöntekijä", organisation="Perhepalvelut",
+                                  sector=Sector.SOCIAL, wellbeing_area=TENANT),
+        categories=[Category.CHALLENGING_DIVORCE, Category.CHILD_PROTECTION_SPECIAL],
+        client=ClientFacts(age_years=12, gender=Gender.GIRL,
+                           family_situation="vanhemmat eronneet, pitkittynyt huoltoriita",
+                           earlier_services=["perheneuvola", "lastensuojelun avohuolto"],
+                           cooperation_partners=["koulukuraattori", "lastenpsykiatria"],
+                           health_information="unihäiriöitä ja poissaoloja koulusta"),
+        question="Miten tukea lasta, kun vanhempien riita jatkuu ja tapaamiset keskeytyvät toistuvasti?",
+        discussed_in_own_team=True,
+        consent=Consent(need=ConsentNeed.WRITTEN_ORGANISATION_FORM, given_by=ConsentGiver.GUARDIANS,
+                        child_capacity_assessed=False),
+        anonymous=False)
+    values.update(changes)
+    return Submission(**values)

@@ -1,0 +1,152 @@
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from ot.events.v1 import intake_events_pb2
+
+from ot_guard import scan
+from ot_guard.testing import sample
+from ot_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
+from ot_intake.domain import Category, RequestType, Status
+from ot_intake.store import RequestFilter, outbox, request_categories, requests
+
+from intake_testkit import COORDINATOR, NOW, SECRETARY, TENANT, person, submission
+
+
+def v_start(text):
+    return scan(text)[0].start
+
+
+def v_end(text):
+    return scan(text)[0].end
+
+
+def rows(engine, table):
+    with engine.connect() as c:
+        return c.execute(sa.select(table)).mappings().all()
+
+
+def test_submit_stores_the_request_and_an_event_without_contact_data_or_free_text(handlers, engine):
+    r, screening = handlers.submit(person(), submission())
+    assert r.status is Status.SUBMITTED and r.screening_score == screening.score
+    [event] = rows(engine, outbox)
+    assert event["ce_type"] == "ot.intake.request.submitted.v1" and event["record_key"] == r.id
+    payload = intake_events_pb2.RequestSubmitted.FromString(event["payload"])
+    assert payload.request_id == r.id and payload.tenant == TENANT and len(payload.categories) == 2
+    raw = event["payload"]
+    for private in (r.professional.name, r.professional.email, r.question, r.client.family_situation):
+        assert private.encode() not in raw
+
+
+@pytest.mark.parametrize("kind", ["identity_code", "name", "phone", "email", "address", "birth_date",
+                                  "diagnosis_code"])
+def test_client_identifying_data_is_refused_and_nothing_is_written(handlers, engine, kind):
+    text = sample(kind)
+    with pytest.raises(InvalidArgument) as err:
+        handlers.submit(person(), submission(question=text))
+    [v] = err.value.violations
+    assert (v.field, v.reason) == ("question", kind)
+    assert "merkit" in v.description and "characters" in v.description  # where to look
+    refused_value = text[v_start(text):v_end(text)]
+    assert refused_value and refused_value not in v.description and refused_value not in err.value.message
+    assert rows(engine, requests) == [] and rows(engine, outbox) == []
+
+
+def test_guard_checks_every_client_list_item_and_names_its_position(handlers):
+    sub = submission()
+    sub.client.cooperation_partners.append(sample("phone"))
+    with pytest.raises(InvalidArgument) as err:
+        handlers.submit(person(), sub)
+    assert [v.field for v in err.value.violations] == ["client.cooperation_partners[2]"]
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_request(handlers, engine):
+    first, _ = handlers.submit(person(), submission(idempotency_key="form-123"))
+    again, _ = handlers.submit(person(), submission(idempotency_key="form-123"))
+    assert again.id == first.id and len(rows(engine, requests)) == 1
+
+
+def test_only_professionals_submit(handlers):
+    with pytest.raises(PermissionDenied):
+        handlers.submit(COORDINATOR, submission())
+
+
+def test_another_professional_cannot_see_my_request(handlers):
+    r, _ = handlers.submit(person("prof-1"), submission())
+    with pytest.raises(NotFound):
+        handlers.get(person("prof-2"), r.id)
+    assert handlers.get(COORDINATOR, r.id).id == r.id
+
+
+def test_triage_note_is_guarded_and_a_second_triage_is_refused(handlers):
+    r, _ = handlers.submit(person(), submission())
+    with pytest.raises(InvalidArgument):
+        handlers.triage(COORDINATOR, r.id, sample("identity_code"))
+    assert handlers.triage(COORDINATOR, r.id, "Sopii OT-tasolle, asiantuntija lastenpsykiatriasta.").status \
+        is Status.TRIAGED
+    with pytest.raises(FailedPrecondition):
+        handlers.triage(COORDINATOR, r.id, "uudestaan")
+
+
+def test_listing_filters_and_pages_through_the_areas_requests(handlers, clock):
+    ids = []
+    for i in range(5):
+        cats = [Category.NEUROPSYCHIATRIC] if i % 2 else [Category.FUNCTIONAL_RARE]
+        ids.append(handlers.submit(person(), submission(categories=cats))[0].id)
+        clock.advance(minutes=1)
+    page1, token, total = handlers.list(COORDINATOR, RequestFilter(page_size=2))
+    page2, token2, _ = handlers.list(COORDINATOR, RequestFilter(page_size=2, page_token=token))
+    page3, token3, _ = handlers.list(COORDINATOR, RequestFilter(page_size=2, page_token=token2))
+    assert total == 5 and token3 == ""
+    assert [r.id for r in page1 + page2 + page3] == list(reversed(ids))  # newest first, none twice
+    neuro, _, n = handlers.list(COORDINATOR, RequestFilter(category=Category.NEUROPSYCHIATRIC))
+    assert n == 2 and {r.id for r in neuro} == {ids[1], ids[3]}
+    with pytest.raises(InvalidArgument):
+        handlers.list(COORDINATOR, RequestFilter(page_token="garbage"))
+    with pytest.raises(PermissionDenied):
+        handlers.list(person(), RequestFilter())
+
+
+def group_request(handlers, who=None):
+    return handlers.submit(who or person(), submission(type=RequestType.GROUP_CONSULTATION, anonymous=True))[0]
+
+
+def test_booking_after_the_deadline_names_the_next_meeting_with_room(handlers, clock):
+    soon = handlers.publish_meeting(SECRETARY, "haastavat-erot-kuopio", NOW + timedelta(days=5), 3, 0)
+    later = handlers.publish_meeting(SECRETARY, "haastavat-erot-kuopio", NOW + timedelta(days=20), 3, 0)
+    assert soon.booking_lead_days == 7  # challenging-divorces default
+    r = group_request(handlers)
+    with pytest.raises(FailedPrecondition) as err:
+        handlers.book(person(), r.id, soon.id)
+    assert err.value.violation_type == "BOOKING_DEADLINE_PASSED"
+    assert err.value.info["next_meeting_id"] == later.id
+    booked = handlers.book(person(), r.id, later.id)
+    assert booked.status is Status.SCHEDULED and booked.meeting_id == later.id
+
+
+def test_a_full_meeting_is_refused_and_withdrawal_gives_the_place_back(handlers):
+    m = handlers.publish_meeting(SECRETARY, "haastavat-erot-kuopio", NOW + timedelta(days=30), 1, 0)
+    first, second = group_request(handlers, person("p1")), group_request(handlers, person("p2"))
+    handlers.book(person("p1"), first.id, m.id)
+    with pytest.raises(ResourceExhausted) as err:
+        handlers.book(person("p2"), second.id, m.id)
+    assert err.value.violation_type == "MEETING_FULL" and "next_meeting_id" not in err.value.info
+    assert handlers.get(person("p2"), second.id).status is Status.SUBMITTED  # nothing half-done
+    handlers.withdraw(person("p1"), first.id)
+    assert handlers.book(person("p2"), second.id, m.id).status is Status.SCHEDULED
+
+
+def test_experts_assignment_event_moves_the_request_on(handlers, engine):
+    r, _ = handlers.submit(person(), submission())
+    with handlers.sessions.begin() as s:
+        handlers.on_experts_assigned(s, r.id, ["expert-1"])
+    got = handlers.get(COORDINATOR, r.id)
+    assert got.status is Status.ASSIGNED and got.expert_ids == ["expert-1"]
+    last = rows(engine, outbox)[-1]
+    change = intake_events_pb2.RequestStatusChanged.FromString(last["payload"])
+    assert list(change.expert_ids) == ["expert-1"]
+
+
+def test_categories_are_stored_one_row_each(handlers, engine):
+    r, _ = handlers.submit(person(), submission())
+    assert sorted(x["category"] for x in rows(engine, request_categories)) == sorted(c.value for c in r.categories)

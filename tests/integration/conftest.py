@@ -1,0 +1,211 @@
+"""Integration tier: the services in-process against the real PostgreSQL and Kafka that
+`make test` starts (scripts/test_env.sh). A missing service is a failure, never a skip.
+
+Each test gets its own database and its own topic prefix, so tests do not see each other's data.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy.engine import make_url
+
+from ot_runtime.clock import SystemClock
+from ot_runtime.logging import JsonFormatter
+from ot_runtime.migrations import upgrade
+from ot_runtime.settings import load_settings
+from ot_runtime.telemetry import configure_tracing
+from ot_runtime.testing import TestKeys
+
+TENANT = "pohjois-savo"
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        pytest.fail(f"{name} is not set: run the integration tests with `make test` (or `make integration`), "
+                    "which starts PostgreSQL and Kafka and exports their addresses.", pytrace=False)
+    return value
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    servers = _required_env("KAFKA_BOOTSTRAP_SERVERS")
+    admin = KafkaAdminClient(bootstrap_servers=servers.split(","), request_timeout_ms=10000)
+    admin.close()  # reachable, or this raised
+    return servers
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    url = _required_env("OT_TEST_DATABASE_URL")
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        assert c.execute(sa.text("select 1")).scalar() == 1
+    engine.dispose()
+    return url
+
+
+@pytest.fixture()
+def database_url(pg_admin_url):
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    name = f"it_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    configure_tracing("integration", TENANT, exporter=exporter)
+    return exporter
+
+
+@pytest.fixture()
+def keys(tmp_path):
+    return TestKeys(tmp_path / "keys")
+
+
+@pytest.fixture()
+def topic_prefix() -> str:
+    return f"it{uuid.uuid4().hex[:10]}.{TENANT}"
+
+
+@pytest.fixture()
+def captured_logs():
+    """Every log line written during the test, formatted exactly as the services write them."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("test", TENANT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+def service_env(service: str, database_url: str, kafka: str, prefix: str, keys: TestKeys, **extra) -> dict:
+    return {"OT_TENANT": TENANT, "DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "OT_TOPIC_PREFIX": prefix, "GRPC_PORT": "0", "HTTP_PORT": "0", "OUTBOX_POLL_SECONDS": "0.1",
+            "SHUTDOWN_GRACE_SECONDS": "2", **keys.env(), **extra}
+
+
+@dataclass
+class RunningService:
+    app: object
+    channel: grpc.Channel
+    settings: object
+
+    def stop(self) -> None:
+        self.channel.close()
+        self.app.grpc_server.stop(2)
+        self.app.consumer.stop()
+        self.app.relay.stop()
+        self.app.http_server.stop()
+        self.app.producer.close(timeout=5)
+        self.app.engine.dispose()
+
+
+@pytest.fixture()
+def start_intake(database_url, kafka_bootstrap, topic_prefix, keys, spans):
+    """Start intake (migrations, gRPC, HTTP, relay, consumer) on loopback; stopped after the test."""
+    from ot_intake.bootstrap import build
+    from ot_intake.main import MIGRATIONS
+
+    started: list[RunningService] = []
+
+    def start(clock=None, relay: bool = True, relay_batch_size: int = 100) -> RunningService:
+        settings = load_settings("intake", service_env("intake", database_url, kafka_bootstrap, topic_prefix, keys))
+        upgrade(MIGRATIONS, settings.database_url)
+        app = build(settings, clock=clock or SystemClock(), relay_batch_size=relay_batch_size)
+        app.http_server.start()
+        app.consumer.start()
+        if relay:
+            app.relay.start()
+        app.grpc_server.start()
+        service = RunningService(app, grpc.insecure_channel(f"127.0.0.1:{app.grpc_server.port}"), settings)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30.0, settle: float = 2.0) -> list:
+    """All records of `topic`: waits until at least `expect` arrived, then `settle` seconds more to
+    catch any extra (a duplicate would show up there)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=None, auto_offset_reset="earliest",
+                             enable_auto_commit=False)
+    try:
+        deadline = time.monotonic() + timeout
+        while topic not in (consumer.topics() or set()):
+            if time.monotonic() > deadline:
+                return []
+            time.sleep(0.2)
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        records: list = []
+        settle_until = None
+        while True:
+            now = time.monotonic()
+            if len(records) >= expect and settle_until is None:
+                settle_until = now + settle
+            if (settle_until and now > settle_until) or now > deadline:
+                return records
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+
+
+def wait_until(condition, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def wait_consumed(bootstrap: str, group: str, topic: str, timeout: float = 30.0) -> None:
+    """Wait until `group` has committed offsets up to the end of every partition of `topic`."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+    probe = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=None)
+    try:
+        parts = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
+        ends = probe.end_offsets(parts)
+
+        def caught_up():
+            committed = admin.list_group_offsets(group).get(group, {})
+            return all(committed.get(tp) is not None and committed[tp].offset >= end
+                       for tp, end in ends.items() if end > 0)
+        wait_until(caught_up, timeout, f"group {group} to consume {topic}")
+    finally:
+        admin.close()
+        probe.close()
+
+
+def header(record, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode()
+    return None
