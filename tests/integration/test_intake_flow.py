@@ -1,6 +1,7 @@
 """Intake end to end on real PostgreSQL and Kafka: gRPC in, outbox, relay, topic, consumer."""
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -142,7 +143,8 @@ def test_the_outbox_survives_a_relay_restart_without_loss_or_duplicate(start_int
     assert sorted(header(r, "ce_subject") for r in records) == sorted(ids)
 
 
-def produce_experts_assigned(kafka_bootstrap, topic, request_id, event_id, tenant=TENANT, payload=None):
+def produce_experts_assigned(kafka_bootstrap, topic, request_id, event_id, tenant=TENANT, payload=None,
+                             traceparent=None):
     msg = experts_events_pb2.ExpertsAssigned(assignment_id=str(uuid.uuid4()), request_id=request_id, tenant=tenant,
                                              expert_ids=["kys-lastenpsykiatria"])
     event = CloudEvent(id=event_id, type="ot.experts.assignment.made.v1", source=f"/ot/{tenant}/experts",
@@ -150,8 +152,27 @@ def produce_experts_assigned(kafka_bootstrap, topic, request_id, event_id, tenan
                        dataschema="proto:ot.events.v1.ExpertsAssigned",
                        data=payload if payload is not None else msg.SerializeToString())
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap.split(","))
-    producer.send(topic, key=request_id.encode(), value=event.data, headers=event.headers()).get(timeout=15)
+    headers = event.headers() + ([("traceparent", traceparent.encode())] if traceparent else [])
+    producer.send(topic, key=request_id.encode(), value=event.data, headers=headers).get(timeout=15)
     producer.close()
+
+
+def test_one_trace_runs_from_an_incoming_event_through_the_consumer_into_the_next_event(
+        start_intake, keys, kafka_bootstrap, spans, captured_logs):
+    intake = start_intake()
+    created = stub(intake).SubmitRequest(submit_request(), metadata=keys.metadata())
+    trace_id = uuid.uuid4().hex
+    produce_experts_assigned(kafka_bootstrap, intake.settings.topic("experts"), created.request_id,
+                             str(uuid.uuid4()), traceparent=f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01")
+    changes = wait_until(lambda: [r for r in read_topic(kafka_bootstrap, intake.settings.topic("intake"), expect=2,
+                                                         timeout=5, settle=0)
+                                  if header(r, "ce_type") == "ot.intake.request.status_changed.v1"],
+                         what="the status-change event")
+    assert header(changes[0], "traceparent").split("-")[1] == trace_id
+    names = {s.name for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id}
+    assert {f"{intake.settings.topic('experts')} process", f"{intake.settings.topic('intake')} publish"} <= names
+    moved = [json.loads(line) for line in captured_logs.getvalue().splitlines() if '"request moved"' in line]
+    assert moved and moved[0]["trace_id"] == trace_id  # an operator can go from the log line to the trace
 
 
 def test_a_redelivered_event_changes_nothing(start_intake, keys, kafka_bootstrap):

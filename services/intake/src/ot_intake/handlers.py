@@ -194,6 +194,7 @@ class IntakeHandlers:
         repo.save(r)
         self.outbox.add(session, topic=self.topic, ce_type=events.REQUEST_STATUS_CHANGED, subject=r.id,
                         message=events.status_changed(r, previous), time=now)
+        log.info("request moved", extra={"request_id": r.id, "from": previous.value, "to": r.status.value})
 
     # --- shared steps ---------------------------------------------------------------------
     def _transition(self, request_id: str, step) -> ConsultationRequest:
