@@ -76,6 +76,10 @@ def test_another_professional_cannot_see_my_request(handlers):
     with pytest.raises(NotFound):
         handlers.get(person("prof-2"), r.id)
     assert handlers.get(COORDINATOR, r.id).id == r.id
+    service = person("ot-feedback", "service")
+    assert handlers.get(service, r.id).professional.email  # a platform service may read...
+    with pytest.raises(NotFound):
+        handlers.withdraw(service, r.id)  # ...but not act for the professional
 
 
 def test_triage_note_is_guarded_and_a_second_triage_is_refused(handlers):

@@ -14,7 +14,9 @@ import jwt
 
 from .errors import PermissionDenied, Unauthenticated
 
-ROLES = ("professional", "coordinator", "secretary", "expert", "admin")
+# "service" is for the platform's own services calling each other (e.g. feedback reading a
+# request's contact e-mail from intake at send time, so that events never need to carry it).
+ROLES = ("professional", "coordinator", "secretary", "expert", "admin", "service")
 ALGORITHMS = ["RS256", "ES256"]
 
 # Claim names. "ot_area" and "ot_roles" are ours; "sub" is the standard subject.

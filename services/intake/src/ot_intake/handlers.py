@@ -95,7 +95,7 @@ class IntakeHandlers:
 
     def withdraw(self, who: Principal, request_id: str) -> ConsultationRequest:
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
-            self._may_read(who, r)
+            self._may_act(who, r)
             meeting_id = r.meeting_id
             previous = r.move_to(Status.WITHDRAWN, now)
             if meeting_id:
@@ -106,7 +106,7 @@ class IntakeHandlers:
     def book(self, who: Principal, request_id: str, meeting_id: str) -> ConsultationRequest:
         """Book a group-consultation request into a meeting, refusing past the deadline or when full."""
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
-            self._may_read(who, r)
+            self._may_act(who, r)
             meeting = repo.get_meeting(meeting_id, self.tenant)
             if meeting is None:
                 raise NotFound(f"Kokousta {meeting_id} ei ole. / There is no meeting {meeting_id}.")
@@ -217,8 +217,13 @@ class IntakeHandlers:
         return r
 
     def _may_read(self, who: Principal, r: ConsultationRequest) -> None:
-        if r.owner_subject != who.subject and not who.has_any(*STAFF):
+        if r.owner_subject != who.subject and not who.has_any(*STAFF, "service"):
             # Same answer as for a missing request: do not reveal that it exists.
+            raise NotFound(f"Pyyntöä {r.id!r} ei löydy tältä alueelta. / No request {r.id!r} in this area.")
+
+    def _may_act(self, who: Principal, r: ConsultationRequest) -> None:
+        """Withdraw and book: the requester, or the area's coordinator or secretary on their behalf."""
+        if r.owner_subject != who.subject and not who.has_any(*STAFF):
             raise NotFound(f"Pyyntöä {r.id!r} ei löydy tältä alueelta. / No request {r.id!r} in this area.")
 
     def _refuse_booking(self, repo: IntakeRepository, meeting: Meeting, now: datetime, reason: str,
