@@ -10,7 +10,6 @@ consumer keeps going. A passing failure (database down) is retried from the same
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -29,6 +28,7 @@ from .cloudevents import CloudEvent, MalformedEvent
 from .db import utcnow
 from .errors import OtError
 from .telemetry import context_from_kafka_headers
+from .worker import BackgroundWorker
 
 log = logging.getLogger("ot.consumer")
 _tracer = trace.get_tracer("ot_runtime.consumer")
@@ -46,10 +46,13 @@ class Poison(Exception):
     """This record can never be processed; the message is the reason (no payload content)."""
 
 
-class EventConsumer:
+class EventConsumer(BackgroundWorker):
     def __init__(self, *, bootstrap_servers: str, topics: list[str], group_id: str, tenant: str,
                  sessions: sessionmaker, inbox: sa.Table, handlers: dict[str, Handler],
                  producer, dead_letter_topic: str, poll_timeout_ms: int = 500):
+        super().__init__()
+        self.name = f"consumer-{group_id}"
+        self.idle_seconds = 0  # poll() itself waits for records
         self.topics = topics
         self.group_id = group_id
         self.tenant = tenant
@@ -63,8 +66,6 @@ class EventConsumer:
             *topics, bootstrap_servers=bootstrap_servers.split(","), group_id=group_id,
             enable_auto_commit=False, auto_offset_reset="earliest", client_id=group_id,
             max_poll_records=100)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def poll_once(self) -> int:
         """Process what one poll returns; return how many records were handled (any outcome)."""
@@ -140,20 +141,9 @@ class EventConsumer:
                     extra={"reason": reason, "topic": record.topic, "partition": record.partition,
                            "offset": record.offset, "dead_letter_topic": self.dead_letter_topic})
 
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-            except Exception:
-                log.exception("consumer loop error; continuing")
-                self._stop.wait(1.0)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name=f"consumer-{self.group_id}", daemon=True)
-        self._thread.start()
+    def step(self) -> bool:
+        return self.poll_once() > 0
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
+        super().stop(timeout)
         self.consumer.close()

@@ -8,7 +8,6 @@ ack and the mark republishes that batch), and consumers absorb repeats with thei
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from .cloudevents import CloudEvent
 from .db import utcnow
 from .telemetry import context_from_traceparent, current_traceparent, kafka_trace_headers
+from .worker import BackgroundWorker
 
 log = logging.getLogger("ot.outbox")
 _tracer = trace.get_tracer("ot_runtime.outbox")
@@ -48,7 +48,7 @@ class Outbox:
         return event_id
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundWorker):
     """Publishes unpublished outbox rows, oldest first, in batches.
 
     Batches are taken with SELECT ... FOR UPDATE (on PostgreSQL), so two replicas never publish
@@ -57,16 +57,16 @@ class OutboxRelay:
 
     def __init__(self, engine: sa.Engine, table: sa.Table, producer, *, source: str, tenant: str,
                  batch_size: int = 100, poll_seconds: float = 0.5, send_timeout: float = 15.0):
+        super().__init__()
+        self.name = "outbox-relay"
+        self.idle_seconds = poll_seconds
         self.engine = engine
         self.table = table
         self.producer = producer
         self.source = source
         self.tenant = tenant
         self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
         self.send_timeout = send_timeout
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def publish_batch(self) -> int:
         """Publish one batch; return how many rows were published."""
@@ -106,23 +106,5 @@ class OutboxRelay:
         PENDING.set(count)
         return count
 
-    def run(self) -> None:
-        """Loop until stop(): publish while there is work, then wait a poll interval."""
-        while not self._stop.is_set():
-            try:
-                if self.publish_batch():
-                    continue
-            except Exception:
-                log.exception("outbox publish failed; retrying")
-            self._stop.wait(self.poll_seconds)
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the batch in hand, then stop."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
+    def step(self) -> bool:
+        return self.publish_batch() > 0
