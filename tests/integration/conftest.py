@@ -5,6 +5,7 @@ Each test gets its own database and its own topic prefix, so tests do not see ea
 """
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import os
@@ -56,16 +57,30 @@ def pg_admin_url() -> str:
 
 
 @pytest.fixture()
-def database_url(pg_admin_url):
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    name = f"it_{uuid.uuid4().hex[:12]}"
+def make_database(pg_admin_url):
+    """Creates fresh PostgreSQL databases (one per service: services own their data); all are
+    dropped after the test."""
     admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def make(label: str = "db") -> str:
+        name = f"it_{label}_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
     with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in made:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture()
+def database_url(make_database):
+    """Intake's database for one test."""
+    return make_database("intake")
 
 
 @pytest.fixture(scope="session")
@@ -111,10 +126,13 @@ class RunningService:
     app: object
     channel: grpc.Channel
     settings: object
+    consent: "RunningService | None" = None
 
     def stop(self) -> None:
         self.channel.close()
         self.app.grpc_server.stop(2)
+        if getattr(self.app, "purger", None):
+            self.app.purger.stop()
         self.app.consumer.stop()
         self.app.relay.stop()
         self.app.http_server.stop()
@@ -122,24 +140,54 @@ class RunningService:
         self.app.engine.dispose()
 
 
+def _start(service: str, build, migrations, env: dict, clock, relay: bool = True, **build_args) -> RunningService:
+    settings = load_settings(service, env)
+    upgrade(migrations, settings.database_url)
+    app = build(settings, clock=clock or SystemClock(), **build_args)
+    app.http_server.start()
+    app.consumer.start()
+    if relay:
+        app.relay.start()
+    app.grpc_server.start()
+    return RunningService(app, grpc.insecure_channel(f"127.0.0.1:{app.grpc_server.port}"), settings)
+
+
 @pytest.fixture()
-def start_intake(database_url, kafka_bootstrap, topic_prefix, keys, spans):
-    """Start intake (migrations, gRPC, HTTP, relay, consumer) on loopback; stopped after the test."""
+def start_consent(make_database, kafka_bootstrap, topic_prefix, keys, spans):
+    """Start consent (its own database, a fresh master key) on loopback; stopped after the test.
+    Its purge scheduler is not started: tests call purge with their own clock."""
+    from ot_consent.bootstrap import build
+    from ot_consent.main import MIGRATIONS
+
+    started: list[RunningService] = []
+
+    def start(clock=None) -> RunningService:
+        env = service_env("consent", make_database("consent"), kafka_bootstrap, topic_prefix, keys,
+                          OT_CONSENT_MASTER_KEY=base64.b64encode(os.urandom(32)).decode())
+        service = _start("consent", build, MIGRATIONS, env, clock)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture()
+def start_intake(database_url, kafka_bootstrap, topic_prefix, keys, spans, start_consent):
+    """Start intake (migrations, gRPC, HTTP, relay, consumer) on loopback, with a consent service
+    of its own unless one is given; stopped after the test."""
     from ot_intake.bootstrap import build
     from ot_intake.main import MIGRATIONS
 
     started: list[RunningService] = []
 
-    def start(clock=None, relay: bool = True, relay_batch_size: int = 100) -> RunningService:
-        settings = load_settings("intake", service_env("intake", database_url, kafka_bootstrap, topic_prefix, keys))
-        upgrade(MIGRATIONS, settings.database_url)
-        app = build(settings, clock=clock or SystemClock(), relay_batch_size=relay_batch_size)
-        app.http_server.start()
-        app.consumer.start()
-        if relay:
-            app.relay.start()
-        app.grpc_server.start()
-        service = RunningService(app, grpc.insecure_channel(f"127.0.0.1:{app.grpc_server.port}"), settings)
+    def start(clock=None, relay: bool = True, relay_batch_size: int = 100, consent=None) -> RunningService:
+        consent = consent or start_consent(clock)
+        env = service_env("intake", database_url, kafka_bootstrap, topic_prefix, keys,
+                          OT_CONSENT_GRPC_TARGET=f"127.0.0.1:{consent.app.grpc_server.port}")
+        service = _start("intake", build, MIGRATIONS, env, clock, relay=relay, relay_batch_size=relay_batch_size)
+        service.consent = consent
         started.append(service)
         return service
 

@@ -9,7 +9,7 @@ from ot_runtime.outbox import Outbox
 from ot_intake.handlers import IntakeHandlers
 from ot_intake.store import metadata, outbox
 
-from intake_testkit import NOW, TENANT
+from intake_testkit import NOW, TENANT, FakeVault
 
 
 @pytest.fixture()
@@ -26,7 +26,12 @@ def engine(tmp_path):
 
 
 @pytest.fixture()
-def handlers(engine, clock):
+def vault():
+    return FakeVault()
+
+
+@pytest.fixture()
+def handlers(engine, clock, vault):
     return IntakeHandlers(sessions=session_factory(engine),
                           outbox=Outbox(outbox, source=f"/ot/{TENANT}/intake", tenant=TENANT),
-                          tenant=TENANT, topic=f"ot.{TENANT}.intake.v1", clock=clock)
+                          tenant=TENANT, topic=f"ot.{TENANT}.intake.v1", clock=clock, vault=vault)

@@ -39,3 +39,23 @@ def submission(**changes) -> Submission:
         anonymous=False)
     values.update(changes)
     return Submission(**values)
+
+
+class FakeVault:
+    """In-memory stand-in for the consent service's key custody."""
+
+    def __init__(self):
+        self.keys: dict[str, bytes] = {}
+        self.reads: list[tuple[str, str]] = []
+
+    def open_case(self, r) -> bytes:
+        from ot_runtime.crypto import new_key
+        self.keys[r.id] = new_key()
+        return self.keys[r.id]
+
+    def data_key(self, request_id: str, purpose: str) -> bytes | None:
+        self.reads.append((request_id, purpose))
+        return self.keys.get(request_id)
+
+    def shred(self, request_id: str) -> None:
+        self.keys.pop(request_id, None)

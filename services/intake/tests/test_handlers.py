@@ -36,6 +36,38 @@ def test_submit_stores_the_request_and_an_event_without_contact_data_or_free_tex
     raw = event["payload"]
     for private in (r.professional.name, r.professional.email, r.question, r.client.family_situation):
         assert private.encode() not in raw
+    assert payload.sealed_content  # the content travels only as ciphertext
+
+
+def test_case_content_is_stored_only_sealed_and_opens_for_the_reader(handlers, engine, vault):
+    r, _ = handlers.submit(person(), submission())
+    [row] = rows(engine, requests)
+    stored = repr(dict(row))
+    for text in (r.question, r.client.family_situation, r.client.earlier_services[0], r.client.health_information):
+        assert text not in stored
+    got = handlers.get(person(), r.id)
+    assert got.content_included and got.question == r.question and got.client.cooperation_partners == \
+        r.client.cooperation_partners
+    assert (r.id, "view") in vault.reads
+
+
+def test_after_the_key_is_shredded_the_content_is_gone_but_the_request_remains(handlers, engine, vault):
+    r, _ = handlers.submit(person(), submission())
+    handlers.triage(COORDINATOR, r.id, "Arvioitu OT-tasoiseksi.")
+    vault.shred(r.id)
+    with handlers.sessions.begin() as s:
+        handlers.on_content_erased(s, r.id)
+    got = handlers.get(COORDINATOR, r.id)
+    assert got.content_erased and not got.content_included and got.question == "" and got.triage_note == ""
+    assert got.status is Status.TRIAGED and got.categories == r.categories  # statistics keep what they need
+    [row] = rows(engine, requests)
+    assert row["sealed_content"] is None and row["sealed_triage_note"] is None
+
+
+def test_a_platform_service_reads_the_request_without_content(handlers, vault):
+    r, _ = handlers.submit(person(), submission())
+    got = handlers.get(person("ot-feedback", "service"), r.id)
+    assert got.professional.email and not got.content_included and got.question == ""
 
 
 @pytest.mark.parametrize("kind", ["identity_code", "name", "phone", "email", "address", "birth_date",
@@ -88,6 +120,7 @@ def test_triage_note_is_guarded_and_a_second_triage_is_refused(handlers):
         handlers.triage(COORDINATOR, r.id, sample("identity_code"))
     assert handlers.triage(COORDINATOR, r.id, "Sopii OT-tasolle, asiantuntija lastenpsykiatriasta.").status \
         is Status.TRIAGED
+    assert handlers.get(COORDINATOR, r.id).triage_note == "Sopii OT-tasolle, asiantuntija lastenpsykiatriasta."
     with pytest.raises(FailedPrecondition):
         handlers.triage(COORDINATOR, r.id, "uudestaan")
 

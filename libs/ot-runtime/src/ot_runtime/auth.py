@@ -35,6 +35,13 @@ class Principal:
 
 
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("ot_principal", default=None)
+# The caller's own bearer header, for a service that must act with the caller's identity on
+# another service (intake asking consent for a data key: consent's audit then names the person).
+_bearer: contextvars.ContextVar[str | None] = contextvars.ContextVar("ot_bearer", default=None)
+
+
+def current_bearer() -> str | None:
+    return _bearer.get()
 
 
 def current_principal() -> Principal:
@@ -44,12 +51,13 @@ def current_principal() -> Principal:
     return principal
 
 
-def set_principal(principal: Principal | None) -> contextvars.Token:
-    return _current.set(principal)
+def set_principal(principal: Principal | None, bearer: str | None = None) -> tuple:
+    return _current.set(principal), _bearer.set(bearer)
 
 
-def reset_principal(token: contextvars.Token) -> None:
-    _current.reset(token)
+def reset_principal(tokens: tuple) -> None:
+    _current.reset(tokens[0])
+    _bearer.reset(tokens[1])
 
 
 def require_role(principal: Principal, *roles: str) -> None:

@@ -96,3 +96,9 @@ def to_rpc_status(error: OtError) -> status_pb2.Status:
 
 def internal_status(message: str) -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.INTERNAL, message=message)
+
+
+class Unavailable(OtError):
+    """A service this call depends on does not answer; nothing was changed, try again."""
+
+    code = grpc.StatusCode.UNAVAILABLE

@@ -124,7 +124,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         def around(inner, request, context):
             principal = self.verifier.verify(authorization)
             trace.get_current_span().set_attribute("enduser.role", ",".join(sorted(principal.roles)))
-            token = set_principal(principal)
+            token = set_principal(principal, authorization)
             try:
                 return inner(request, context)
             finally:

@@ -10,3 +10,11 @@ TENANTS: dict[str, str] = {
 
 def is_tenant(value: str) -> bool:
     return value in TENANTS
+
+# Finnish genitive, for sentences like "Pohjois-Savon hyvinvointialue".
+TENANTS_GENITIVE_FI: dict[str, str] = {
+    "etela-savo": "Etelä-Savon",
+    "keski-suomi": "Keski-Suomen",
+    "pohjois-karjala": "Pohjois-Karjalan",
+    "pohjois-savo": "Pohjois-Savon",
+}

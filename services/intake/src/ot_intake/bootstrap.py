@@ -13,13 +13,14 @@ from ot_runtime.db import create_engine, session_factory
 from ot_runtime.grpc_server import GrpcServer
 from ot_runtime.kafka import ensure_topics, make_producer
 from ot_runtime.outbox import Outbox, OutboxRelay
-from ot_runtime.settings import Settings
+from ot_runtime.settings import Settings, SettingsError
 from ot_runtime.web import HttpServer
 
 from .consumers import event_handlers
 from .grpc_api import IntakeServicer
 from .handlers import IntakeHandlers
 from .store import inbox, outbox
+from .vault import ConsentVault
 from .web import create_app
 
 SERVICE = "intake"
@@ -39,13 +40,17 @@ class IntakeApp:
 
 
 def build(settings: Settings, *, clock: Clock | None = None, relay_batch_size: int = 100) -> IntakeApp:
+    consent_target = settings.extra.get("OT_CONSENT_GRPC_TARGET", "").strip()
+    if not consent_target:
+        raise SettingsError("intake: OT_CONSENT_GRPC_TARGET is not set (host:port of the consent service, which "
+                            "holds each request's data key)")
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     topic = settings.topic(SERVICE)
     events_out = Outbox(outbox, source=settings.event_source, tenant=settings.tenant)
     handlers = IntakeHandlers(sessions=sessions, outbox=events_out, tenant=settings.tenant, topic=topic,
-                              clock=clock or SystemClock())
-    consumed = [settings.topic("experts")]
+                              clock=clock or SystemClock(), vault=ConsentVault(consent_target))
+    consumed = [settings.topic("experts"), settings.topic("consent")]
     ensure_topics(settings.kafka_bootstrap_servers, [topic, *consumed, settings.dead_letter_topic])
     producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{SERVICE}-{settings.tenant}")
     relay = OutboxRelay(engine, outbox, producer, source=settings.event_source, tenant=settings.tenant,

@@ -1,7 +1,8 @@
-"""Thin: CloudEvent -> handler. Intake listens to the experts service's assignments."""
+"""Thin: CloudEvent -> handler. Intake listens to the experts service's assignments and to
+consent's key shredding."""
 from __future__ import annotations
 
-from ot.events.v1 import experts_events_pb2
+from ot.events.v1 import consent_events_pb2, experts_events_pb2
 
 from ot_runtime.consumer import Handler
 
@@ -13,4 +14,8 @@ def event_handlers(h: IntakeHandlers) -> dict[str, Handler]:
     def experts_assigned(session, event, msg: experts_events_pb2.ExpertsAssigned) -> None:
         h.on_experts_assigned(session, msg.request_id, list(msg.expert_ids))
 
-    return {events.EXPERTS_ASSIGNED: Handler(experts_events_pb2.ExpertsAssigned, experts_assigned)}
+    def key_shredded(session, event, msg: consent_events_pb2.DataKeyShredded) -> None:
+        h.on_content_erased(session, msg.request_id)
+
+    return {events.EXPERTS_ASSIGNED: Handler(experts_events_pb2.ExpertsAssigned, experts_assigned),
+            events.KEY_SHREDDED: Handler(consent_events_pb2.DataKeyShredded, key_shredded)}

@@ -240,6 +240,12 @@ class ConsultationRequest:
     meeting_id: str = ""
     expert_ids: list[str] = field(default_factory=list)
     idempotency_key: str = ""
+    # Case content (question, client text fields, triage note) is stored only sealed with the
+    # request's own key. A loaded request has it filled in only when it was opened for a reader.
+    content_included: bool = True
+    content_erased: bool = False
+    sealed_content: bytes | None = None
+    sealed_triage_note: bytes | None = None
 
     def move_to(self, target: Status, now: datetime) -> Status:
         """Apply one lifecycle step; refuse a step the lifecycle does not have. Returns the old status."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 from ot.common.v1 import case_pb2
 from ot.events.v1 import intake_events_pb2 as ev
 
-from .convert import to_proto, ts
+from ot_runtime.protoconv import to_proto, ts
 from .domain import ConsultationRequest, Meeting, Status
 
 REQUEST_SUBMITTED = "ot.intake.request.submitted.v1"
 REQUEST_STATUS_CHANGED = "ot.intake.request.status_changed.v1"
 MEETING_PUBLISHED = "ot.intake.meeting.published.v1"
 EXPERTS_ASSIGNED = "ot.experts.assignment.made.v1"  # consumed
+KEY_SHREDDED = "ot.consent.key.shredded.v1"  # consumed
 
 
 def request_submitted(r: ConsultationRequest) -> ev.RequestSubmitted:
@@ -19,7 +20,7 @@ def request_submitted(r: ConsultationRequest) -> ev.RequestSubmitted:
         request_id=r.id, tenant=r.tenant, type=to_proto(case_pb2.RequestType, r.type),
         categories=[to_proto(case_pb2.CaseCategory, c) for c in r.categories],
         sector=to_proto(case_pb2.Sector, r.professional.sector), anonymous=r.anonymous,
-        submitted_at=ts(r.submitted_at), screening_score=r.screening_score)
+        submitted_at=ts(r.submitted_at), screening_score=r.screening_score, sealed_content=r.sealed_content or b"")
 
 
 def status_changed(r: ConsultationRequest, previous: Status, meeting: Meeting | None = None) -> ev.RequestStatusChanged:

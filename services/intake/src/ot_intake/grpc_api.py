@@ -7,11 +7,11 @@ from ot.intake.v1 import intake_pb2_grpc
 
 from ot_runtime.auth import current_principal
 
-from .convert import from_ts, to_domain, to_proto, ts
+from ot_runtime.protoconv import from_ts, to_domain, to_proto, ts
 from .domain import (Category, ClientFacts, Consent, ConsentGiver, ConsentNeed, ConsultationRequest, Gender, Meeting,
                      Professional, RequestType, Sector, Status, Submission)
 from .handlers import IntakeHandlers
-from .seula import MAX_SCORE, Screening, screen
+from .seula import MAX_SCORE, Screening, band_for, screen
 from .store import RequestFilter
 
 
@@ -46,10 +46,12 @@ def screening_to_proto(s: Screening) -> pb.Screening:
 
 def request_to_proto(r: ConsultationRequest, screening: Screening | None = None) -> pb.Request:
     p, c = r.professional, r.client
-    if screening is None:
+    if screening is None and r.content_included:
         screening = screen(Submission(type=r.type, professional=p, categories=r.categories, client=c,
                                       question=r.question, discussed_in_own_team=r.discussed_in_own_team,
                                       consent=r.consent, anonymous=r.anonymous))
+    elif screening is None:  # without the content only the stored score can be shown
+        screening = Screening(score=r.screening_score, band=band_for(r.screening_score), reasons=[])
     return pb.Request(
         request_id=r.id, tenant=r.tenant, type=to_proto(case_pb2.RequestType, r.type),
         status=to_proto(case_pb2.RequestStatus, r.status),
@@ -67,7 +69,7 @@ def request_to_proto(r: ConsultationRequest, screening: Screening | None = None)
                                      child_capacity_assessed=r.consent.child_capacity_assessed),
         anonymous=r.anonymous, submitted_at=ts(r.submitted_at), updated_at=ts(r.updated_at),
         triage_note=r.triage_note, screening=screening_to_proto(screening), meeting_id=r.meeting_id,
-        expert_ids=r.expert_ids)
+        expert_ids=r.expert_ids, content_erased=r.content_erased, content_included=r.content_included)
 
 
 def meeting_to_proto(m: Meeting) -> pb.Meeting:

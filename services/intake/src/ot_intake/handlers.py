@@ -27,6 +27,7 @@ from .domain import (ConsultationRequest, Meeting, RequestType, Status, Submissi
                      validate_meeting, validate_submission)
 from .seula import Screening, screen
 from .store import IntakeRepository, RequestFilter, decode_page_token
+from .vault import CaseVault, open_content, open_text, seal_content, seal_text
 
 log = logging.getLogger("ot.intake")
 
@@ -47,6 +48,7 @@ class IntakeHandlers:
     tenant: str
     topic: str
     clock: Clock
+    vault: CaseVault | None = None  # needed by every use case that touches case content
 
     # --- professionals --------------------------------------------------------------------
     def submit(self, who: Principal, sub: Submission) -> tuple[ConsultationRequest, Screening]:
@@ -62,7 +64,7 @@ class IntakeHandlers:
             with self.sessions() as s:
                 existing = IntakeRepository(s).find_by_idempotency_key(who.subject, sub.idempotency_key, self.tenant)
             if existing:
-                return existing, screen(sub)
+                return self._with_content(existing, "submission retry"), screen(sub)
         screening = screen(sub)
         now = self.clock.now()
         r = ConsultationRequest(
@@ -71,6 +73,8 @@ class IntakeHandlers:
             client=sub.client, question=sub.question, discussed_in_own_team=True, consent=sub.consent,
             anonymous=sub.anonymous, submitted_at=now, updated_at=now, screening_score=screening.score,
             idempotency_key=sub.idempotency_key)
+        # The key first: without it nothing is written, so a consent outage loses nothing half-way.
+        r.sealed_content = seal_content(self.vault.open_case(r), r)
         try:
             with self.sessions.begin() as s:
                 IntakeRepository(s).add(r)
@@ -82,15 +86,19 @@ class IntakeHandlers:
                 existing = IntakeRepository(s).find_by_idempotency_key(who.subject, sub.idempotency_key, self.tenant)
             if existing is None:
                 raise
-            return existing, screening
+            return self._with_content(existing, "submission retry"), screening
         trace.get_current_span().set_attribute("ot.request_id", r.id)
         log.info("request submitted", extra={"request_id": r.id, "type": r.type.value})
         return r, screening
 
     def get(self, who: Principal, request_id: str) -> ConsultationRequest:
+        """The request, with its case content for the requester and the OT team (each read is
+        audited by consent); a platform service gets the request without content."""
         with self.sessions() as s:
             r = self._load(IntakeRepository(s), request_id)
         self._may_read(who, r)
+        if r.owner_subject == who.subject or who.has_any(*STAFF):
+            return self._with_content(r, "view")
         return r
 
     def withdraw(self, who: Principal, request_id: str) -> ConsultationRequest:
@@ -144,10 +152,17 @@ class IntakeHandlers:
                                            "too_long"))
         if problems:
             raise InvalidArgument(problems)
+        key = self.vault.data_key(request_id, "triage note") if note else None
+        if note and key is None:
+            raise FailedPrecondition("Tapauksen sisältö on poistettu; muistiinpanoa ei voi lisätä. / The case content "
+                                     "was erased; a note cannot be added.", violation_type="CONTENT_ERASED",
+                                     subject=f"requests/{request_id}")
 
         def step(repo, r: ConsultationRequest, now):
             previous = r.move_to(Status.TRIAGED, now)
-            r.triage_note = note
+            if note:
+                r.sealed_triage_note = seal_text(key, r, "triage_note", note)
+                repo.set_triage_note(r.id, r.sealed_triage_note)
             return previous, None
         return self._transition(request_id, step)
 
@@ -196,7 +211,25 @@ class IntakeHandlers:
                         message=events.status_changed(r, previous), time=now)
         log.info("request moved", extra={"request_id": r.id, "from": previous.value, "to": r.status.value})
 
+    def on_content_erased(self, session: Session, request_id: str) -> None:
+        """Consent destroyed the request's key: drop the now unreadable ciphertext as well."""
+        if IntakeRepository(session).erase_content(request_id, self.clock.now()):
+            log.info("case content erased", extra={"request_id": request_id})
+
     # --- shared steps ---------------------------------------------------------------------
+    def _with_content(self, r: ConsultationRequest, purpose: str) -> ConsultationRequest:
+        """Open the request's sealed content with its key from consent (an audited read there)."""
+        if r.content_erased or r.sealed_content is None:
+            return r
+        key = self.vault.data_key(r.id, purpose)
+        if key is None:
+            return r  # erased meanwhile, or consent does not let this person read it
+        open_content(key, r, r.sealed_content)
+        if r.sealed_triage_note:
+            r.triage_note = open_text(key, r, "triage_note", r.sealed_triage_note)
+        r.content_included = True
+        return r
+
     def _transition(self, request_id: str, step) -> ConsultationRequest:
         """Load with a row lock, apply `step`, save, and add the status-change event, in one transaction."""
         with self.sessions.begin() as s:

@@ -20,7 +20,11 @@ log = logging.getLogger("ot.intake")
 
 def serve(settings) -> None:
     from .bootstrap import build
-    app = build(settings)
+    try:
+        app = build(settings)
+    except SettingsError as exc:
+        print(f"ot-intake: {exc}", file=sys.stderr)
+        raise SystemExit(2)
     run_until_signalled(grpc_server=app.grpc_server, http_server=app.http_server, relay=app.relay,
                         consumers=[app.consumer], grace_seconds=settings.shutdown_grace_seconds)
     app.producer.close(timeout=10)

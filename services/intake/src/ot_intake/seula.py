@@ -79,5 +79,8 @@ def screen(sub: Submission) -> Screening:
     if len(sub.question.strip()) >= 80:
         reasons.append(Reason(1, "Kysymys on kuvattu tarkasti", "The question is described in detail"))
     score = min(MAX_SCORE, sum(r.points for r in reasons))
-    band = "likely" if score >= 7 else "possible" if score >= 4 else "unlikely"
-    return Screening(score=score, band=band, reasons=reasons)
+    return Screening(score=score, band=band_for(score), reasons=reasons)
+
+
+def band_for(score: int) -> str:
+    return "likely" if score >= 7 else "possible" if score >= 4 else "unlikely"

@@ -33,8 +33,8 @@ requests = sa.Table(
     sa.Column("profession", sa.String(200), nullable=False),
     sa.Column("organisation", sa.String(200), nullable=False),
     sa.Column("sector", sa.String(20), nullable=False),
-    sa.Column("client", sa.JSON, nullable=False),
-    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("client", sa.JSON, nullable=False),  # age and gender only; the texts are sealed
+    sa.Column("sealed_content", sa.LargeBinary, nullable=True),  # NULL once erased
     sa.Column("discussed_in_own_team", sa.Boolean, nullable=False),
     sa.Column("consent_need", sa.String(40), nullable=False),
     sa.Column("consent_given_by", sa.String(40), nullable=True),
@@ -43,7 +43,8 @@ requests = sa.Table(
     sa.Column("submitted_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("screening_score", sa.Integer, nullable=False),
-    sa.Column("triage_note", sa.Text, nullable=False, server_default=""),
+    sa.Column("sealed_triage_note", sa.LargeBinary, nullable=True),
+    sa.Column("content_erased_at", UtcDateTime(), nullable=True),
     sa.Column("meeting_id", sa.String(36), sa.ForeignKey("meetings.id"), nullable=True),
     sa.Column("expert_ids", sa.JSON, nullable=False),
     sa.Column("idempotency_key", sa.String(100), nullable=True),
@@ -109,9 +110,20 @@ class IntakeRepository:
                                                            for c in r.categories])
 
     def save(self, r: ConsultationRequest) -> None:
-        row = _request_row(r)
-        del row["id"]
-        self.session.execute(requests.update().where(requests.c.id == r.id).values(**row))
+        """Store a lifecycle change. Content is never rewritten here: it is sealed, see set_triage_note."""
+        self.session.execute(requests.update().where(requests.c.id == r.id).values(
+            status=r.status.value, updated_at=r.updated_at, meeting_id=r.meeting_id or None,
+            expert_ids=r.expert_ids))
+
+    def set_triage_note(self, request_id: str, sealed: bytes | None) -> None:
+        self.session.execute(requests.update().where(requests.c.id == request_id)
+                             .values(sealed_triage_note=sealed))
+
+    def erase_content(self, request_id: str, at: datetime) -> bool:
+        """Drop the ciphertext too (its key is already gone); False when there is no such request."""
+        result = self.session.execute(requests.update().where(requests.c.id == request_id).values(
+            sealed_content=None, sealed_triage_note=None, content_erased_at=at))
+        return result.rowcount == 1
 
     def get(self, request_id: str, tenant: str, *, for_update: bool = False) -> ConsultationRequest | None:
         query = sa.select(requests).where(requests.c.id == request_id, requests.c.tenant == tenant)
@@ -167,19 +179,16 @@ class IntakeRepository:
                                       sector=Sector(row["sector"]), wellbeing_area=row["tenant"]),
             categories=[Category(c) for c in cats],
             client=ClientFacts(age_years=client.get("age_years"),
-                               gender=Gender(client["gender"]) if client.get("gender") else None,
-                               family_situation=client.get("family_situation", ""),
-                               earlier_services=list(client.get("earlier_services", [])),
-                               cooperation_partners=list(client.get("cooperation_partners", [])),
-                               health_information=client.get("health_information", "")),
-            question=row["question"], discussed_in_own_team=row["discussed_in_own_team"],
+                               gender=Gender(client["gender"]) if client.get("gender") else None),
+            question="", discussed_in_own_team=row["discussed_in_own_team"],
             consent=Consent(need=ConsentNeed(row["consent_need"]),
                             given_by=ConsentGiver(row["consent_given_by"]) if row["consent_given_by"] else None,
                             child_capacity_assessed=row["consent_child_capacity_assessed"]),
             anonymous=row["anonymous"], submitted_at=row["submitted_at"], updated_at=row["updated_at"],
-            screening_score=row["screening_score"], triage_note=row["triage_note"] or "",
-            meeting_id=row["meeting_id"] or "", expert_ids=list(row["expert_ids"] or []),
-            idempotency_key=row["idempotency_key"] or "")
+            screening_score=row["screening_score"], meeting_id=row["meeting_id"] or "",
+            expert_ids=list(row["expert_ids"] or []), idempotency_key=row["idempotency_key"] or "",
+            content_included=False, content_erased=row["content_erased_at"] is not None,
+            sealed_content=row["sealed_content"], sealed_triage_note=row["sealed_triage_note"])
 
     # --- meetings -------------------------------------------------------------------------
     def add_meeting(self, m: Meeting) -> None:
@@ -224,16 +233,13 @@ def _request_row(r: ConsultationRequest) -> dict:
         prof_name=r.professional.name, prof_phone=r.professional.phone, prof_email=r.professional.email,
         profession=r.professional.profession, organisation=r.professional.organisation,
         sector=r.professional.sector.value,
-        client={"age_years": r.client.age_years, "gender": r.client.gender.value if r.client.gender else None,
-                "family_situation": r.client.family_situation, "earlier_services": r.client.earlier_services,
-                "cooperation_partners": r.client.cooperation_partners,
-                "health_information": r.client.health_information},
-        question=r.question, discussed_in_own_team=r.discussed_in_own_team,
+        client={"age_years": r.client.age_years, "gender": r.client.gender.value if r.client.gender else None},
+        sealed_content=r.sealed_content, discussed_in_own_team=r.discussed_in_own_team,
         consent_need=r.consent.need.value,
         consent_given_by=r.consent.given_by.value if r.consent.given_by else None,
         consent_child_capacity_assessed=r.consent.child_capacity_assessed, anonymous=r.anonymous,
         submitted_at=r.submitted_at, updated_at=r.updated_at, screening_score=r.screening_score,
-        triage_note=r.triage_note, meeting_id=r.meeting_id or None, expert_ids=r.expert_ids,
+        sealed_triage_note=r.sealed_triage_note, meeting_id=r.meeting_id or None, expert_ids=r.expert_ids,
         idempotency_key=r.idempotency_key or None)
 
 

@@ -1,0 +1,121 @@
+"""The one place that wires consent together from its settings. Nothing connects at import time."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from ot.consent.v1 import consent_pb2, consent_pb2_grpc
+
+from ot_runtime.auth import TokenVerifier
+from ot_runtime.clock import Clock, SystemClock
+from ot_runtime.consumer import EventConsumer
+from ot_runtime.crypto import master_key_from_base64
+from ot_runtime.db import create_engine, session_factory
+from ot_runtime.grpc_server import GrpcServer
+from ot_runtime.kafka import ensure_topics, make_producer
+from ot_runtime.outbox import Outbox, OutboxRelay
+from ot_runtime.settings import Settings, SettingsError
+from ot_runtime.web import HttpServer
+from ot_runtime.worker import BackgroundWorker
+
+from .consumers import event_handlers
+from .grpc_api import ConsentServicer
+from .handlers import ConsentHandlers
+from .store import inbox, outbox
+from .web import create_app
+
+SERVICE = "consent"
+SERVICE_FULL_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
+
+
+def master_key(settings: Settings) -> bytes:
+    raw = settings.extra.get("OT_CONSENT_MASTER_KEY", "")
+    if not raw:
+        raise SettingsError("consent: OT_CONSENT_MASTER_KEY is not set (base64 of 32 random bytes, e.g. "
+                            "`openssl rand -base64 32`; keep it in a Secret)")
+    try:
+        return master_key_from_base64(raw)
+    except ValueError as exc:
+        raise SettingsError(f"consent: OT_CONSENT_MASTER_KEY {exc}") from None
+
+
+class PurgeScheduler(BackgroundWorker):
+    """Applies the retention policies every OT_PURGE_INTERVAL_SECONDS (default one hour)."""
+
+    name = "purge-scheduler"
+
+    def __init__(self, handlers: ConsentHandlers, interval_seconds: float):
+        super().__init__()
+        self.handlers = handlers
+        self.idle_seconds = interval_seconds
+
+    def step(self) -> bool:
+        self.handlers.purge()
+        return False  # then wait a whole interval
+
+
+@dataclass
+class ConsentApp:
+    settings: Settings
+    engine: sa.Engine
+    handlers: ConsentHandlers
+    producer: object
+    relay: OutboxRelay
+    consumer: EventConsumer
+    purger: PurgeScheduler
+    grpc_server: GrpcServer
+    http_server: HttpServer
+
+
+def build_handlers(settings: Settings, clock: Clock | None = None) -> tuple[sa.Engine, ConsentHandlers]:
+    """The database side only: enough for the operator commands (verify-audit, export-audit)."""
+    key = master_key(settings)
+    engine = create_engine(settings.database_url)
+    handlers = ConsentHandlers(sessions=session_factory(engine),
+                               outbox=Outbox(outbox, source=settings.event_source, tenant=settings.tenant),
+                               tenant=settings.tenant, topic=settings.topic(SERVICE), clock=clock or SystemClock(),
+                               master_key=key)
+    return engine, handlers
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
+    try:
+        interval = float(settings.extra.get("OT_PURGE_INTERVAL_SECONDS", "3600"))
+    except ValueError:
+        raise SettingsError("consent: OT_PURGE_INTERVAL_SECONDS must be a number of seconds") from None
+    engine, handlers = build_handlers(settings, clock)
+    sessions = handlers.sessions
+    topic = handlers.topic
+    consumed = [settings.topic("intake")]
+    ensure_topics(settings.kafka_bootstrap_servers, [topic, *consumed, settings.dead_letter_topic])
+    producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{SERVICE}-{settings.tenant}")
+    relay = OutboxRelay(engine, outbox, producer, source=settings.event_source, tenant=settings.tenant,
+                        poll_seconds=settings.outbox_poll_seconds)
+    consumer = EventConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, topics=consumed,
+        group_id=f"{settings.topic_prefix}.{SERVICE}", tenant=settings.tenant, sessions=sessions, inbox=inbox,
+        handlers=event_handlers(handlers), producer=producer, dead_letter_topic=settings.dead_letter_topic)
+
+    def register(server) -> list[str]:
+        consent_pb2_grpc.add_ConsentServiceServicer_to_server(ConsentServicer(handlers), server)
+        return [SERVICE_FULL_NAME]
+
+    grpc_server = GrpcServer(host=settings.grpc_host, port=settings.grpc_port,
+                             verifier=TokenVerifier.from_settings(settings), register=register)
+
+    def database_ready() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def current_policies():
+        from .domain import RequestType
+        from .store import ConsentRepository
+        with sessions() as s:
+            repo = ConsentRepository(s)
+            return [repo.policy(settings.tenant, t) for t in RequestType]
+
+    http = HttpServer(create_app(settings.tenant, {"database": database_ready}, current_policies),
+                      settings.http_host, settings.http_port)
+    return ConsentApp(settings=settings, engine=engine, handlers=handlers, producer=producer, relay=relay,
+                      consumer=consumer, purger=PurgeScheduler(handlers, interval), grpc_server=grpc_server,
+                      http_server=http)

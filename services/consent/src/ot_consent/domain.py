@@ -1,0 +1,125 @@
+"""Consent, sharing and retention rules. No I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class RequestType(StrEnum):
+    OT_TUKI = "ot_tuki"
+    GROUP_CONSULTATION = "group_consultation"
+    EXPERT_REINFORCEMENT = "expert_reinforcement"
+
+
+class ConsentForm(StrEnum):
+    NOT_NEEDED = "not_needed"
+    WRITTEN_ORGANISATION_FORM = "written_organisation_form"
+    ORAL_RECORDED_IN_CLIENT_RECORD = "oral_recorded_in_client_record"
+
+
+class ConsentGiver(StrEnum):
+    CHILD = "child"
+    GUARDIANS = "guardians"
+    CHILD_AND_GUARDIANS = "child_and_guardians"
+
+
+class PartyKind(StrEnum):
+    OT_TEAM = "ot_team"
+    GROUP = "group"
+    EXPERT_ORGANISATION = "expert_organisation"
+
+
+@dataclass(frozen=True)
+class Party:
+    kind: PartyKind
+    id: str = ""
+
+    def label(self) -> str:
+        return self.kind.value if not self.id else f"{self.kind.value}:{self.id}"
+
+
+@dataclass
+class ConsentVersion:
+    request_id: str
+    version: int
+    form: ConsentForm
+    given_by: ConsentGiver | None
+    child_capacity_assessed: bool
+    scope: list[Party]
+    given_at: datetime
+    withdrawn: bool
+    recorded_at: datetime
+    recorded_by: str
+
+
+@dataclass
+class Case:
+    request_id: str
+    tenant: str
+    type: RequestType
+    owner_subject: str
+    opened_at: datetime
+    recommendations_returned_at: datetime | None = None
+    ended_at: datetime | None = None  # closed or withdrawn
+    content_erased_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    code: str
+    fi: str
+    en: str
+
+
+def sharing_decision(case: Case | None, consent: ConsentVersion | None, party: Party) -> Decision:
+    """May this request's case go to `party`? The order of the checks is the order of the reasons."""
+    if case is None:
+        return Decision(False, "UNKNOWN_REQUEST", "Pyyntöä ei tunneta tällä alueella.",
+                        "The request is not known in this area.")
+    if case.content_erased_at is not None:
+        return Decision(False, "CONTENT_ERASED", "Tapauksen sisältö on jo poistettu säilytysajan päätyttyä.",
+                        "The case content has been erased at the end of its retention.")
+    if consent is None:
+        return Decision(False, "NO_CONSENT_RECORD", "Suostumusarviota ei ole kirjattu.",
+                        "No consent assessment is recorded.")
+    if consent.withdrawn:
+        return Decision(False, "CONSENT_WITHDRAWN", "Suostumus on peruttu; tapausta ei voi jakaa.",
+                        "Consent was withdrawn; the case cannot be shared.")
+    if consent.form is ConsentForm.NOT_NEEDED:
+        return Decision(True, "CONSENT_NOT_NEEDED", "Ammattilainen arvioi, ettei suostumusta tarvita.",
+                        "The professional judged that consent is not needed.")
+    if party.kind is PartyKind.OT_TEAM or party in consent.scope:
+        return Decision(True, "CONSENT_IN_SCOPE", "Suostumus kattaa tämän vastaanottajan.",
+                        "The consent covers this recipient.")
+    return Decision(False, "NOT_IN_SCOPE",
+                    "Suostumus ei kata tätä vastaanottajaa; pyydä ammattilaista päivittämään suostumuksen laajuus.",
+                    "The consent does not cover this recipient; ask the professional to update its scope.")
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    type: RequestType
+    grace_days_after_recommendations: int
+    max_days_after_submission: int
+
+
+# Defaults when an area has set nothing. The group keeps no register (DOMAIN.md): its content goes
+# two weeks after the recommendations are back with the worker.
+DEFAULT_POLICIES = {
+    RequestType.GROUP_CONSULTATION: RetentionPolicy(RequestType.GROUP_CONSULTATION, 14, 180),
+    RequestType.OT_TUKI: RetentionPolicy(RequestType.OT_TUKI, 30, 365),
+    RequestType.EXPERT_REINFORCEMENT: RetentionPolicy(RequestType.EXPERT_REINFORCEMENT, 30, 365),
+}
+
+
+def erasure_due(case: Case, policy: RetentionPolicy) -> tuple[datetime, str]:
+    """When the case content must be erased, and why (the earliest applicable rule)."""
+    candidates = [(case.opened_at + timedelta(days=policy.max_days_after_submission),
+                   f"retention: {policy.max_days_after_submission} days after submission")]
+    finished = case.recommendations_returned_at or case.ended_at
+    if finished is not None:
+        candidates.append((finished + timedelta(days=policy.grace_days_after_recommendations),
+                           f"retention: consultation finished + {policy.grace_days_after_recommendations} days"))
+    return min(candidates)

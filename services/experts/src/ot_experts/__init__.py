@@ -1,0 +1,1 @@
+"""The OT platform's experts service: the expert network, agreements, service map, proposals, assignments."""

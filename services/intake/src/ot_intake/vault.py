@@ -1,0 +1,107 @@
+"""Where intake gets each request's data key: the consent service (the seam for crypto-shredding).
+
+Intake never stores a data key. It asks consent for a new one when a request is submitted
+(consent records the initial consent assessment and the owner at the same time) and for the
+existing one whenever case content is read or written. It calls with the caller's own token, so
+consent checks and audits the real person. Case content is sealed with AES-GCM; the associated
+data ties a blob to its request and field.
+"""
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+import grpc
+from ot.common.v1 import case_pb2
+from ot.consent.v1 import consent_pb2, consent_pb2_grpc
+
+from ot_runtime.auth import current_bearer
+from ot_runtime.crypto import open_sealed, seal
+from ot_runtime.errors import NotFound, PermissionDenied, Unavailable
+from ot_runtime.grpc_client import outgoing_metadata
+from ot_runtime.protoconv import to_proto
+
+from .domain import ConsultationRequest
+
+UNAVAILABLE = ("Suostumuspalvelu ei vastaa juuri nyt; mitään ei tallennettu. Yritä hetken kuluttua uudelleen. / "
+               "The consent service does not answer right now; nothing was saved. Please try again shortly.")
+
+
+class CaseVault(Protocol):
+    def open_case(self, r: ConsultationRequest) -> bytes:
+        """A new data key for a new request (raises Unavailable when it cannot be had)."""
+
+    def data_key(self, request_id: str, purpose: str) -> bytes | None:
+        """The request's data key, or None when the content was erased or the caller may not read it."""
+
+
+def content_aad(tenant: str, request_id: str, field: str) -> bytes:
+    return f"ot-case:{tenant}:{request_id}:{field}".encode()
+
+
+def seal_content(key: bytes, r: ConsultationRequest) -> bytes:
+    c = r.client
+    plain = {"question": r.question, "family_situation": c.family_situation, "earlier_services": c.earlier_services,
+             "cooperation_partners": c.cooperation_partners, "health_information": c.health_information}
+    return seal(key, json.dumps(plain, ensure_ascii=False).encode(), content_aad(r.tenant, r.id, "content"))
+
+
+def open_content(key: bytes, r: ConsultationRequest, blob: bytes) -> None:
+    """Fill `r`'s content fields from its sealed blob."""
+    plain = json.loads(open_sealed(key, blob, content_aad(r.tenant, r.id, "content")))
+    r.question = plain["question"]
+    r.client.family_situation = plain["family_situation"]
+    r.client.earlier_services = list(plain["earlier_services"])
+    r.client.cooperation_partners = list(plain["cooperation_partners"])
+    r.client.health_information = plain["health_information"]
+
+
+def seal_text(key: bytes, r: ConsultationRequest, field: str, text: str) -> bytes:
+    return seal(key, text.encode(), content_aad(r.tenant, r.id, field))
+
+
+def open_text(key: bytes, r: ConsultationRequest, field: str, blob: bytes) -> str:
+    return open_sealed(key, blob, content_aad(r.tenant, r.id, field)).decode()
+
+
+class ConsentVault:
+    """CaseVault over consent's gRPC API."""
+
+    def __init__(self, target: str, timeout_seconds: float = 5.0):
+        self.channel = grpc.insecure_channel(target)
+        self.stub = consent_pb2_grpc.ConsentServiceStub(self.channel)
+        self.timeout = timeout_seconds
+
+    def open_case(self, r: ConsultationRequest) -> bytes:
+        need = r.consent.need
+        request = consent_pb2.OpenCaseRequest(
+            request_id=r.id, type=to_proto(case_pb2.RequestType, r.type),
+            form=consent_pb2.ConsentForm.Value("CONSENT_FORM_" + need.value.upper()) if need else 0,
+            given_by=consent_pb2.ConsentGiver.Value("CONSENT_GIVER_" + r.consent.given_by.value.upper())
+            if r.consent.given_by else 0,
+            child_capacity_assessed=r.consent.child_capacity_assessed)
+        try:
+            return self.stub.OpenCase(request, metadata=outgoing_metadata(current_bearer()),
+                                      timeout=self.timeout).data_key
+        except grpc.RpcError as error:
+            raise self._translate(error) from None
+
+    def data_key(self, request_id: str, purpose: str) -> bytes | None:
+        try:
+            return self.stub.GetDataKey(consent_pb2.GetDataKeyRequest(request_id=request_id, purpose=purpose),
+                                        metadata=outgoing_metadata(current_bearer()), timeout=self.timeout).data_key
+        except grpc.RpcError as error:
+            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
+                return None
+            raise self._translate(error) from None
+
+    @staticmethod
+    def _translate(error: grpc.RpcError):
+        if error.code() == grpc.StatusCode.PERMISSION_DENIED:
+            return PermissionDenied(error.details() or "")
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            return NotFound(error.details() or "")
+        return Unavailable(UNAVAILABLE)
+
+    def close(self) -> None:
+        self.channel.close()

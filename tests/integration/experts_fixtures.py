@@ -1,0 +1,49 @@
+"""Fixtures to run the experts service in the integration tier, beside intake.
+
+Services own their data: experts gets its own fresh PostgreSQL database (not intake's), and the
+same topic prefix as intake so the two talk over the same Kafka topics. Import the fixtures into
+a test module: `from experts_fixtures import experts_database_url, start_experts`.
+"""
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from ot_runtime.clock import SystemClock
+from ot_runtime.migrations import upgrade
+from ot_runtime.settings import load_settings
+
+from conftest import RunningService, service_env
+
+
+@pytest.fixture()
+def experts_database_url(make_database):
+    """A fresh PostgreSQL database for the experts service of one test (not intake's)."""
+    return make_database("experts")
+
+
+@pytest.fixture()
+def start_experts(experts_database_url, kafka_bootstrap, topic_prefix, keys, spans):
+    """Start experts (migrations, seed catalogue, gRPC, HTTP, relay, consumer) on loopback."""
+    from ot_experts.bootstrap import build
+    from ot_experts.main import MIGRATIONS, seed_catalogue
+
+    started: list[RunningService] = []
+
+    def start(clock=None, sharing=None) -> RunningService:
+        settings = load_settings("experts", service_env("experts", experts_database_url, kafka_bootstrap,
+                                                        topic_prefix, keys))
+        upgrade(MIGRATIONS, settings.database_url)
+        seed_catalogue(settings.database_url)
+        app = build(settings, clock=clock or SystemClock(), sharing=sharing)
+        app.http_server.start()
+        app.consumer.start()
+        app.relay.start()
+        app.grpc_server.start()
+        service = RunningService(app, grpc.insecure_channel(f"127.0.0.1:{app.grpc_server.port}"), settings)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
