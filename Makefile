@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PROTOS := $(shell find proto -name '*.proto')
-PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake
+PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services/experts services/consent
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PROTO_STAMP := libs/ot-proto/src/ot/.generated
 
@@ -18,7 +18,8 @@ PROTO_STAMP := libs/ot-proto/src/ot/.generated
 help:
 	@echo "make run     - start Kafka and the services locally (Ctrl-C stops everything)"
 	@echo "make test    - unit tests, then integration tests on real PostgreSQL and Kafka"
-	@echo "make install - build .venv with every console script (ot-intake, ot-dev-token, ot-pii-scan)"
+	@echo "make install - build .venv with every console script (ot-intake, ot-experts, ot-consent,"
+	@echo "              ot-dev-token, ot-pii-scan)"
 
 $(VENV)/.base: constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +48,7 @@ run: install
 	$(PY) scripts/run_local.py
 
 unit: install
-	$(PY) -m pytest -q libs/ot-runtime/tests libs/ot-guard/tests services/intake/tests
+	$(PY) -m pytest -q libs/ot-runtime/tests libs/ot-guard/tests $(addsuffix /tests,$(filter services/%,$(PACKAGES)))
 
 integration: install
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/integration

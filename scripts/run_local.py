@@ -7,6 +7,7 @@ services and the broker. Set OT_TENANT to run another wellbeing area (default po
 """
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -25,14 +26,31 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("OT_DATA_DIR", REPO / ".data")).resolve()
 BIN = Path(sys.executable).parent
 
-# name, gRPC port, HTTP port, full gRPC service name, demo-data command (or None)
+# In start order: consent first (intake asks it for each request's data key).
+# name, gRPC port, HTTP port, full gRPC service name, data-loading command (or None)
 SERVICES = [
+    ("consent", 50053, 8083, "ot.consent.v1.ConsentService", None),
+    ("experts", 50052, 8082, "ot.experts.v1.ExpertsService", "seed"),
     ("intake", 50051, 8081, "ot.intake.v1.IntakeService", "seed-demo"),
 ]
 
 
+def dev_master_key() -> str:
+    """The consent service's master key for this laptop (a cluster keeps it in a Secret)."""
+    path = DATA / "dev-keys" / "consent-master.key"
+    if not path.exists():
+        path.write_text(base64.b64encode(os.urandom(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def say(text: str) -> None:
     print(text, flush=True)
+
+
+def kafka_running() -> bool:
+    return subprocess.run(["bash", str(REPO / "scripts/kafka.sh"), "status"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
 
 
 def start_kafka() -> str:
@@ -46,10 +64,12 @@ def stop_kafka() -> None:
 
 
 def service_env(name: str, grpc_port: int, http_port: int, tenant: str, kafka: str, public_key: Path) -> dict:
-    return {**os.environ, "OT_TENANT": tenant, "DATABASE_URL": f"sqlite:///{DATA / (name + '.db')}",
+    """Each service gets its own database file (services own their data) and the same Kafka."""
+    return {**os.environ, "OT_TENANT": tenant, "DATABASE_URL": f"sqlite:///{DATA / tenant / (name + '.db')}",
             "KAFKA_BOOTSTRAP_SERVERS": kafka, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(grpc_port),
             "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port), "AUTH_JWT_ISSUER": DEV_ISSUER,
-            "AUTH_JWT_AUDIENCE": DEV_AUDIENCE, "AUTH_JWT_PUBLIC_KEY_FILE": str(public_key)}
+            "AUTH_JWT_AUDIENCE": DEV_AUDIENCE, "AUTH_JWT_PUBLIC_KEY_FILE": str(public_key),
+            "OT_CONSENT_GRPC_TARGET": "127.0.0.1:50053", "OT_CONSENT_MASTER_KEY": dev_master_key()}
 
 
 def run_step(command: list[str], env: dict) -> None:
@@ -86,6 +106,8 @@ def main() -> int:
         raise SystemExit(f"OT_TENANT must be one of {', '.join(sorted(TENANTS))}, got {tenant!r}")
     DATA.mkdir(parents=True, exist_ok=True)
     _, public_key = ensure_keys(DATA / "dev-keys")
+    (DATA / tenant).mkdir(exist_ok=True)
+    ours = not kafka_running()  # a broker someone else started is left running at the end
     kafka = start_kafka()
     processes: list[subprocess.Popen] = []
     stop = threading.Event()
@@ -100,8 +122,7 @@ def main() -> int:
                 run_step([command, seed], env)
             # Own session: Ctrl-C reaches only this script, which stops the services in order.
             processes.append(subprocess.Popen([command, "serve"], env=env, start_new_session=True))
-        for (name, grpc_port, http_port, full_name, _), process in zip(SERVICES, processes):
-            wait_serving(grpc_port, full_name, process)
+            wait_serving(grpc_port, full_name, processes[-1])
         say("")
         say(f"OT platform is running for {TENANTS[tenant]} ({tenant}); Kafka at {kafka}.")
         for name, grpc_port, http_port, full_name, _ in SERVICES:
@@ -111,6 +132,7 @@ def main() -> int:
         say(f"  TOKEN=$(.venv/bin/ot-dev-token --area {tenant} --role professional)")
         say("Call the API (grpcurl uses server reflection):")
         say('  grpcurl -plaintext -H "authorization: Bearer $TOKEN" 127.0.0.1:50051 list ot.intake.v1.IntakeService')
+        say("Privacy notice: http://127.0.0.1:8083/privacy   Expert logins: --role expert --subject expert-<expert id>")
         say("Service logs (JSON) follow below. Press Ctrl-C to stop everything.")
         while not stop.wait(0.5):
             if any(p.poll() is not None for p in processes):
@@ -126,7 +148,8 @@ def main() -> int:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        stop_kafka()
+        if ours:
+            stop_kafka()
         say("stopped.")
     return 0
 
