@@ -30,9 +30,11 @@ def start_experts(experts_database_url, kafka_bootstrap, topic_prefix, keys, spa
 
     started: list[RunningService] = []
 
-    def start(clock=None, sharing=None) -> RunningService:
-        settings = load_settings("experts", service_env("experts", experts_database_url, kafka_bootstrap,
-                                                        topic_prefix, keys))
+    def start(consent: RunningService, clock=None, sharing=None) -> RunningService:
+        """`consent`: the consent service intake uses (experts asks it before sharing a case)."""
+        settings = load_settings("experts", service_env(
+            "experts", experts_database_url, kafka_bootstrap, topic_prefix, keys,
+            OT_CONSENT_GRPC_TARGET=f"127.0.0.1:{consent.app.grpc_server.port}"))
         upgrade(MIGRATIONS, settings.database_url)
         seed_catalogue(settings.database_url)
         app = build(settings, clock=clock or SystemClock(), sharing=sharing)

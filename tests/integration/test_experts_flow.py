@@ -48,7 +48,8 @@ def proposals_when_ready(experts_stub, request_id, md):
 
 @pytest.fixture()
 def both(start_intake, start_experts, keys):
-    intake, experts = start_intake(), start_experts()
+    intake = start_intake()
+    experts = start_experts(intake.consent)
     return (intake_pb2_grpc.IntakeServiceStub(intake.channel), experts_pb2_grpc.ExpertsServiceStub(experts.channel),
             keys.metadata(roles=("professional",), subject="prof-it"),
             keys.metadata(roles=("coordinator",), subject="coord-it"))

@@ -187,3 +187,20 @@ def test_experts_assignment_event_moves_the_request_on(handlers, engine):
 def test_categories_are_stored_one_row_each(handlers, engine):
     r, _ = handlers.submit(person(), submission())
     assert sorted(x["category"] for x in rows(engine, request_categories)) == sorted(c.value for c in r.categories)
+
+
+def test_reassignment_and_unassignment_follow_the_experts_service(handlers):
+    r, _ = handlers.submit(person(), submission())
+    with handlers.sessions.begin() as s:
+        handlers.on_experts_assigned(s, r.id, ["expert-1"])
+    with handlers.sessions.begin() as s:
+        handlers.on_experts_assigned(s, r.id, ["expert-1", "expert-2"])  # the full current set
+    assert handlers.get(COORDINATOR, r.id).expert_ids == ["expert-1", "expert-2"]
+    with handlers.sessions.begin() as s:
+        handlers.on_experts_unassigned(s, r.id, ["expert-2"])
+    got = handlers.get(COORDINATOR, r.id)
+    assert (got.status, got.expert_ids) == (Status.ASSIGNED, ["expert-2"])
+    with handlers.sessions.begin() as s:
+        handlers.on_experts_unassigned(s, r.id, [])
+    got = handlers.get(COORDINATOR, r.id)
+    assert (got.status, got.expert_ids) == (Status.TRIAGED, [])

@@ -16,7 +16,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 from google.protobuf.message import DecodeError, Message
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 from kafka.structs import OffsetAndMetadata
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode

@@ -6,7 +6,7 @@ first) and never echo a refused value.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2

@@ -1,7 +1,7 @@
 """Consent, sharing and retention rules. No I/O."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 

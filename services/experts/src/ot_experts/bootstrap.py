@@ -17,13 +17,13 @@ from ot_runtime.db import create_engine, session_factory
 from ot_runtime.grpc_server import GrpcServer
 from ot_runtime.kafka import ensure_topics, make_producer
 from ot_runtime.outbox import Outbox, OutboxRelay
-from ot_runtime.settings import Settings
+from ot_runtime.settings import Settings, SettingsError
 from ot_runtime.web import HttpServer
 
 from .consumers import event_handlers
 from .grpc_api import ExpertsServicer
 from .handlers import ExpertsHandlers
-from .sharing import AllowAllUntilConsentService, SharingPolicy
+from .sharing import ConsentSharingPolicy, SharingPolicy
 from .store import inbox, outbox
 from .web import create_app
 
@@ -45,14 +45,19 @@ class ExpertsApp:
 
 def build(settings: Settings, *, clock: Clock | None = None, sharing: SharingPolicy | None = None,
           relay_batch_size: int = 100) -> ExpertsApp:
+    if sharing is None:
+        consent_target = settings.extra.get("OT_CONSENT_GRPC_TARGET", "").strip()
+        if not consent_target:
+            raise SettingsError("experts: OT_CONSENT_GRPC_TARGET is not set (host:port of the consent service, "
+                                "asked before a case is shared with an expert)")
+        sharing = ConsentSharingPolicy(consent_target)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     topic = settings.topic(SERVICE)
     events_out = Outbox(outbox, source=settings.event_source, tenant=settings.tenant)
-    # The consent seam (issue 4): swap in the consent service's client here.
     handlers = ExpertsHandlers(sessions=sessions, outbox=events_out, tenant=settings.tenant, topic=topic,
-                               clock=clock or SystemClock(), sharing=sharing or AllowAllUntilConsentService())
-    consumed = [settings.topic("intake")]
+                               clock=clock or SystemClock(), sharing=sharing)
+    consumed = [settings.topic("intake"), settings.topic("consent")]
     ensure_topics(settings.kafka_bootstrap_servers, [topic, *consumed, settings.dead_letter_topic])
     producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{SERVICE}-{settings.tenant}")
     relay = OutboxRelay(engine, outbox, producer, source=settings.event_source, tenant=settings.tenant,

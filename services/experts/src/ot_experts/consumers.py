@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ot.common.v1 import case_pb2
-from ot.events.v1 import intake_events_pb2
+from ot.events.v1 import consent_events_pb2, intake_events_pb2
 
 from ot_runtime.consumer import Handler
 from ot_runtime.protoconv import to_domain
@@ -28,5 +28,9 @@ def event_handlers(h: ExpertsHandlers) -> dict[str, Handler]:
         h.on_request_event(session, event.id, msg.request_id, to_domain(case_pb2.RequestType, msg.type, RequestType),
                            _categories(msg.categories), status, msg.tenant)
 
-    return {events.REQUEST_SUBMITTED: Handler(intake_events_pb2.RequestSubmitted, submitted),
+    def consent_withdrawn(session, event, msg: consent_events_pb2.ConsentWithdrawn) -> None:
+        h.on_consent_withdrawn(session, msg.request_id)
+
+    return {events.CONSENT_WITHDRAWN: Handler(consent_events_pb2.ConsentWithdrawn, consent_withdrawn),
+            events.REQUEST_SUBMITTED: Handler(intake_events_pb2.RequestSubmitted, submitted),
             events.REQUEST_STATUS_CHANGED: Handler(intake_events_pb2.RequestStatusChanged, status_changed)}

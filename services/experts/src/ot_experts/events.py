@@ -12,6 +12,7 @@ ASSIGNMENT_REMOVED = "ot.experts.assignment.removed.v1"
 # consumed, from intake
 REQUEST_SUBMITTED = "ot.intake.request.submitted.v1"
 REQUEST_STATUS_CHANGED = "ot.intake.request.status_changed.v1"
+CONSENT_WITHDRAWN = "ot.consent.consent.withdrawn.v1"  # consumed: stop offering the case
 
 
 def experts_assigned(assignment_id: str, request_id: str, tenant: str, expert_ids: list[str],

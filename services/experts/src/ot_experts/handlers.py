@@ -242,8 +242,10 @@ class ExpertsHandlers:
         now = self.clock.now()
         repo = ExpertsRepository(session, self.tenant)
         repo.upsert_request(request_id, type_, categories, status, current_traceparent(), now)
-        if status in (RequestStatus.SUBMITTED, RequestStatus.TRIAGED):
-            request = repo.get_request(request_id)
+        request = repo.get_request(request_id)
+        if status in (RequestStatus.SUBMITTED, RequestStatus.TRIAGED) and request["consent_withdrawn_at"]:
+            log.info("no proposals: consent withdrawn", extra={"request_id": request_id})
+        elif status in (RequestStatus.SUBMITTED, RequestStatus.TRIAGED):
             cats = [Category(c) for c in request["categories"]]
             agreement = repo.agreement(self.tenant)
             ranked = propose(cats, repo.all_experts(), self.tenant, agreement, repo.open_load())
@@ -256,6 +258,15 @@ class ExpertsHandlers:
         elif status in ENDED:
             dropped = repo.drop_open_sets(request_id, now)
             log.info("proposals dropped", extra={"request_id": request_id, "sets": dropped})
+
+    def on_consent_withdrawn(self, session: Session, request_id: str) -> None:
+        """The client's consent was withdrawn: stop offering the case (drop open proposals, and
+        compute none later). Assignments already made are the coordinator's to undo."""
+        now = self.clock.now()
+        repo = ExpertsRepository(session, self.tenant)
+        repo.mark_consent_withdrawn(request_id, now)
+        dropped = repo.drop_open_sets(request_id, now)
+        log.info("consent withdrawn: proposals dropped", extra={"request_id": request_id, "sets": dropped})
 
     def proposals(self, who: Principal, request_id: str) -> ProposalsView:
         require_role(who, *STAFF)

@@ -113,6 +113,8 @@ case_requests = sa.Table(
     # W3C traceparent of the event that introduced the request: assignments continue that trace.
     sa.Column("traceparent", sa.String(100), nullable=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # Set when the consent service reports the client's consent withdrawn: the case is offered no more.
+    sa.Column("consent_withdrawn_at", UtcDateTime(), nullable=True),
 )
 
 proposal_sets = sa.Table(
@@ -287,6 +289,16 @@ class ExpertsRepository:
             if not categories:
                 values.pop("categories")
             self.session.execute(case_requests.update().where(case_requests.c.id == request_id).values(**values))
+
+    def mark_consent_withdrawn(self, request_id: str, now: datetime) -> None:
+        if self.get_request(request_id, for_update=True) is None:
+            # Consent's event came first: remember it for when intake's event arrives.
+            self.session.execute(case_requests.insert().values(
+                id=request_id, tenant=self.tenant, type="", categories=[], status="", updated_at=now,
+                consent_withdrawn_at=now))
+        else:
+            self.session.execute(case_requests.update().where(case_requests.c.id == request_id)
+                                 .values(consent_withdrawn_at=now, updated_at=now))
 
     def latest_set(self, request_id: str):
         return self.session.execute(sa.select(proposal_sets).where(

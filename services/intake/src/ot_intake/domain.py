@@ -69,13 +69,13 @@ STATUS_FI = {
 
 # The lifecycle. A group booking may be made straight after submission (the secretary's check of
 # the pre-information form is the booking), and the experts service may assign from submitted
-# or triaged; everything after that is strictly in order. Withdrawal ends a request any time
-# before the consultation.
+# or triaged; everything after that is strictly in order (except that unassigning every expert
+# takes a request back to triaged). Withdrawal ends a request any time before the consultation.
 TRANSITIONS: dict[Status, set[Status]] = {
     Status.SUBMITTED: {Status.TRIAGED, Status.SCHEDULED, Status.ASSIGNED, Status.WITHDRAWN},
     Status.TRIAGED: {Status.SCHEDULED, Status.ASSIGNED, Status.WITHDRAWN},
     Status.SCHEDULED: {Status.CONSULTED, Status.WITHDRAWN},
-    Status.ASSIGNED: {Status.CONSULTED, Status.WITHDRAWN},
+    Status.ASSIGNED: {Status.CONSULTED, Status.WITHDRAWN, Status.TRIAGED},  # back when all experts are unassigned
     Status.CONSULTED: {Status.RECOMMENDATIONS_RETURNED},
     Status.RECOMMENDATIONS_RETURNED: {Status.CLOSED},
     Status.CLOSED: set(),

@@ -12,6 +12,7 @@ REQUEST_SUBMITTED = "ot.intake.request.submitted.v1"
 REQUEST_STATUS_CHANGED = "ot.intake.request.status_changed.v1"
 MEETING_PUBLISHED = "ot.intake.meeting.published.v1"
 EXPERTS_ASSIGNED = "ot.experts.assignment.made.v1"  # consumed
+EXPERTS_UNASSIGNED = "ot.experts.assignment.removed.v1"  # consumed
 KEY_SHREDDED = "ot.consent.key.shredded.v1"  # consumed
 
 

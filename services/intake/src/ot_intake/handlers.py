@@ -23,7 +23,7 @@ from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgume
 from ot_runtime.outbox import Outbox
 
 from . import events
-from .domain import (ConsultationRequest, Meeting, RequestType, Status, Submission, default_lead_days,
+from .domain import (ConsultationRequest, Meeting, Status, Submission, default_lead_days,
                      validate_meeting, validate_submission)
 from .seula import Screening, screen
 from .store import IntakeRepository, RequestFilter, decode_page_token
@@ -200,15 +200,43 @@ class IntakeHandlers:
 
     # --- events from other services -------------------------------------------------------
     def on_experts_assigned(self, session: Session, request_id: str, expert_ids: list[str]) -> None:
-        """The experts service assigned experts: move the request to assigned (consumer, inside its transaction)."""
+        """The experts service assigned experts (the event carries the full current set): move the
+        request to assigned, or, when it already is, take the new set."""
         repo = IntakeRepository(session)
         r = self._load(repo, request_id, for_update=True)
         now = self.clock.now()
+        if r.status is Status.ASSIGNED:
+            r.expert_ids = list(expert_ids)
+            r.updated_at = now
+            repo.save(r)
+            log.info("assigned experts changed", extra={"request_id": r.id, "experts": len(expert_ids)})
+            return
         previous = r.move_to(Status.ASSIGNED, now)
         r.expert_ids = list(expert_ids)
+        self._moved(repo, r, previous, now)
+
+    def on_experts_unassigned(self, session: Session, request_id: str, remaining: list[str]) -> None:
+        """Experts were unassigned. With none left the request goes back to triaged. A request that
+        has meanwhile moved on (consulted, withdrawn...) keeps its state: nothing to undo there."""
+        repo = IntakeRepository(session)
+        r = self._load(repo, request_id, for_update=True)
+        if r.status is not Status.ASSIGNED:
+            return
+        now = self.clock.now()
+        r.expert_ids = list(remaining)
+        if remaining:
+            r.updated_at = now
+            repo.save(r)
+            return
+        previous = r.move_to(Status.TRIAGED, now)
+        self._moved(repo, r, previous, now)
+
+    def _moved(self, repo: IntakeRepository, r: ConsultationRequest, previous: Status, now: datetime,
+               meeting: Meeting | None = None) -> None:
+        """Save a lifecycle step and add its event, in the caller's transaction."""
         repo.save(r)
-        self.outbox.add(session, topic=self.topic, ce_type=events.REQUEST_STATUS_CHANGED, subject=r.id,
-                        message=events.status_changed(r, previous), time=now)
+        self.outbox.add(repo.session, topic=self.topic, ce_type=events.REQUEST_STATUS_CHANGED, subject=r.id,
+                        message=events.status_changed(r, previous, meeting), time=now)
         log.info("request moved", extra={"request_id": r.id, "from": previous.value, "to": r.status.value})
 
     def on_content_erased(self, session: Session, request_id: str) -> None:
@@ -237,10 +265,7 @@ class IntakeHandlers:
             r = self._load(repo, request_id, for_update=True)
             now = self.clock.now()
             previous, meeting = step(repo, r, now)
-            repo.save(r)
-            self.outbox.add(s, topic=self.topic, ce_type=events.REQUEST_STATUS_CHANGED, subject=r.id,
-                            message=events.status_changed(r, previous, meeting), time=now)
-        log.info("request moved", extra={"request_id": r.id, "from": previous.value, "to": r.status.value})
+            self._moved(repo, r, previous, now, meeting)
         return r
 
     def _load(self, repo: IntakeRepository, request_id: str, for_update: bool = False) -> ConsultationRequest:

@@ -1,37 +1,30 @@
 """`ot-intake serve | migrate | seed-demo`: the process entry points."""
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+from ot_runtime import process
 from ot_runtime.auth import Principal
-from ot_runtime.logging import configure_logging
 from ot_runtime.migrations import upgrade
-from ot_runtime.process import run_until_signalled
-from ot_runtime.settings import SettingsError, load_settings
-from ot_runtime.telemetry import configure_tracing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("ot.intake")
 
 
-def serve(settings) -> None:
+def serve(settings, args=None) -> None:
     from .bootstrap import build
-    try:
-        app = build(settings)
-    except SettingsError as exc:
-        print(f"ot-intake: {exc}", file=sys.stderr)
-        raise SystemExit(2)
-    run_until_signalled(grpc_server=app.grpc_server, http_server=app.http_server, relay=app.relay,
-                        consumers=[app.consumer], grace_seconds=settings.shutdown_grace_seconds)
-    app.producer.close(timeout=10)
-    app.engine.dispose()
+    process.serve(build(settings), settings)
 
 
-def seed_demo(settings) -> None:
+def migrate(settings, args=None) -> None:
+    upgrade(MIGRATIONS, settings.database_url)
+    log.info("migrations applied")
+
+
+def seed_demo(settings, args=None) -> None:
     """Publish a few future meetings of the area's challenging-divorces group (fictional data only)."""
     from ot_runtime.clock import SystemClock
     from ot_runtime.db import create_engine, session_factory
@@ -58,24 +51,7 @@ def seed_demo(settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ot-intake", description="The OT platform's intake service.")
-    parser.add_argument("command", choices=["serve", "migrate", "seed-demo"])
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings("intake")
-    except SettingsError as exc:
-        print(f"ot-intake: {exc}", file=sys.stderr)
-        return 2
-    configure_logging("intake", settings.tenant, settings.log_level)
-    configure_tracing("intake", settings.tenant)
-    if args.command == "migrate":
-        upgrade(MIGRATIONS, settings.database_url)
-        log.info("migrations applied")
-    elif args.command == "seed-demo":
-        seed_demo(settings)
-    else:
-        serve(settings)
-    return 0
+    return process.run_command("intake", {"serve": serve, "migrate": migrate, "seed-demo": seed_demo}, argv)
 
 
 if __name__ == "__main__":
