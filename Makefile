@@ -13,11 +13,11 @@ PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PROTO_STAMP := libs/ot-proto/src/ot/.generated
 
-.PHONY: help install proto run test unit integration infra-up infra-down clean
+.PHONY: help install proto run test unit integration deploy-check infra-up infra-down clean
 
 help:
 	@echo "make run     - start Kafka and the services locally (Ctrl-C stops everything)"
-	@echo "make test    - unit tests, then integration tests on real PostgreSQL and Kafka"
+	@echo "make test    - unit tests, integration tests on real PostgreSQL and Kafka, Helm chart checks"
 	@echo "make install - build .venv with every console script (ot-intake, ot-experts, ot-consent,"
 	@echo "              ot-dev-token, ot-pii-scan)"
 
@@ -53,8 +53,14 @@ unit: install
 integration: install
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/integration
 
-# Unit tests first (fast, no network), then the integration tier on the real things.
-test: unit integration
+# The Helm chart: real helm lint/template per area, strict Kubernetes schemas, checkov, and the
+# config contract (a service started with exactly the environment the chart renders).
+deploy-check: install
+	bash scripts/helm_tools.sh
+	source scripts/test_env.sh && $(PY) -m pytest -q tests/deploy
+
+# Unit tests first (fast, no network), then the integration tier on the real things, then the chart.
+test: unit integration deploy-check
 
 infra-up:
 	bash scripts/postgres.sh start

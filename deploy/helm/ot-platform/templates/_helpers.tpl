@@ -1,0 +1,282 @@
+{{/*
+Helpers of the OT platform chart. Per-service helpers take a dict:
+  (dict "root" $ "name" "intake" "svc" $svc)
+built by "ot-platform.svcContext"'s callers in the templates that range over .Values.services.
+*/}}
+
+{{/* Chart name, truncated to the 63 characters a label value may have. */}}
+{{- define "ot-platform.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-wide object name prefix: "<release>" if it already contains the chart name. */}}
+{{- define "ot-platform.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "name-version" of the chart, for the helm.sh/chart label. */}}
+{{- define "ot-platform.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels every object carries. */}}
+{{- define "ot-platform.labels" -}}
+helm.sh/chart: {{ include "ot-platform.chart" . }}
+{{ include "ot-platform.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: ot-platform
+ot-platform.io/tenant: {{ include "ot-platform.tenant" . }}
+{{- end }}
+
+{{/* Labels that select every pod of the release (never change them: selectors are immutable). */}}
+{{- define "ot-platform.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ot-platform.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Object name of one service: "<fullname>-<service>". Argument: the per-service dict. */}}
+{{- define "ot-platform.svc.fullname" -}}
+{{- printf "%s-%s" (include "ot-platform.fullname" .root) .name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of one service's objects. */}}
+{{- define "ot-platform.svc.labels" -}}
+{{ include "ot-platform.labels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{/* Selector labels of one service's pods. */}}
+{{- define "ot-platform.svc.selectorLabels" -}}
+{{ include "ot-platform.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{/* The area (validated by the schema too; fail early with a readable message). */}}
+{{- define "ot-platform.tenant" -}}
+{{- required "tenant is required: install with one of deploy/helm/values/<area>.yaml" .Values.tenant }}
+{{- end }}
+
+{{/* Kafka topic prefix: topicPrefix or "ot.<tenant>" (the services' own default). */}}
+{{- define "ot-platform.topicPrefix" -}}
+{{- default (printf "ot.%s" (include "ot-platform.tenant" .)) .Values.topicPrefix }}
+{{- end }}
+
+{{/* Service account name. */}}
+{{- define "ot-platform.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "ot-platform.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Image reference of one service: repository[:tag][@digest]. */}}
+{{- define "ot-platform.svc.image" -}}
+{{- $img := .svc.image | default dict }}
+{{- $repo := $img.repository | default (printf "%s/ot-%s" .root.Values.image.registry .name) }}
+{{- $tag := $img.tag | default .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- if $img.digest }}
+{{- printf "%s:%s@%s" $repo $tag $img.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo $tag }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding one service's DATABASE_URL. */}}
+{{- define "ot-platform.svc.databaseSecretName" -}}
+{{- .svc.databaseSecret.name | default (printf "%s-db" (include "ot-platform.svc.fullname" .)) }}
+{{- end }}
+
+{{/* Name of the ConfigMap with one service's plain (non-secret) environment. */}}
+{{- define "ot-platform.svc.configName" -}}
+{{- printf "%s-env" (include "ot-platform.svc.fullname" .) }}
+{{- end }}
+
+{{/*
+The plain environment of one service, as a YAML map (name: "value"). This is the config
+contract with ot_runtime.settings: every name here is read by load_settings() or by the
+OpenTelemetry SDK. The ConfigMap holds it for the Deployment; the migration Job repeats it
+inline (hooks run before the ConfigMap exists). Secrets are added by "ot-platform.svc.secretEnv".
+*/}}
+{{- define "ot-platform.svc.plainEnv" -}}
+{{- $root := .root }}
+{{- $v := $root.Values }}
+{{- $tenant := include "ot-platform.tenant" $root }}
+{{- $attrs := dict "ot.tenant" $tenant "service.namespace" "ot-platform" "k8s.namespace.name" $root.Release.Namespace "deployment.environment.name" $v.environment "service.version" $root.Chart.AppVersion }}
+{{- $attrs = merge $attrs ($v.otel.resourceAttributes | default dict) }}
+{{- $pairs := list }}
+{{- range $k := keys $attrs | sortAlpha }}
+{{- $pairs = append $pairs (printf "%s=%v" $k (get $attrs $k)) }}
+{{- end }}
+OT_TENANT: {{ $tenant | quote }}
+OT_TOPIC_PREFIX: {{ include "ot-platform.topicPrefix" $root | quote }}
+GRPC_HOST: "0.0.0.0"
+GRPC_PORT: {{ .svc.grpcPort | quote }}
+HTTP_HOST: "0.0.0.0"
+HTTP_PORT: {{ .svc.httpPort | quote }}
+AUTH_JWT_ISSUER: {{ required "auth.issuer is required" $v.auth.issuer | quote }}
+AUTH_JWT_AUDIENCE: {{ required "auth.audience is required" $v.auth.audience | quote }}
+AUTH_JWKS_URL: {{ required "auth.jwksUrl is required" $v.auth.jwksUrl | quote }}
+LOG_LEVEL: {{ $v.logLevel | quote }}
+OUTBOX_POLL_SECONDS: {{ $v.outboxPollSeconds | toString | quote }}
+SHUTDOWN_GRACE_SECONDS: {{ $v.shutdownGraceSeconds | toString | quote }}
+OTEL_SERVICE_NAME: {{ printf "ot-%s" .name | quote }}
+OTEL_TRACES_EXPORTER: {{ $v.otel.tracesExporter | quote }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ $v.otel.endpoint | quote }}
+OTEL_RESOURCE_ATTRIBUTES: {{ join "," $pairs | quote }}
+OT_AGREEMENT_KIND: {{ $v.area.agreement.kind | quote }}
+OT_AGREEMENT_SIGNED: {{ $v.area.agreement.signed | quote }}
+OT_AGREEMENT_EXPERTS: {{ join "," $v.area.agreement.expertIds | quote }}
+OT_RETENTION_CASE_DAYS: {{ $v.area.retention.caseDays | toString | quote }}
+OT_RETENTION_AUDIT_DAYS: {{ $v.area.retention.auditDays | toString | quote }}
+OT_RETENTION_EVENT_DAYS: {{ $v.area.retention.eventDays | toString | quote }}
+OT_FEEDBACK_DELAY_DAYS: {{ $v.area.feedback.delayDays | toString | quote }}
+OT_FEEDBACK_REMINDER_DAYS: {{ $v.area.feedback.reminderDays | toString | quote }}
+OT_FEEDBACK_ANSWER_DAYS: {{ $v.area.feedback.answerDays | toString | quote }}
+{{- range $callee := .svc.calls }}
+{{- $c := get $v.services $callee }}
+{{- if not $c }}{{ fail (printf "services.%s.calls names %q, which is not in services" $.name $callee) }}{{ end }}
+{{ printf "OT_%s_GRPC_TARGET" (upper $callee) }}: {{ printf "%s:%v" (include "ot-platform.svc.fullname" (dict "root" $root "name" $callee)) $c.grpcPort | quote }}
+{{- end }}
+{{- range .svc.secretFiles }}
+{{ .env }}: {{ printf "/var/run/secrets/ot/%s/%s" (.env | lower | replace "_" "-") .key | quote }}
+{{- end }}
+{{- range $k, $val := .svc.extraEnv }}
+{{ $k }}: {{ $val | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The secret environment of one service: references to existing Secrets, never values. */}}
+{{- define "ot-platform.svc.secretEnv" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ot-platform.svc.databaseSecretName" . }}
+      key: {{ .svc.databaseSecret.key }}
+- name: KAFKA_BOOTSTRAP_SERVERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .root.Values.kafka.bootstrapSecret.name }}
+      key: {{ .root.Values.kafka.bootstrapSecret.key }}
+{{- $default := printf "%s-secrets" (include "ot-platform.svc.fullname" .) }}
+{{- range $env, $ref := .svc.secretEnv }}
+- name: {{ $env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.name | default $default }}
+      key: {{ $ref.key }}
+{{- end }}
+{{- end }}
+
+{{/* Restricted container security context (Pod Security Standard "restricted"). */}}
+{{- define "ot-platform.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Pod security context. */}}
+{{- define "ot-platform.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.pod.runAsUser }}
+runAsGroup: {{ .Values.pod.runAsGroup }}
+fsGroup: {{ .Values.pod.runAsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* The writable /tmp of a read-only root filesystem: volume and mount. */}}
+{{- define "ot-platform.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.pod.tmpSizeLimit }}
+{{- end }}
+{{- define "ot-platform.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{/* Volumes and mounts of one service's secretFiles (read-only, one directory per file). */}}
+{{- define "ot-platform.svc.secretVolumes" -}}
+{{- $default := printf "%s-secrets" (include "ot-platform.svc.fullname" .) }}
+{{- range .svc.secretFiles }}
+- name: {{ printf "sf-%s" (.env | lower | replace "_" "-") | trunc 63 | trimSuffix "-" }}
+  secret:
+    secretName: {{ .secretName | default $default }}
+    defaultMode: 0440
+    items:
+      - key: {{ .key }}
+        path: {{ .key }}
+{{- end }}
+{{- end }}
+{{- define "ot-platform.svc.secretMounts" -}}
+{{- range .svc.secretFiles }}
+- name: {{ printf "sf-%s" (.env | lower | replace "_" "-") | trunc 63 | trimSuffix "-" }}
+  mountPath: {{ printf "/var/run/secrets/ot/%s" (.env | lower | replace "_" "-") }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* Image pull secrets block (empty when none). */}}
+{{- define "ot-platform.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Topics of one service: its events and its dead letters. */}}
+{{- define "ot-platform.svc.topics" -}}
+{{- $prefix := include "ot-platform.topicPrefix" .root -}}
+- {{ printf "%s.%s.v1" $prefix .name }}
+- {{ printf "%s.%s.dlt.v1" $prefix .name }}
+{{- end }}
+
+{{/*
+Every topic the release declares, as a YAML list of {name, retentionMs, compacted}: each enabled
+service's topic and DLT, the topics they consume (so a consumer may start before its producer is
+deployed) and the compacted catalogue when enabled.
+*/}}
+{{- define "ot-platform.allTopics" -}}
+{{- $root := . }}
+{{- $prefix := include "ot-platform.topicPrefix" . }}
+{{- $day := 86400000 }}
+{{- $events := mul $day (int .Values.area.retention.eventDays) }}
+{{- $dead := mul $day (int .Values.area.retention.deadLetterDays) }}
+{{- $names := dict }}
+{{- range $name, $svc := .Values.services }}
+{{- if $svc.enabled }}
+{{- $_ := set $names (printf "%s.%s.v1" $prefix $name) (dict "retentionMs" $events "compacted" false) }}
+{{- $_ := set $names (printf "%s.%s.dlt.v1" $prefix $name) (dict "retentionMs" $dead "compacted" false) }}
+{{- range $svc.consumes }}
+{{- $_ := set $names (printf "%s.%s.v1" $prefix .) (dict "retentionMs" $events "compacted" false) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if .Values.kafka.topics.catalogue.enabled }}
+{{- $_ := set $names .Values.kafka.topics.catalogue.name (dict "retentionMs" -1 "compacted" true) }}
+{{- end }}
+{{- range $n := keys $names | sortAlpha }}
+{{- $t := get $names $n }}
+- name: {{ $n }}
+  retentionMs: {{ $t.retentionMs }}
+  compacted: {{ $t.compacted }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,335 @@
+"""Checks of the Helm chart deploy/helm/ot-platform with the real, pinned tools:
+lint and render every area, validate every object against Kubernetes' schemas (strict), run the
+policy linter, assert the hardening the design asks for, and prove the config contract by
+starting intake with exactly the environment the chart renders for it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import (AREAS, CHART, KUBE_VERSION, REPO, find, parse_yaml, pod_specs, render, render_text,
+                      run_helm)
+
+SERVICE_NAMES = {"intake", "experts", "consent", "feedback"}
+
+
+def test_every_area_has_a_values_file():
+    assert set(AREAS) == {"etela-savo", "keski-suomi", "pohjois-karjala", "pohjois-savo"}
+
+
+@pytest.mark.parametrize("area", AREAS)
+def test_helm_lint_strict(helm_bin, area):
+    out = run_helm(helm_bin, "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION,
+                   "-f", str(CHART.parent / "values" / f"{area}.yaml"))
+    assert "0 chart(s) failed" in out
+
+
+def test_lint_without_area_names_the_missing_tenant(helm_bin):
+    done = subprocess.run([str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "tenant is required" in done.stderr
+
+
+@pytest.mark.parametrize("bad", ["services.intake.grpcPrt=1", "tenant=Pohjois Savo", "logLevel=TRACE",
+                                 "kafka.topics.partitions=0"])
+def test_schema_refuses_unknown_or_wrong_values(helm_bin, bad):
+    done = subprocess.run([str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION,
+                           "-f", str(CHART.parent / "values" / "pohjois-savo.yaml"), "--set", bad],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "values don't meet the specifications of the schema" in done.stderr
+
+
+# Every combination the chart can render: each area as shipped, and each area with the topic Job,
+# every service and the catalogue topic and HPAs on (the shape it will have once all four ship).
+def _variants(helm_bin):
+    everything = ["kafka.strimzi.enabled=false", "kafka.topics.catalogue.enabled=true"]
+    for s in ("experts", "consent", "feedback"):
+        everything.append(f"services.{s}.enabled=true")
+    for s in SERVICE_NAMES:
+        everything.append(f"services.{s}.autoscaling.enabled=true")
+    for area in AREAS:
+        yield f"{area}", render(helm_bin, area)
+        yield f"{area}-all", render(helm_bin, area, *everything)
+
+
+@pytest.fixture(scope="module")
+def variants(helm_bin):
+    return dict(_variants(helm_bin))
+
+
+def test_objects_validate_against_kubernetes_schemas_strictly(variants, tools_python):
+    for name, objs in variants.items():
+        done = subprocess.run([str(tools_python), str(Path(__file__).parent / "k8s_validate.py"), KUBE_VERSION],
+                              input=json.dumps(objs), capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == [], f"{name}: {done.stdout}"
+
+
+def test_strict_validation_catches_unknown_fields(variants, tools_python):
+    objs = json.loads(json.dumps(variants["pohjois-savo"]))
+    dep = find(objs, "Deployment")[0]
+    dep["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+    done = subprocess.run([str(tools_python), str(Path(__file__).parent / "k8s_validate.py"), KUBE_VERSION],
+                          input=json.dumps([dep]), capture_output=True, text=True, timeout=120)
+    assert "imagePullPolcy" in done.stdout
+
+
+def test_policy_linter_has_no_findings(variants, checkov_bin, tmp_path):
+    for name, objs in variants.items():
+        # JSON is YAML: one document per object, as `helm template` prints them.
+        (tmp_path / f"{name}.yaml").write_text("".join(f"---\n{json.dumps(o)}\n" for o in objs))
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
+    done = subprocess.run([str(checkov_bin), "--config-file", str(Path(__file__).parent / "checkov.yaml"),
+                           "-d", str(tmp_path), "-o", "json"], capture_output=True, text=True, env=env, timeout=600)
+    report = json.loads(done.stdout)
+    reports = report if isinstance(report, list) else [report]
+    failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}"
+              for r in reports for c in r["results"]["failed_checks"]]
+    assert failed == [], "\n".join(failed)
+    passed = sum(r["summary"]["passed"] for r in reports)
+    assert passed > 100, f"checkov ran too few checks ({passed}): {done.stderr[-2000:]}"
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+# ---- the hardening, asserted on the renders --------------------------------------------------
+
+def test_every_container_is_restricted(variants):
+    for name, objs in variants.items():
+        for obj, spec in pod_specs(objs):
+            where = f"{name} {obj['kind']}/{obj['metadata']['name']}"
+            assert spec["automountServiceAccountToken"] is False, where
+            assert spec["securityContext"]["runAsNonRoot"] is True, where
+            assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
+            assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in spec["volumes"], where
+            for c in spec["containers"] + spec.get("initContainers", []):
+                sc = c["securityContext"]
+                assert sc["allowPrivilegeEscalation"] is False, where
+                assert sc["readOnlyRootFilesystem"] is True, where
+                assert sc["runAsNonRoot"] is True, where
+                assert sc["capabilities"] == {"drop": ["ALL"]}, where
+                assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, where
+                assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"], where
+                assert set(c["resources"]) == {"requests", "limits"}, where
+                assert set(c["resources"]["requests"]) == {"cpu", "memory"}, where
+
+
+def test_probes_are_native_grpc(variants):
+    for name, objs in variants.items():
+        for dep in find(objs, "Deployment"):
+            c = dep["spec"]["template"]["spec"]["containers"][0]
+            port = next(p["containerPort"] for p in c["ports"] if p["name"] == "grpc")
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                assert set(c[probe]) >= {"grpc"} and "httpGet" not in c[probe], (name, probe)
+                assert c[probe]["grpc"]["port"] == port
+            assert c["readinessProbe"]["grpc"]["service"].endswith("Service")
+            assert c["livenessProbe"]["grpc"]["service"] == ""
+
+
+def test_network_policies_default_deny_and_only_needed_flows(variants):
+    for name, objs in variants.items():
+        pols = {p["metadata"]["name"]: p["spec"] for p in find(objs, "NetworkPolicy")}
+        deny = [s for s in pols.values() if s["podSelector"] == {} and "ingress" not in s and "egress" not in s]
+        assert len(deny) == 1 and sorted(deny[0]["policyTypes"]) == ["Egress", "Ingress"], name
+        ports = {(pp["protocol"], pp["port"]) for s in pols.values() for rule in s.get("egress") or []
+                 for pp in rule.get("ports", [])}
+        assert {("UDP", 53), ("TCP", 53), ("TCP", 9092), ("TCP", 5432), ("TCP", 4317), ("TCP", 443)} <= ports
+        for s in pols.values():  # nothing allows "everything": every rule names peers and ports
+            for rule in (s.get("ingress") or []) + (s.get("egress") or []):
+                assert rule.get("ports") and (rule.get("from") or rule.get("to")), (name, rule)
+        for dep in find(objs, "Deployment"):
+            comp = dep["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
+            own = [s for s in pols.values() if s["podSelector"].get("matchLabels", {}).get(
+                "app.kubernetes.io/component") == comp]
+            assert len(own) == 1 and own[0]["ingress"], (name, comp)
+
+
+def test_services_call_only_their_callees(variants):
+    objs = variants["pohjois-savo-all"]
+    pol = {p["metadata"]["name"].rsplit("-", 1)[-1]: p["spec"] for p in find(objs, "NetworkPolicy")}
+    egress_ports = {svc: sorted(pp["port"] for r in pol[svc]["egress"] for pp in r["ports"])
+                    for svc in SERVICE_NAMES}
+    assert egress_ports == {"intake": [50053], "experts": [], "consent": [], "feedback": [50051]}
+    # ... and each caller is told where its callees are, in the variable the code reads.
+    env = {cm["metadata"]["name"].split("ot-platform-")[1]: cm["data"] for cm in find(objs, "ConfigMap", "-env")}
+    assert env["intake-env"]["OT_CONSENT_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-consent:50053"
+    assert env["feedback-env"]["OT_INTAKE_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-intake:50051"
+
+
+def test_secret_env_and_secret_files(variants):
+    objs = variants["pohjois-savo-all"]
+    dep = find(objs, "Deployment", "-feedback")[0]["spec"]["template"]["spec"]
+    c = dep["containers"][0]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
+    assert refs["OT_FEEDBACK_LINK_SECRET"] == {"name": "ot-pohjois-savo-ot-platform-feedback-secrets",
+                                               "key": "link-secret"}
+    path = find(objs, "ConfigMap", "feedback-env")[0]["data"]["OT_SERVICE_TOKEN_KEY_FILE"]
+    mount = next(m for m in c["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    assert mount["readOnly"] is True
+    vol = next(v for v in dep["volumes"] if v["name"] == mount["name"])
+    assert vol["secret"]["items"] == [{"key": "service-token.pem", "path": path.rsplit("/", 1)[1]}]
+
+
+def test_pods_use_a_service_account_without_token_and_have_pdb(renders):
+    for area, objs in renders.items():
+        sas = find(objs, "ServiceAccount")
+        assert sas and all(sa["automountServiceAccountToken"] is False for sa in sas)
+        deps = find(objs, "Deployment")
+        pdbs = find(objs, "PodDisruptionBudget")
+        assert [d["spec"]["selector"] for d in deps] == [p["spec"]["selector"] for p in pdbs]
+
+
+def test_one_template_renders_each_enabled_service(variants):
+    shipped = variants["pohjois-savo"]
+    assert [d["metadata"]["name"] for d in find(shipped, "Deployment")] == ["ot-pohjois-savo-ot-platform-intake"]
+    every = variants["pohjois-savo-all"]
+    for kind in ("Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
+        names = sorted(o["metadata"]["name"].split("ot-platform-")[1] for o in find(every, kind))
+        assert [n.removesuffix("-env") for n in names] == sorted(SERVICE_NAMES), kind
+    ports = {d["metadata"]["name"].rsplit("-", 1)[1]: d["spec"]["template"]["spec"]["containers"][0]["ports"][0]
+             ["containerPort"] for d in find(every, "Deployment")}
+    assert ports == {"intake": 50051, "experts": 50052, "consent": 50053, "feedback": 50054}
+    assert len(find(every, "Pod")) == 4  # one helm test pod per service
+    for hpa in find(every, "HorizontalPodAutoscaler"):
+        dep = find(every, "Deployment", hpa["spec"]["scaleTargetRef"]["name"])[0]
+        assert "replicas" not in dep["spec"]
+
+
+def test_migrations_are_pre_install_and_pre_upgrade_hooks(variants):
+    every = variants["pohjois-savo-all"]
+    jobs = {j["metadata"]["name"]: j for j in find(every, "Job")}
+    for svc in SERVICE_NAMES:
+        job = jobs[f"ot-pohjois-savo-ot-platform-{svc}-migrate"]
+        assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+        spec = job["spec"]["template"]["spec"]
+        steps = [c["args"] for c in spec.get("initContainers", []) + spec["containers"]]
+        assert steps[0] == ["migrate"]
+        assert f"ot-{svc}:" in spec["containers"][0]["image"]
+        # Never selected by the Service, the PDB or a NetworkPolicy of the service.
+        assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == f"{svc}-migrate"
+    assert [c["args"] for c in jobs["ot-pohjois-savo-ot-platform-experts-migrate"]["spec"]["template"]["spec"]
+            ["initContainers"]] == [["migrate"]]
+    weights = {n: int(j["metadata"]["annotations"]["helm.sh/hook-weight"]) for n, j in jobs.items()}
+    assert weights.pop("ot-pohjois-savo-ot-platform-topics") < min(weights.values())
+
+
+def test_topics_are_kafkatopics_with_strimzi_else_a_job(variants):
+    strimzi = variants["pohjois-savo"]
+    topics = {t["spec"]["topicName"]: t["spec"] for t in find(strimzi, "KafkaTopic")}
+    assert set(topics) == {"ot.pohjois-savo.intake.v1", "ot.pohjois-savo.intake.dlt.v1",
+                           "ot.pohjois-savo.experts.v1", "ot.pohjois-savo.consent.v1"}
+    assert topics["ot.pohjois-savo.intake.v1"]["config"]["retention.ms"] == 30 * 86400000
+    assert topics["ot.pohjois-savo.intake.dlt.v1"]["config"]["retention.ms"] == 90 * 86400000
+    assert not find(strimzi, "Job", "-topics")
+    every = variants["pohjois-savo-all"]
+    assert not find(every, "KafkaTopic")
+    job = find(every, "Job", "-topics")[0]
+    env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    wanted = {t["name"]: t for t in json.loads(env["OT_TOPICS"])}
+    assert wanted["ot.catalogue.experts.v1"]["compacted"] is True
+    assert {f"ot.pohjois-savo.{s}.{k}" for s in SERVICE_NAMES for k in ("v1", "dlt.v1")} <= set(wanted)
+
+
+def test_config_change_rolls_pods(helm_bin):
+    def checksum(*sets):
+        dep = find(render(helm_bin, "keski-suomi", *sets), "Deployment")[0]
+        return dep["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    assert checksum() == checksum()
+    assert checksum() != checksum("logLevel=DEBUG")
+    assert checksum() != checksum("area.feedback.delayDays=45")
+
+
+def test_image_digest_is_rendered(helm_bin):
+    digest = "sha256:" + "a" * 64
+    dep = find(render(helm_bin, "etela-savo", f"services.intake.image.digest={digest}",
+                      "image.tag=1.2.3"), "Deployment")[0]
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        f"registry.example.invalid/ot/ot-intake:1.2.3@{digest}"
+
+
+def test_otel_and_tenant_per_area(renders):
+    for area, objs in renders.items():
+        data = find(objs, "ConfigMap", "-intake-env")[0]["data"]
+        assert data["OT_TENANT"] == area
+        assert data["OT_TOPIC_PREFIX"] == f"ot.{area}"
+        assert data["OTEL_SERVICE_NAME"] == "ot-intake"
+        attrs = dict(kv.split("=", 1) for kv in data["OTEL_RESOURCE_ATTRIBUTES"].split(","))
+        assert attrs["ot.tenant"] == area and attrs["k8s.namespace.name"] == f"ot-{area}"
+
+
+def test_notes_tell_what_was_installed(helm_bin, tmp_path, tools_python):
+    # `helm template` leaves NOTES.txt out and `helm install --dry-run` wants a cluster: render
+    # a copy of the chart where the notes are also a ConfigMap's data.
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    notes_src = (CHART / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "_notes_copy.tpl").write_text('{{- define "notes-copy" -}}\n' + notes_src + "\n{{- end }}\n")
+    (chart / "templates" / "notes-copy.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
+        '{{ include "notes-copy" . | indent 4 }}\n')
+    out = run_helm(helm_bin, "template", "ot-keski-suomi", str(chart), "--namespace", "ot-keski-suomi",
+                   "--kube-version", KUBE_VERSION, "-f", str(CHART.parent / "values" / "keski-suomi.yaml"),
+                   "--show-only", "templates/notes-copy.yaml")
+    notes = parse_yaml(out)[0]["data"]["notes"]
+    assert "The OT platform for keski-suomi" in notes and "helm test ot-keski-suomi -n ot-keski-suomi" in notes
+    assert "ot-keski-suomi-ot-platform-intake.ot-keski-suomi.svc:50051" in notes
+    assert "experts: not enabled" in notes and "ot.tenant=keski-suomi" in notes
+
+
+def test_every_value_is_commented():
+    """Each key in values.yaml has a comment line right above it."""
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    missing = []
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\s*)([A-Za-z][\w.-]*):", line)
+        if not m or line.lstrip().startswith("-"):
+            continue
+        j = i - 1
+        while j >= 0 and lines[j].strip() == "":
+            j -= 1
+        prev = lines[j] if j >= 0 else ""
+        in_list_item = prev.lstrip().startswith("- ") and len(m.group(1)) > len(prev) - len(prev.lstrip())
+        if not prev.strip().startswith("#") and not in_list_item:
+            missing.append(f"{i + 1}: {line.strip()}")
+    assert missing == []
+
+
+# ---- the config contract ---------------------------------------------------------------------
+
+def _settings_names() -> tuple[set[str], set[str]]:
+    src = (REPO / "libs/ot-runtime/src/ot_runtime/settings.py").read_text()
+    required = set(re.findall(r'required\("([A-Z_]+)"\)', src))
+    read = required | set(re.findall(r'(?:env\.get|integer|number)\("([A-Z_]+)"', src))
+    return required, read
+
+
+def test_rendered_names_are_the_ones_the_code_reads(variants):
+    required, read = _settings_names()
+    assert {"OT_TENANT", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "AUTH_JWT_ISSUER"} <= required
+    for name, objs in variants.items():
+        for cm in find(objs, "ConfigMap", "-env"):
+            dep = find(objs, "Deployment", cm["metadata"]["name"].removesuffix("-env"))[0]
+            names = set(cm["data"]) | {e["name"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+            assert required <= names, (name, required - names)
+            unknown = {n for n in names - read if not n.startswith(("OT_", "OTEL_"))}
+            assert unknown == set(), (name, unknown)
+
+
+def test_migration_job_env_equals_deployment_env(variants):
+    for name, objs in variants.items():
+        for cm in find(objs, "ConfigMap", "-env"):
+            svc = cm["metadata"]["name"].removesuffix("-env")
+            dep = find(objs, "Deployment", svc)[0]["spec"]["template"]["spec"]["containers"][0]
+            job = find(objs, "Job", svc.rsplit("-", 1)[0] + "-" + svc.rsplit("-", 1)[1] + "-migrate")[0]
+            job_env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+            plain = {e["name"]: e["value"] for e in job_env if "value" in e}
+            refs = [e for e in job_env if "valueFrom" in e]
+            assert plain == cm["data"], name
+            assert refs == dep["env"], name
