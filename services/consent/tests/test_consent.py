@@ -120,3 +120,12 @@ def test_a_changed_policy_applies(handlers, clock):
         handlers.on_request_finished(s, "r1", NOW, recommendations=True)
     clock.set(NOW + timedelta(days=1))
     assert handlers.purge() == ["r1"]
+
+
+def test_the_areas_retention_defaults_come_from_the_environment():
+    from ot_consent.domain import policies_from_env
+    got = policies_from_env({"OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS": "7"})
+    assert got[RequestType.GROUP_CONSULTATION].grace_days_after_recommendations == 7
+    assert got[RequestType.GROUP_CONSULTATION].max_days_after_submission == 180  # unset: the default
+    with pytest.raises(ValueError, match="OT_RETENTION_OT_TUKI_MAX_DAYS"):
+        policies_from_env({"OT_RETENTION_OT_TUKI_MAX_DAYS": "forever"})

@@ -19,6 +19,7 @@ from ot_runtime.web import HttpServer
 from ot_runtime.worker import BackgroundWorker
 
 from .consumers import event_handlers
+from .domain import RequestType, policies_from_env
 from .grpc_api import ConsentServicer
 from .handlers import ConsentHandlers
 from .store import inbox, outbox
@@ -70,11 +71,15 @@ class ConsentApp:
 def build_handlers(settings: Settings, clock: Clock | None = None) -> tuple[sa.Engine, ConsentHandlers]:
     """The database side only: enough for the operator commands (verify-audit, export-audit)."""
     key = master_key(settings)
+    try:
+        defaults = policies_from_env(settings.extra)
+    except ValueError as exc:
+        raise SettingsError(f"consent: {exc}") from None
     engine = create_engine(settings.database_url)
     handlers = ConsentHandlers(sessions=session_factory(engine),
                                outbox=Outbox(outbox, source=settings.event_source, tenant=settings.tenant),
                                tenant=settings.tenant, topic=settings.topic(SERVICE), clock=clock or SystemClock(),
-                               master_key=key)
+                               master_key=key, default_policies=defaults)
     return engine, handlers
 
 
@@ -108,11 +113,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
             conn.execute(sa.text("SELECT 1"))
 
     def current_policies():
-        from .domain import RequestType
         from .store import ConsentRepository
         with sessions() as s:
             repo = ConsentRepository(s)
-            return [repo.policy(settings.tenant, t) for t in RequestType]
+            return [repo.policy(settings.tenant, t, handlers.default_policies) for t in RequestType]
 
     http = HttpServer(create_app(settings.tenant, {"database": database_ready}, current_policies),
                       settings.http_host, settings.http_port)

@@ -114,6 +114,27 @@ DEFAULT_POLICIES = {
 }
 
 
+def policies_from_env(env) -> dict[RequestType, RetentionPolicy]:
+    """The area's defaults from OT_RETENTION_<TYPE>_GRACE_DAYS / _MAX_DAYS (e.g.
+    OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS=14); unset ones keep DEFAULT_POLICIES. A coordinator
+    can still change a policy at run time (SetRetentionPolicy), which wins over these."""
+    out = {}
+    for type_, default in DEFAULT_POLICIES.items():
+        values = []
+        for suffix, fallback in (("GRACE_DAYS", default.grace_days_after_recommendations),
+                                 ("MAX_DAYS", default.max_days_after_submission)):
+            name = f"OT_RETENTION_{type_.value.upper()}_{suffix}"
+            raw = str(env.get(name, "")).strip()
+            if not raw:
+                values.append(fallback)
+            elif raw.isdigit() and 0 <= int(raw) <= 3650:
+                values.append(int(raw))
+            else:
+                raise ValueError(f"{name} must be a whole number of days 0-3650, got {raw!r}")
+        out[type_] = RetentionPolicy(type_, *values)
+    return out
+
+
 def erasure_due(case: Case, policy: RetentionPolicy) -> tuple[datetime, str]:
     """When the case content must be erased, and why (the earliest applicable rule)."""
     candidates = [(case.opened_at + timedelta(days=policy.max_days_after_submission),

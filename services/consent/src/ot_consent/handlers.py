@@ -3,7 +3,7 @@ decision is written to the audit trail in the same transaction as its effect."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound, Permiss
 from ot_runtime.outbox import Outbox
 
 from . import audit
-from .domain import (Case, ConsentForm, ConsentGiver, ConsentVersion, Decision, Party, PartyKind, RequestType,
+from .domain import (DEFAULT_POLICIES, Case, ConsentForm, ConsentGiver, ConsentVersion, Decision, Party, PartyKind, RequestType,
                      RetentionPolicy, erasure_due, sharing_decision)
 from .store import ConsentRepository, audit_log
 
@@ -65,6 +65,7 @@ class ConsentHandlers:
     topic: str
     clock: Clock
     master_key: bytes
+    default_policies: dict = field(default_factory=lambda: dict(DEFAULT_POLICIES))  # the area's, from settings
 
     # --- cases and keys -------------------------------------------------------------------
     def open_case(self, who: Principal, request_id: str, type_: RequestType | None, form: ConsentForm | None,
@@ -179,7 +180,7 @@ class ConsentHandlers:
         require_role(who, *STAFF)
         with self.sessions() as s:
             repo = ConsentRepository(s)
-            return [repo.policy(self.tenant, t) for t in RequestType]
+            return [repo.policy(self.tenant, t, self.default_policies) for t in RequestType]
 
     def purge(self, who: Principal | None = None) -> list[str]:
         """Shred the data keys of every case past its retention. Idempotent: done cases are skipped."""
@@ -188,7 +189,8 @@ class ConsentHandlers:
         now = self.clock.now()
         with self.sessions() as s:
             repo = ConsentRepository(s)
-            due = [(c, *erasure_due(c, repo.policy(self.tenant, c.type))) for c in repo.open_cases(self.tenant)]
+            due = [(c, *erasure_due(c, repo.policy(self.tenant, c.type, self.default_policies)))
+                   for c in repo.open_cases(self.tenant)]
         shredded = []
         for case, at, reason in due:
             if at <= now and self._shred(case.request_id, reason, who):

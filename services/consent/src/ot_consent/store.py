@@ -133,11 +133,12 @@ class ConsentRepository:
                                                            cases.c.content_erased_at.is_(None))).mappings()
         return [_case(r) for r in rows]
 
-    def policy(self, tenant: str, type_: RequestType) -> RetentionPolicy:
+    def policy(self, tenant: str, type_: RequestType,
+               defaults: dict[RequestType, RetentionPolicy] = DEFAULT_POLICIES) -> RetentionPolicy:
         row = self.session.execute(sa.select(retention_policies).where(
             retention_policies.c.tenant == tenant, retention_policies.c.type == type_.value)).mappings().first()
         if row is None:
-            return DEFAULT_POLICIES[type_]
+            return defaults[type_]
         return RetentionPolicy(type_, row["grace_days_after_recommendations"], row["max_days_after_submission"])
 
     def set_policy(self, tenant: str, p: RetentionPolicy) -> None:
