@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PROTOS := $(shell find proto -name '*.proto')
-PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services/experts services/consent
+PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services/experts services/consent services/feedback
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PROTO_STAMP := libs/ot-proto/src/ot/.generated
 
@@ -19,7 +19,7 @@ help:
 	@echo "make run     - start Kafka and the services locally (Ctrl-C stops everything)"
 	@echo "make test    - unit tests, integration tests on real PostgreSQL and Kafka, Helm chart checks"
 	@echo "make install - build .venv with every console script (ot-intake, ot-experts, ot-consent,"
-	@echo "              ot-dev-token, ot-pii-scan)"
+	@echo "              ot-feedback, ot-dev-token, ot-pii-scan)"
 
 $(VENV)/.base: constraints.txt
 	$(PYTHON) -m venv $(VENV)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,7 +33,9 @@ SERVICES = [
     ("consent", 50053, 8083, "ot.consent.v1.ConsentService", None),
     ("experts", 50052, 8082, "ot.experts.v1.ExpertsService", "seed"),
     ("intake", 50051, 8081, "ot.intake.v1.IntakeService", "seed-demo"),
+    ("feedback", 50054, 8084, "ot.feedback.v1.FeedbackService", None),
 ]
+SMTP_PORT, MAIL_PAGE_PORT = 2525, 8025
 
 
 def dev_master_key() -> str:
@@ -63,9 +66,18 @@ def stop_kafka() -> None:
     subprocess.run(["bash", str(REPO / "scripts/kafka.sh"), "stop"], check=False)
 
 
+def dev_secret(name: str) -> str:
+    """A random secret made once for this laptop and kept under .data/dev-keys."""
+    path = DATA / "dev-keys" / name
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def service_env(name: str, grpc_port: int, http_port: int, tenant: str, kafka: str, public_key: Path) -> dict:
     """Each service gets its own database file (services own their data) and the same Kafka."""
-    return {**os.environ, "OT_TENANT": tenant, "DATABASE_URL": f"sqlite:///{DATA / tenant / (name + '.db')}",
+    return {**os.environ, **FEEDBACK_ENV, "OT_TENANT": tenant, "DATABASE_URL": f"sqlite:///{DATA / tenant / (name + '.db')}",
             "KAFKA_BOOTSTRAP_SERVERS": kafka, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(grpc_port),
             "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port), "AUTH_JWT_ISSUER": DEV_ISSUER,
             "AUTH_JWT_AUDIENCE": DEV_AUDIENCE, "AUTH_JWT_PUBLIC_KEY_FILE": str(public_key),
@@ -81,6 +93,15 @@ def run_step(command: list[str], env: dict) -> None:
     for line in done.stdout.splitlines():
         if not line.startswith("{"):  # the command's own messages, not its JSON log
             say(line)
+
+
+# Feedback mails through the local sink, finds the worker's address by asking intake as a
+# platform service (a token it signs with the development key), and signs its answer links.
+FEEDBACK_ENV = {
+    "OT_INTAKE_GRPC_TARGET": "127.0.0.1:50051", "OT_SMTP_HOST": "127.0.0.1", "OT_SMTP_PORT": str(SMTP_PORT),
+    "OT_FEEDBACK_PUBLIC_URL": "http://127.0.0.1:8084", "OT_FEEDBACK_TICK_SECONDS": "30",
+    "OT_SERVICE_TOKEN_KEY_FILE": str(DATA / "dev-keys" / "jwt-private.pem"),
+}
 
 
 def wait_serving(port: int, service: str, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -109,11 +130,16 @@ def main() -> int:
     (DATA / tenant).mkdir(exist_ok=True)
     ours = not kafka_running()  # a broker someone else started is left running at the end
     kafka = start_kafka()
+    FEEDBACK_ENV["OT_FEEDBACK_LINK_SECRET"] = dev_secret("feedback-link-secret")
     processes: list[subprocess.Popen] = []
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
+        # The local SMTP sink: the feedback mails land in .data/mail and on a small page.
+        processes.append(subprocess.Popen(
+            [str(BIN / "ot-feedback"), "smtp-sink", "--port", str(SMTP_PORT), "--maildir", str(DATA / "mail"),
+             "--http-port", str(MAIL_PAGE_PORT)], start_new_session=True))
         for name, grpc_port, http_port, full_name, seed in SERVICES:
             env = service_env(name, grpc_port, http_port, tenant, kafka, public_key)
             command = str(BIN / f"ot-{name}")
@@ -133,6 +159,8 @@ def main() -> int:
         say("Call the API (grpcurl uses server reflection):")
         say('  grpcurl -plaintext -H "authorization: Bearer $TOKEN" 127.0.0.1:50051 list ot.intake.v1.IntakeService')
         say("Privacy notice: http://127.0.0.1:8083/privacy   Expert logins: --role expert --subject expert-<expert id>")
+        say(f"Mail sink: SMTP 127.0.0.1:{SMTP_PORT}, mail at http://127.0.0.1:{MAIL_PAGE_PORT}/ (Maildir .data/mail)")
+        say("Statistics: http://127.0.0.1:8084/stats (sign in at /stats/login with a coordinator token)")
         say("Service logs (JSON) follow below. Press Ctrl-C to stop everything.")
         while not stop.wait(0.5):
             if any(p.poll() is not None for p in processes):

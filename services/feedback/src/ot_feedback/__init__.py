@@ -1,0 +1,1 @@
+"""The feedback service: the follow-up two months after a consultation, and the areas' statistics."""

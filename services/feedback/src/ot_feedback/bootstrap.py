@@ -1,0 +1,152 @@
+"""The one place that wires feedback together from its settings. Nothing connects at import time."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+import sqlalchemy as sa
+from ot.feedback.v1 import feedback_pb2, feedback_pb2_grpc
+
+from ot_runtime.auth import TokenVerifier
+from ot_runtime.clock import Clock, SystemClock
+from ot_runtime.consumer import EventConsumer
+from ot_runtime.db import create_engine, session_factory
+from ot_runtime.grpc_server import GrpcServer
+from ot_runtime.kafka import ensure_topics, make_producer
+from ot_runtime.outbox import OutboxRelay
+from ot_runtime.settings import Settings, SettingsError
+from ot_runtime.web import HttpServer
+
+from .consumers import event_handlers
+from .directory import GrpcIntakeDirectory, IntakeDirectory, SignedServiceToken
+from .domain import FollowUpPolicy, LinkSigner
+from .grpc_api import FeedbackServicer
+from .handlers import FeedbackHandlers
+from .mailer import Mailer, SmtpConfig, SmtpMailer
+from .scheduler import FeedbackScheduler
+from .store import inbox, outbox
+from .web import create_app
+
+SERVICE = "feedback"
+SERVICE_FULL_NAME = feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """Feedback's own settings (OT_* variables), checked at start with every problem named."""
+    policy: FollowUpPolicy
+    link_secret: bytes
+    public_url: str               # "" = this service's own HTTP address
+    smtp: SmtpConfig
+    intake_target: str
+    service_token_key_file: str
+    tick_seconds: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], tenant: str) -> "FeedbackConfig":
+        problems: list[str] = []
+        try:
+            policy = FollowUpPolicy.from_env(env)
+        except SettingsError as exc:
+            problems.append(str(exc).removeprefix("feedback: "))
+            policy = FollowUpPolicy()
+        secret = env.get("OT_FEEDBACK_LINK_SECRET", "").strip()
+        if len(secret) < 32:
+            problems.append("OT_FEEDBACK_LINK_SECRET must be set to at least 32 characters "
+                            "(it signs the feedback links; e.g. `python -c 'import secrets;print(secrets.token_hex(32))'`)")
+        key_file = env.get("OT_SERVICE_TOKEN_KEY_FILE", "").strip()
+        if not key_file:
+            problems.append("OT_SERVICE_TOKEN_KEY_FILE is not set (the private key that signs this service's "
+                            "short-lived 'service' token for intake's GetRequest)")
+        elif not os.path.isfile(key_file):
+            problems.append(f"OT_SERVICE_TOKEN_KEY_FILE points at {key_file!r}, which is not a file")
+
+        def number(name: str, default: float, kind=float):
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return kind(raw)
+            except ValueError:
+                problems.append(f"{name} must be a number, got {raw!r}")
+                return default
+
+        smtp = SmtpConfig(host=env.get("OT_SMTP_HOST", "127.0.0.1").strip(), port=number("OT_SMTP_PORT", 2525, int),
+                          starttls=env.get("OT_SMTP_STARTTLS", "").strip().lower() in {"1", "true", "yes"},
+                          username=env.get("OT_SMTP_USERNAME", "").strip(),
+                          password=env.get("OT_SMTP_PASSWORD", ""),
+                          sender=env.get("OT_FEEDBACK_MAIL_FROM", "").strip() or f"ot-palaute@{tenant}.invalid")
+        config = cls(policy=policy, link_secret=secret.encode(), public_url=env.get("OT_FEEDBACK_PUBLIC_URL", "").strip(),
+                     smtp=smtp, intake_target=env.get("OT_INTAKE_GRPC_TARGET", "127.0.0.1:50051").strip(),
+                     service_token_key_file=key_file, tick_seconds=number("OT_FEEDBACK_TICK_SECONDS", 60.0))
+        if problems:
+            raise SettingsError("feedback: configuration is incomplete: " + "; ".join(problems))
+        return config
+
+
+@dataclass
+class FeedbackApp:
+    settings: Settings
+    engine: sa.Engine
+    handlers: FeedbackHandlers
+    producer: object
+    relay: OutboxRelay
+    consumer: EventConsumer
+    grpc_server: GrpcServer
+    http_server: HttpServer
+    scheduler: FeedbackScheduler
+    directory: IntakeDirectory
+    mailer: Mailer
+    config: FeedbackConfig
+
+
+def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDirectory | None = None,
+          mailer: Mailer | None = None, relay_batch_size: int = 100) -> FeedbackApp:
+    config = FeedbackConfig.from_env(settings.extra, settings.tenant)
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    signer = LinkSigner(config.link_secret)
+    handlers = FeedbackHandlers(sessions=sessions, tenant=settings.tenant, policy=config.policy, signer=signer,
+                                clock=clock)
+    topic = settings.topic(SERVICE)  # feedback publishes no events yet; its outbox and topic are ready
+    consumed = [settings.topic("intake")]
+    ensure_topics(settings.kafka_bootstrap_servers, [topic, *consumed, settings.dead_letter_topic])
+    producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{SERVICE}-{settings.tenant}")
+    relay = OutboxRelay(engine, outbox, producer, source=settings.event_source, tenant=settings.tenant,
+                        poll_seconds=settings.outbox_poll_seconds, batch_size=relay_batch_size)
+    consumer = EventConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, topics=consumed,
+        group_id=f"{settings.topic_prefix}.{SERVICE}", tenant=settings.tenant, sessions=sessions, inbox=inbox,
+        handlers=event_handlers(handlers), producer=producer, dead_letter_topic=settings.dead_letter_topic)
+    verifier = TokenVerifier.from_settings(settings)
+
+    def register(server) -> list[str]:
+        feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(handlers), server)
+        return [SERVICE_FULL_NAME]
+
+    grpc_server = GrpcServer(host=settings.grpc_host, port=settings.grpc_port, verifier=verifier, register=register)
+
+    def database_ready() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def kafka_ready() -> None:
+        if not producer.bootstrap_connected():
+            raise ConnectionError("Kafka not connected")
+
+    http = HttpServer(create_app(settings.tenant, {"database": database_ready, "kafka": kafka_ready}, handlers,
+                                 verifier), settings.http_host, settings.http_port)
+    if directory is None:
+        tokens = SignedServiceToken.from_file(config.service_token_key_file, tenant=settings.tenant,
+                                              issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        directory = GrpcIntakeDirectory(config.intake_target, tokens)
+    mailer = mailer or SmtpMailer(config.smtp)
+    scheduler = FeedbackScheduler(
+        sessions=sessions, directory=directory, mailer=mailer, signer=signer, policy=config.policy, clock=clock,
+        tenant=settings.tenant, public_url=config.public_url or f"http://{settings.http_host}:{http.port}",
+        sender=config.smtp.sender, tick_seconds=config.tick_seconds)
+    return FeedbackApp(settings=settings, engine=engine, handlers=handlers, producer=producer, relay=relay,
+                       consumer=consumer, grpc_server=grpc_server, http_server=http, scheduler=scheduler,
+                       directory=directory, mailer=mailer, config=config)

@@ -1,0 +1,262 @@
+"""Feedback's use cases: intake's events in, the worker's answer in, statistics out.
+
+The worker's free text goes through the client-identifier guard before anything is stored; a
+refused answer stores nothing, logs only the kinds found, and leaves the link usable.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from ot_guard import check_fields
+from ot_runtime.auth import Principal, require_role
+from ot_runtime.clock import Clock
+from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound
+
+from .domain import (FOLLOW_UP_TRIGGERS, GOT_NEEDED_LABELS, TYPE_LABELS, Category, FollowUpPolicy, FollowUpState,
+                     GotNeeded, LinkError, LinkSigner, MailKind, MailState, RequestType, Sector, Status,
+                     parse_answer)
+from .stats import TOTAL, Period, PeriodError, Table, parse_period
+from .store import answers, follow_ups, mails, request_facts
+
+log = logging.getLogger("ot.feedback")
+
+STAFF = ("coordinator", "secretary")
+
+
+class LinkRefused(Exception):
+    """The link does not open the form: invalid, expired, used, or the follow-up was cancelled."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FormContext:
+    follow_up_id: str
+    type: RequestType
+    consulted_at: datetime
+    expires_at: datetime
+
+
+def guard(fields: dict[str, str]) -> list[FieldViolation]:
+    return [FieldViolation(field=v.field, description=v.message(), reason=v.kind)
+            for v in check_fields({k: t for k, t in fields.items() if t})]
+
+
+@dataclass
+class FeedbackHandlers:
+    sessions: sessionmaker
+    tenant: str
+    policy: FollowUpPolicy
+    signer: LinkSigner
+    clock: Clock
+
+    # --- intake's events (inside the consumer's transaction) -----------------------------------
+    def on_request_submitted(self, session: Session, *, request_id: str, type_: RequestType,
+                             categories: list[Category], sector: Sector | None, submitted_at: datetime) -> None:
+        now = self.clock.now()
+        values = dict(type=type_.value, categories=sorted(c.value for c in categories),
+                      sector=sector.value if sector else None, submitted_at=submitted_at, updated_at=now)
+        if self._fact(session, request_id) is None:
+            session.execute(request_facts.insert().values(request_id=request_id, tenant=self.tenant,
+                                                          status=Status.SUBMITTED.value, **values))
+        else:  # a status change overtook it (consumer restarted from another point): fill in
+            session.execute(request_facts.update().where(request_facts.c.request_id == request_id).values(**values))
+
+    def on_status_changed(self, session: Session, *, request_id: str, type_: RequestType,
+                          categories: list[Category], to_status: Status, changed_at: datetime,
+                          meeting_id: str = "", group_id: str = "", meeting_starts_at: datetime | None = None) -> None:
+        now = self.clock.now()
+        fact = self._fact(session, request_id)
+        values: dict = dict(status=to_status.value, updated_at=now)
+        if meeting_id:
+            values.update(meeting_id=meeting_id, group_id=group_id, meeting_starts_at=meeting_starts_at)
+        if to_status is Status.CONSULTED or (to_status is Status.RECOMMENDATIONS_RETURNED
+                                             and not (fact and fact["consulted_at"])):
+            values["consulted_at"] = changed_at
+        if to_status is Status.WITHDRAWN:
+            values["withdrawn_at"] = changed_at
+        if fact is None:
+            session.execute(request_facts.insert().values(
+                request_id=request_id, tenant=self.tenant, type=type_.value,
+                categories=sorted(c.value for c in categories), **values))
+        else:
+            session.execute(request_facts.update().where(request_facts.c.request_id == request_id).values(**values))
+
+        if to_status in FOLLOW_UP_TRIGGERS:
+            self._schedule(session, request_id, type_, changed_at, now)
+        elif to_status is Status.WITHDRAWN:
+            self.cancel(session, request_id, "withdrawn")
+
+    def _schedule(self, session: Session, request_id: str, type_: RequestType, consulted_at: datetime,
+                  now: datetime) -> None:
+        exists = session.execute(sa.select(follow_ups.c.id).where(follow_ups.c.request_id == request_id)).first()
+        if exists:
+            return  # consulted, then recommendations returned: one follow-up per request
+        fid = str(uuid.uuid4())
+        due = self.policy.request_due(consulted_at, type_)
+        session.execute(follow_ups.insert().values(
+            id=fid, tenant=self.tenant, request_id=request_id, type=type_.value, state=FollowUpState.SCHEDULED.value,
+            consulted_at=consulted_at, created_at=now, updated_at=now))
+        session.execute(mails.insert().values(id=str(uuid.uuid4()), follow_up_id=fid, kind=MailKind.REQUEST.value,
+                                              state=MailState.DUE.value, due_at=due, attempts=0))
+        log.info("feedback scheduled", extra={"request_id": request_id, "due_at": due.isoformat()})
+
+    def cancel(self, session: Session, request_id: str, reason: str) -> bool:
+        """Cancel a follow-up that is not answered yet, and every mail of it still waiting."""
+        row = session.execute(sa.select(follow_ups.c.id).where(
+            follow_ups.c.request_id == request_id,
+            follow_ups.c.state.in_([FollowUpState.SCHEDULED.value, FollowUpState.SENT.value]))).first()
+        if not row:
+            return False
+        session.execute(follow_ups.update().where(follow_ups.c.id == row.id).values(
+            state=FollowUpState.CANCELLED.value, cancel_reason=reason, updated_at=self.clock.now()))
+        session.execute(mails.update().where(mails.c.follow_up_id == row.id, mails.c.state == MailState.DUE.value)
+                        .values(state=MailState.CANCELLED.value))
+        log.info("feedback cancelled", extra={"request_id": request_id, "reason": reason})
+        return True
+
+    @staticmethod
+    def _fact(session: Session, request_id: str):
+        return session.execute(sa.select(request_facts).where(request_facts.c.request_id == request_id)
+                               ).mappings().first()
+
+    # --- the worker's link -------------------------------------------------------------------
+    def open_link(self, token: str) -> FormContext:
+        now = self.clock.now()
+        try:
+            fid = self.signer.verify(token, now)
+        except LinkError as bad:
+            raise LinkRefused(bad.reason) from None
+        with self.sessions() as s:
+            row = s.execute(sa.select(follow_ups).where(follow_ups.c.id == fid,
+                                                        follow_ups.c.tenant == self.tenant)).mappings().first()
+        if row is None:
+            raise LinkRefused("invalid")
+        if row["used_at"] is not None or row["state"] == FollowUpState.ANSWERED:
+            raise LinkRefused("used")
+        if row["state"] == FollowUpState.EXPIRED:
+            raise LinkRefused("expired")
+        if row["state"] != FollowUpState.SENT:
+            raise LinkRefused("cancelled")
+        return FormContext(fid, RequestType(row["type"]), row["consulted_at"], row["expires_at"])
+
+    def answer(self, token: str, form: dict[str, str]) -> FormContext:
+        """Store the answer once. InvalidArgument (nothing stored, link still usable) when a field
+        needs fixing or the free text holds client-identifying data; LinkRefused when used."""
+        ctx = self.open_link(token)
+        answer, problems = parse_answer(form)
+        refused = guard({"free_text": answer.free_text})
+        if refused or problems:
+            log.info("feedback answer refused", extra={"violations": len(refused) + len(problems),
+                                                        "kinds": sorted({p.reason for p in refused + problems})})
+            raise InvalidArgument(refused + problems)
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            # Single use: only one answer can move the follow-up from sent to answered.
+            taken = s.execute(follow_ups.update().where(
+                follow_ups.c.id == ctx.follow_up_id, follow_ups.c.state == FollowUpState.SENT.value,
+                follow_ups.c.used_at.is_(None)).values(
+                state=FollowUpState.ANSWERED.value, used_at=now, updated_at=now)).rowcount
+            if taken != 1:
+                raise LinkRefused("used")
+            s.execute(answers.insert().values(
+                follow_up_id=ctx.follow_up_id, tenant=self.tenant, type=ctx.type.value, usefulness=answer.usefulness,
+                got_needed=answer.got_needed.value, what_next=answer.what_next.value if answer.what_next else None,
+                free_text=answer.free_text, answered_at=now))
+            # The reminder goes only to those who have not answered.
+            s.execute(mails.update().where(mails.c.follow_up_id == ctx.follow_up_id,
+                                           mails.c.state == MailState.DUE.value)
+                      .values(state=MailState.CANCELLED.value))
+        log.info("feedback answered", extra={"follow_up_id": ctx.follow_up_id})
+        return ctx
+
+    # --- coordinators ------------------------------------------------------------------------
+    def get_follow_up(self, who: Principal, request_id: str) -> tuple[dict, dict[str, dict]]:
+        require_role(who, *STAFF)
+        with self.sessions() as s:
+            row = s.execute(sa.select(follow_ups).where(follow_ups.c.request_id == request_id,
+                                                        follow_ups.c.tenant == self.tenant)).mappings().first()
+            if row is None:
+                raise NotFound(f"Pyynnölle {request_id!r} ei ole palautekyselyä. / "
+                               f"No feedback follow-up for request {request_id!r}.")
+            by_kind = {m["kind"]: dict(m) for m in s.execute(
+                sa.select(mails).where(mails.c.follow_up_id == row["id"])).mappings()}
+        return dict(row), by_kind
+
+    def statistics(self, who: Principal, period_text: str, type_: RequestType | None = None
+                   ) -> tuple[Period, list[Table], dict[str, str]]:
+        require_role(who, *STAFF)
+        try:
+            period = parse_period(period_text)
+        except PeriodError as bad:
+            raise InvalidArgument([FieldViolation("period", str(bad), "invalid")]) from None
+        return period, *self.compute_statistics(period, type_)
+
+    def compute_statistics(self, period: Period, type_: RequestType | None) -> tuple[list[Table], dict[str, str]]:
+        types = [type_] if type_ else list(RequestType)
+        columns = [t.value for t in types]
+        in_period = lambda col: sa.and_(col >= period.start, col < period.end)  # noqa: E731
+        with self.sessions() as s:
+            facts = s.execute(sa.select(request_facts).where(request_facts.c.tenant == self.tenant, sa.or_(
+                in_period(request_facts.c.submitted_at), in_period(request_facts.c.consulted_at)))).mappings().all()
+            sent = s.execute(sa.select(follow_ups.c.type, follow_ups.c.state).where(
+                follow_ups.c.tenant == self.tenant, in_period(follow_ups.c.sent_at))).all()
+            given = s.execute(sa.select(answers.c.type, answers.c.usefulness, answers.c.got_needed).where(
+                answers.c.tenant == self.tenant, in_period(answers.c.answered_at))).all()
+        facts = [f for f in facts if f["type"] in columns]
+        submitted = [f for f in facts if f["submitted_at"] and period.start <= f["submitted_at"] < period.end]
+        consulted = [f for f in facts if f["consulted_at"] and period.start <= f["consulted_at"] < period.end]
+        labels = {t.value: f"{TYPE_LABELS[t][0]} / {TYPE_LABELS[t][1]}" for t in RequestType}
+
+        sectors = Counter((f["sector"], f["type"]) for f in submitted if f["sector"])
+        categories = Counter((c, f["type"]) for f in submitted for c in f["categories"])
+        groups = sorted({f["group_id"] for f in consulted if f["group_id"]})
+        cases = Counter((f["group_id"], f["type"]) for f in consulted if f["group_id"])
+        meetings = Counter(g for g, _ in {(f["group_id"], f["meeting_id"]) for f in consulted if f["meeting_id"]})
+        responses = Counter(("answered" if st == FollowUpState.ANSWERED else "not_answered", t)
+                            for t, st in sent if t in columns)
+        usefulness = Counter((str(u), t) for t, u, _ in given if t in columns)
+        got = Counter((g, t) for t, _, g in given if t in columns)
+
+        tables = [
+            Table("contacts_by_sector", "Yhteydenotot sektoreittain", "Contacts by sector",
+                  [x.value for x in Sector], columns, dict(sectors),
+                  {**labels, "social": "sosiaalihuolto / social care", "health": "terveydenhuolto / health care",
+                   "education": "opetus / education", TOTAL: "yhteydenotot yhteensä / contacts in total"}),
+            Table("requests_by_category", "Pyynnöt tilanneluokittain", "Requests by case category",
+                  [x.value for x in Category], columns, dict(categories),
+                  {**labels, TOTAL: "luokkamainintoja yhteensä / category mentions in total"}),
+            Table("cases_by_group", "Ryhmissä käsitellyt tapaukset", "Cases handled per group",
+                  groups, columns, dict(cases), dict(labels)),
+            Table("meetings_by_group", "Pidetyt kokoukset ryhmittäin", "Meetings held per group",
+                  groups, ["meetings"], {(g, "meetings"): n for g, n in meetings.items()},
+                  {"meetings": "kokouksia / meetings"}),
+            Table("feedback_responses", "Palautekyselyt ja vastaukset", "Feedback requests and answers",
+                  ["answered", "not_answered"], columns, dict(responses),
+                  {**labels, "answered": "vastattu / answered", "not_answered": "ei vastattu / not answered",
+                   TOTAL: "kyselyjä lähetetty / requests sent"}),
+            Table("usefulness", "Hyödyllisyys (1–5)", "Usefulness (1–5)", ["1", "2", "3", "4", "5"], columns,
+                  dict(usefulness), {**labels, TOTAL: "vastauksia / answers"}),
+            Table("got_what_needed", "Saiko tarvitsemansa", "Got what was needed", [g.value for g in GotNeeded],
+                  columns, dict(got), {**labels, **{g.value: f"{fi} / {en}" for g, (fi, en) in
+                                                    GOT_NEEDED_LABELS.items()}, TOTAL: "vastauksia / answers"}),
+        ]
+        for t in tables:
+            t.finish()
+        fr = tables[4]
+        rates = {}
+        for c in fr.shown_columns:
+            if ("answered", c) in fr.hidden or (TOTAL, c) in fr.hidden or not fr.values[(TOTAL, c)]:
+                rates[c] = ""
+            else:
+                rates[c] = f"{100 * fr.values[('answered', c)] / fr.values[(TOTAL, c)]:.0f}"
+        return tables, rates

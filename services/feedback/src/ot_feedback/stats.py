@@ -1,0 +1,134 @@
+"""Statistics: periods, tables with totals, and small-cell suppression. No I/O here.
+
+The suppression rule (printed beside every table, and tested):
+
+1. Primary: every count under 5, zero included, is shown as "<5".
+2. Complementary: a table is read as lines (each row with its row total, each column with its
+   column total). Where the total is shown, a reader can work out the sum of the hidden figures
+   of that line (with one hidden figure, the figure itself). While that sum is 1-4, a small
+   count of cases could be read off, so the smallest figure still shown in the line (a cell
+   before a total; a total only when no cell is left) is hidden too, shown as "x" (it is 5 or
+   more, but showing it would give a small one away). This repeats until no line allows it.
+   A hidden sum of 0 is left alone: it tells that there were no cases, which identifies no one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+THRESHOLD = 5
+HIDDEN = "<5"
+COMPLEMENTARY = "x"
+TOTAL = "total"
+LOCAL = ZoneInfo("Europe/Helsinki")
+
+RULE_TEXT = ("Alle 5:n luvut (myös 0) näytetään muodossa \"<5\". Jos rivin tai sarakkeen piilotettujen lukujen "
+             "summa (1–4) selviäisi yhteissummasta, myös sen pienin näkyvä luku piilotetaan ja merkitään "
+             "\"x\". / Counts under 5 (zero included) show as \"<5\". "
+             "Where the sum (1–4) of a row's or column's hidden figures could be worked out from its total, its "
+             "smallest shown figure is hidden too, marked \"x\".")
+
+
+class PeriodError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: datetime  # inclusive, UTC
+    end: datetime    # exclusive, UTC
+
+
+def _local(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=LOCAL).astimezone(timezone.utc)
+
+
+def parse_period(text: str) -> Period:
+    """"2026" (year), "2026-Q2" (quarter), "2026-05" (month); boundaries in Finnish time."""
+    text = (text or "").strip().upper()
+    if m := re.fullmatch(r"(\d{4})", text):
+        y = int(m[1])
+        return Period(text, _local(y, 1), _local(y + 1, 1))
+    if m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
+        y, q = int(m[1]), int(m[2])
+        start_month = 3 * (q - 1) + 1
+        end = _local(y + 1, 1) if q == 4 else _local(y, start_month + 3)
+        return Period(text, _local(y, start_month), end)
+    if m := re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", text):
+        y, mo = int(m[1]), int(m[2])
+        return Period(text, _local(y, mo), _local(y + 1, 1) if mo == 12 else _local(y, mo + 1))
+    raise PeriodError("Anna jakso muodossa 2026, 2026-Q2 tai 2026-05. / "
+                      "Give the period as 2026, 2026-Q2 or 2026-05.")
+
+
+@dataclass
+class Table:
+    name: str
+    title_fi: str
+    title_en: str
+    rows: list[str]
+    columns: list[str]
+    counts: dict[tuple[str, str], int]
+    labels: dict[str, str] = field(default_factory=dict)
+    # Filled by finish():
+    shown_rows: list[str] = field(default_factory=list)
+    shown_columns: list[str] = field(default_factory=list)
+    values: dict[tuple[str, str], int] = field(default_factory=dict)
+    hidden: set[tuple[str, str]] = field(default_factory=set)
+
+    def finish(self) -> "Table":
+        """Add the totals (a total column only when there are several columns) and suppress."""
+        self.values = {(r, c): self.counts.get((r, c), 0) for r in self.rows for c in self.columns}
+        self.shown_columns = list(self.columns)
+        if len(self.columns) > 1:
+            self.shown_columns.append(TOTAL)
+            for r in self.rows:
+                self.values[(r, TOTAL)] = sum(self.values[(r, c)] for c in self.columns)
+        self.shown_rows = [*self.rows, TOTAL]
+        for c in self.shown_columns:
+            self.values[(TOTAL, c)] = sum(self.values[(r, c)] for r in self.rows)
+        self.hidden = suppress(self.values, self.rows, self.columns, has_total_column=len(self.columns) > 1)
+        return self
+
+    def cell(self, row: str, column: str) -> str:
+        if (row, column) not in self.hidden:
+            return str(self.values[(row, column)])
+        return HIDDEN if self.values[(row, column)] < THRESHOLD else COMPLEMENTARY
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key, "yhteensä / total" if key == TOTAL else key)
+
+
+def suppress(values: dict[tuple[str, str], int], rows: list[str], columns: list[str],
+             has_total_column: bool) -> set[tuple[str, str]]:
+    """The set of positions to hide (see the module's rule). `values` holds cells and totals."""
+    hidden = {pos for pos, v in values.items() if v < THRESHOLD}
+    lines: list[tuple[list[tuple[str, str]], tuple[str, str]]] = []
+    shown_columns = [*columns, TOTAL] if has_total_column else list(columns)
+    # Rows (incl. the total row) with their row total, when there is a total column.
+    if has_total_column:
+        for r in [*rows, TOTAL]:
+            lines.append(([(r, c) for c in columns], (r, TOTAL)))
+    # Columns (incl. the total column) with their column total.
+    for c in shown_columns:
+        lines.append(([(r, c) for r in rows], (TOTAL, c)))
+    changed = True
+    while changed:
+        changed = False
+        for cells, total in lines:
+            members = [*cells, total]
+            if total in hidden:  # the line's sum is not shown: nothing to subtract from
+                continue
+            hidden_cells = [p for p in cells if p in hidden]
+            if not 0 < sum(values[p] for p in hidden_cells) < THRESHOLD:
+                continue
+            candidates = [p for p in cells if p not in hidden] or [p for p in [total] if p not in hidden]
+            if not candidates:  # a line of a total alone (no rows): nothing to recover it from
+                continue
+            pick = min(candidates, key=lambda p: (values[p], members.index(p)))
+            hidden.add(pick)
+            changed = True
+    return hidden

@@ -1,0 +1,259 @@
+"""Feedback end to end on real Kafka, PostgreSQL and SMTP: intake's consultation -> feedback's durable
+schedule -> a mail in the SMTP sink at +60 days (the clock moved by the test, never slept) ->
+the signed link over real HTTP, once -> a reminder only to the worker who did not answer ->
+statistics with small cells suppressed. Restarts and a second replica send nothing twice.
+"""
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from google.protobuf.timestamp_pb2 import Timestamp
+from ot.common.v1 import case_pb2
+from ot.feedback.v1 import feedback_pb2 as fpb
+from ot.feedback.v1 import feedback_pb2_grpc
+from ot.intake.v1 import intake_pb2 as pb
+from ot.intake.v1 import intake_pb2_grpc
+
+from ot_guard.testing import load_corpus, sample
+from ot_runtime.clock import FixedClock
+
+from conftest import TENANT, wait_consumed, wait_until
+from feedback_fixtures import feedback_database_url, route, smtp_sink, start_feedback  # noqa: F401 (fixtures)
+
+START = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
+GROUP = "haastavat-erot-kuopio"
+
+
+def worker_emails() -> list[str]:
+    """Distinct synthetic addresses from the guard's corpus (tests type no identifiers of their own)."""
+    found: list[str] = []
+    for entry in load_corpus():
+        for f in entry["findings"]:
+            value = entry["text"][f["start"]:f["end"]]
+            if f["kind"] == "email" and value not in found:
+                found.append(value)
+    return found
+
+
+def ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def submit(intake, keys, email: str, subject: str) -> str:
+    req = pb.SubmitRequestRequest(
+        type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION,
+        professional=pb.Professional(name="Testi Ammattilainen", email=email, profession="sosiaalityöntekijä",
+                                     organisation="Perheoikeudelliset palvelut", sector=case_pb2.SECTOR_SOCIAL,
+                                     wellbeing_area=TENANT),
+        categories=[case_pb2.CASE_CATEGORY_CHALLENGING_DIVORCE],
+        client=pb.ClientFacts(age_years=9, gender=pb.GENDER_BOY, family_situation="pitkittynyt huoltoriita"),
+        question="Miten tukea lasta, kun vanhempien riita jatkuu ja tapaamiset keskeytyvät?",
+        discussed_in_own_team=True, consent=pb.ConsentAssessment(need=pb.CONSENT_NEED_NOT_NEEDED))
+    return intake_pb2_grpc.IntakeServiceStub(intake.channel).SubmitRequest(
+        req, metadata=keys.metadata(subject=subject)).request_id
+
+
+def consult(intake, keys, clock, emails: list[str]) -> list[str]:
+    """Each worker books a case into one group meeting; the meeting is held; recommendations returned."""
+    stub = intake_pb2_grpc.IntakeServiceStub(intake.channel)
+    secretary = keys.metadata(roles=("secretary",), subject="secretary-1")
+    meeting = stub.PublishMeeting(pb.PublishMeetingRequest(group_id=GROUP, starts_at=ts(clock.now() + timedelta(days=10)),
+                                                          capacity=len(emails)), metadata=secretary)
+    ids = []
+    for i, email in enumerate(emails):
+        rid = submit(intake, keys, email, subject=f"worker-{i}")
+        stub.BookMeeting(pb.BookMeetingRequest(request_id=rid, meeting_id=meeting.meeting_id),
+                         metadata=keys.metadata(subject=f"worker-{i}"))
+        ids.append(rid)
+    clock.advance(days=10)  # the meeting day
+    for rid in ids:
+        stub.MarkConsulted(pb.RequestRef(request_id=rid), metadata=secretary)
+        stub.ReturnRecommendations(pb.RequestRef(request_id=rid), metadata=secretary)
+    return ids
+
+
+def http(url: str, form: dict | None = None) -> tuple[int, str]:
+    """GET (or POST `form` to) a URL over real HTTP: (status, page)."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def link_in(received) -> str:
+    return next(line.strip() for line in received.body.splitlines() if "/palaute/" in line)
+
+
+def follow_up(feedback, keys, request_id: str) -> fpb.FollowUp:
+    return feedback_pb2_grpc.FeedbackServiceStub(feedback.channel).GetFollowUp(
+        fpb.GetFollowUpRequest(request_id=request_id), metadata=keys.metadata(roles=("coordinator",)))
+
+
+def wait_for_feedback_to_consume(feedback, kafka_bootstrap) -> None:
+    wait_consumed(kafka_bootstrap, f"{feedback.settings.topic_prefix}.feedback", feedback.settings.topic("intake"))
+
+
+ANSWER = {"usefulness": "5", "got_needed": "yes", "what_next": "recommendations_followed",
+          "free_text": "Ryhmän suositukset selkeyttivät työnjakoa."}
+
+
+def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_to_the_silent(
+        start_intake, start_feedback, smtp_sink, keys, kafka_bootstrap):
+    clock = FixedClock(START)
+    intake = start_intake(clock=clock)
+    feedback = start_feedback(intake, clock)
+    emails = worker_emails()[:7]
+    assert len(emails) == 7
+    ids = consult(intake, keys, clock, emails)
+    consulted_at = clock.now()
+    # An eighth case, ten days later, whose request intake erases: its feedback is cancelled, unsent.
+    erased = consult(intake, keys, clock, [emails[0]])[0]
+    wait_for_feedback_to_consume(feedback, kafka_bootstrap)
+
+    scheduled = follow_up(feedback, keys, ids[0])
+    assert scheduled.state == fpb.FOLLOW_UP_STATE_SCHEDULED
+    assert scheduled.request_due_at.ToDatetime(tzinfo=timezone.utc) == consulted_at + timedelta(days=60)
+
+    # A restart between scheduling and sending: the schedule is in the database, not in memory.
+    feedback.stop()
+    feedback = start_feedback(intake, clock)
+    with intake.app.engine.begin() as c:  # erasure in intake (no API yet): the request is gone
+        c.execute(sa.text("DELETE FROM request_categories WHERE request_id = :id"), {"id": erased})
+        c.execute(sa.text("DELETE FROM requests WHERE id = :id"), {"id": erased})
+
+    clock.set(consulted_at + timedelta(days=60) - timedelta(hours=1))
+    assert feedback.app.scheduler.run_due().sent == []
+    assert smtp_sink.messages == []
+
+    # Due now; two replicas tick at the same moment.
+    clock.set(consulted_at + timedelta(days=60))
+    replica = start_feedback(intake, clock)
+    barrier = threading.Barrier(2)
+
+    def tick(app):
+        barrier.wait()
+        app.scheduler.run_due()
+    threads = [threading.Thread(target=tick, args=(s.app,)) for s in (feedback, replica)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    replica.stop()
+
+    first = smtp_sink.messages
+    assert sorted(m.envelope_to[0] for m in first) == sorted(emails)  # each worker exactly once
+    assert len({m.message_id for m in first}) == 7
+    for m in first:
+        body = m.body
+        assert body.index("Sait OT-keskuksen") < body.index("You used the OT centre")  # Finnish first
+        assert "huoltoriita" not in body and "Testi Ammattilainen" not in body  # no case content
+
+    # The link over real HTTP: the form opens; a refused free text stores nothing and keeps the link.
+    links = {m.envelope_to[0]: link_in(m) for m in first}
+    responders, silent = emails[:6], emails[6]
+    status, page = http(route(links[responders[0]], feedback))
+    assert status == 200 and "Kuinka hyödyllinen" in page
+    status, page = http(route(links[responders[0]], feedback), {**ANSWER, "free_text": sample("phone")})
+    assert status == 422 and "free_text-error" in page and "puhelinnumeron" in page
+    with feedback.app.engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM answers")).scalar_one() == 0
+    for i, email in enumerate(responders):
+        answer = {**ANSWER, "usefulness": "4" if i == 0 else "5"}
+        status, page = http(route(links[email], feedback), answer)
+        assert status == 200 and "Kiitos" in page, page
+    status, page = http(route(links[responders[0]], feedback), ANSWER)  # the second use
+    assert status == 410 and "jo käytetty" in page
+    assert http(route(links[responders[1]], feedback))[0] == 410
+
+    # Another restart, then two weeks: the reminder goes to the one who did not answer, once.
+    feedback.stop()
+    feedback = start_feedback(intake, clock)
+    assert feedback.app.scheduler.run_due().sent == []
+    clock.advance(days=14)
+    feedback.app.scheduler.run_due()
+    feedback.app.scheduler.run_due()
+    reminders = smtp_sink.messages[len(first):]
+    assert [m.envelope_to[0] for m in reminders] == [silent]  # and nothing for the erased request
+    gone = follow_up(feedback, keys, erased)
+    assert gone.state == fpb.FOLLOW_UP_STATE_CANCELLED and gone.cancel_reason == "request_not_found"
+    assert reminders[0].message["Subject"].startswith("Muistutus")
+    assert link_in(reminders[0]) == links[silent] and http(route(links[silent], feedback))[0] == 200
+
+    state = follow_up(feedback, keys, ids[6])
+    assert state.state == fpb.FOLLOW_UP_STATE_SENT and state.HasField("reminder_sent_at")
+    assert follow_up(feedback, keys, ids[0]).state == fpb.FOLLOW_UP_STATE_ANSWERED
+
+    # Statistics of the year: the answers are counted, small cells are not shown.
+    stats = feedback_pb2_grpc.FeedbackServiceStub(feedback.channel).GetStatistics(
+        fpb.GetStatisticsRequest(period="2026", type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION),
+        metadata=keys.metadata(roles=("coordinator",)))
+    cells = {(t.name, c.row, c.column): c.value for t in stats.tables for c in t.cells}
+    col = "group_consultation"
+    assert cells[("contacts_by_sector", "social", col)] == "8"
+    assert cells[("cases_by_group", GROUP, col)] == "8"
+    assert cells[("meetings_by_group", GROUP, "meetings")] == "<5"  # two meetings
+    assert cells[("got_what_needed", "yes", col)] == "6"
+    assert cells[("got_what_needed", "total", col)] == "6"
+    assert cells[("usefulness", "4", col)] == "<5"
+    assert cells[("usefulness", "5", col)] == "x"       # 5 would give the single "4" away (6 - 5)
+    assert cells[("feedback_responses", "not_answered", col)] == "<5"
+    assert cells[("feedback_responses", "answered", col)] == "x"
+    assert cells[("feedback_responses", "total", col)] == "7"
+    assert stats.response_rate_percent[col] == ""         # it would reveal the hidden counts
+    assert all(int(v) >= 5 for v in cells.values() if v not in ("<5", "x")), cells  # no small figure shows
+
+    # The same as CSV for a coordinator's report, and nothing for someone else.
+    url = f"http://127.0.0.1:{feedback.app.http_server.port}/stats.csv?period=2026&type={col}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {keys.token(roles=('coordinator',))}"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        csv_rows = resp.read().decode().splitlines()
+    assert f"2026,usefulness,5,{col},x" in csv_rows and f"2026,got_what_needed,yes,{col},6" in csv_rows
+    assert all(row.rsplit(",", 1)[1] not in {"1", "2", "3", "4"} for row in csv_rows[1:])
+    assert http(url)[0] == 401
+
+
+def test_a_withdrawn_request_never_gets_a_feedback_mail(start_intake, start_feedback, smtp_sink, keys,
+                                                       kafka_bootstrap):
+    clock = FixedClock(START)
+    intake = start_intake(clock=clock)
+    feedback = start_feedback(intake, clock)
+    email = worker_emails()[0]
+    rid = submit(intake, keys, email, subject="worker-0")
+    intake_pb2_grpc.IntakeServiceStub(intake.channel).WithdrawRequest(
+        pb.RequestRef(request_id=rid), metadata=keys.metadata(subject="worker-0"))
+    [kept] = consult(intake, keys, clock, [worker_emails()[1]])
+    wait_for_feedback_to_consume(feedback, kafka_bootstrap)
+    with pytest.raises(grpc.RpcError) as err:
+        follow_up(feedback, keys, rid)
+    assert err.value.code() is grpc.StatusCode.NOT_FOUND
+    clock.advance(days=61)
+    feedback.app.scheduler.run_due()
+    assert [m.envelope_to[0] for m in smtp_sink.messages] == [worker_emails()[1]]
+    assert follow_up(feedback, keys, kept).state == fpb.FOLLOW_UP_STATE_SENT
+
+
+def test_smtp_down_at_the_due_time_delays_the_mail_and_loses_nothing(start_intake, start_feedback, smtp_sink, keys,
+                                                                    kafka_bootstrap):
+    clock = FixedClock(START)
+    intake = start_intake(clock=clock)
+    feedback = start_feedback(intake, clock)
+    [rid] = consult(intake, keys, clock, [worker_emails()[2]])
+    wait_for_feedback_to_consume(feedback, kafka_bootstrap)
+    clock.advance(days=60)
+    smtp_sink.stop()
+    try:
+        assert feedback.app.scheduler.run_due().retried == 1
+    finally:
+        smtp_sink.start()
+    clock.advance(minutes=16)
+    assert len(feedback.app.scheduler.run_due().sent) == 1
+    assert [m.envelope_to[0] for m in smtp_sink.messages] == [worker_emails()[2]]
