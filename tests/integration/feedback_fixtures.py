@@ -8,13 +8,10 @@ Import into a test module: `from feedback_fixtures import feedback_database_url,
 from __future__ import annotations
 
 import secrets
-import uuid
 from dataclasses import dataclass
 
 import grpc
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from ot_runtime.migrations import upgrade
 from ot_runtime.settings import load_settings
@@ -32,16 +29,9 @@ def route(link: str, feedback) -> str:
 
 
 @pytest.fixture()
-def feedback_database_url(pg_admin_url):
-    """A fresh PostgreSQL database for the feedback service of one test, dropped afterwards."""
-    name = f"it_feedback_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def feedback_database_url(make_database):
+    """A fresh PostgreSQL database for the feedback service of one test (not intake's)."""
+    return make_database("feedback")
 
 
 @pytest.fixture()

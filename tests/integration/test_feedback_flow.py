@@ -24,7 +24,7 @@ from ot.intake.v1 import intake_pb2_grpc
 from ot_guard.testing import load_corpus, sample
 from ot_runtime.clock import FixedClock
 
-from conftest import TENANT, wait_consumed, wait_until
+from conftest import TENANT, wait_consumed
 from feedback_fixtures import feedback_database_url, route, smtp_sink, start_feedback  # noqa: F401 (fixtures)
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
@@ -62,7 +62,7 @@ def submit(intake, keys, email: str, subject: str) -> str:
         req, metadata=keys.metadata(subject=subject)).request_id
 
 
-def consult(intake, keys, clock, emails: list[str]) -> list[str]:
+def consult(intake, keys, clock, emails: list[str], who: str = "worker") -> list[str]:
     """Each worker books a case into one group meeting; the meeting is held; recommendations returned."""
     stub = intake_pb2_grpc.IntakeServiceStub(intake.channel)
     secretary = keys.metadata(roles=("secretary",), subject="secretary-1")
@@ -70,9 +70,9 @@ def consult(intake, keys, clock, emails: list[str]) -> list[str]:
                                                           capacity=len(emails)), metadata=secretary)
     ids = []
     for i, email in enumerate(emails):
-        rid = submit(intake, keys, email, subject=f"worker-{i}")
+        rid = submit(intake, keys, email, subject=f"{who}-{i}")
         stub.BookMeeting(pb.BookMeetingRequest(request_id=rid, meeting_id=meeting.meeting_id),
-                         metadata=keys.metadata(subject=f"worker-{i}"))
+                         metadata=keys.metadata(subject=f"{who}-{i}"))
         ids.append(rid)
     clock.advance(days=10)  # the meeting day
     for rid in ids:
@@ -117,8 +117,9 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
     assert len(emails) == 7
     ids = consult(intake, keys, clock, emails)
     consulted_at = clock.now()
-    # An eighth case, ten days later, whose request intake erases: its feedback is cancelled, unsent.
-    erased = consult(intake, keys, clock, [emails[0]])[0]
+    # An eighth case, ten days later, whose professional has their data erased: its feedback is
+    # cancelled, unsent.
+    erased = consult(intake, keys, clock, [emails[0]], who="leaving-worker")[0]
     wait_for_feedback_to_consume(feedback, kafka_bootstrap)
 
     scheduled = follow_up(feedback, keys, ids[0])
@@ -128,9 +129,10 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
     # A restart between scheduling and sending: the schedule is in the database, not in memory.
     feedback.stop()
     feedback = start_feedback(intake, clock)
-    with intake.app.engine.begin() as c:  # erasure in intake (no API yet): the request is gone
-        c.execute(sa.text("DELETE FROM request_categories WHERE request_id = :id"), {"id": erased})
-        c.execute(sa.text("DELETE FROM requests WHERE id = :id"), {"id": erased})
+    officer = keys.metadata(roles=("admin",), subject="tietosuojavastaava")
+    report = intake_pb2_grpc.IntakeServiceStub(intake.channel).EraseProfessionalData(
+        pb.ProfessionalRef(subject="leaving-worker-0"), metadata=officer)
+    assert report.requests_erased == 1
 
     clock.set(consulted_at + timedelta(days=60) - timedelta(hours=1))
     assert feedback.app.scheduler.run_due().sent == []
@@ -184,7 +186,7 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
     reminders = smtp_sink.messages[len(first):]
     assert [m.envelope_to[0] for m in reminders] == [silent]  # and nothing for the erased request
     gone = follow_up(feedback, keys, erased)
-    assert gone.state == fpb.FOLLOW_UP_STATE_CANCELLED and gone.cancel_reason == "request_not_found"
+    assert gone.state == fpb.FOLLOW_UP_STATE_CANCELLED and gone.cancel_reason == "no_email"
     assert reminders[0].message["Subject"].startswith("Muistutus")
     assert link_in(reminders[0]) == links[silent] and http(route(links[silent], feedback))[0] == 200
 

@@ -204,3 +204,22 @@ def test_reassignment_and_unassignment_follow_the_experts_service(handlers):
         handlers.on_experts_unassigned(s, r.id, [])
     got = handlers.get(COORDINATOR, r.id)
     assert (got.status, got.expert_ids) == (Status.TRIAGED, [])
+
+
+def test_a_professional_exports_their_own_data_and_the_officer_erases_it(handlers):
+    import json as _json
+    r, _ = handlers.submit(person("prof-dpo"), submission())
+    count, data = handlers.export_professional(person("prof-dpo"), "prof-dpo")
+    exported = _json.loads(data)
+    assert count == 1 and exported["requests"][0]["professional"]["email"] == r.professional.email
+    assert r.question not in data  # the client's case content is not the professional's data
+    with pytest.raises(PermissionDenied):
+        handlers.export_professional(person("prof-other"), "prof-dpo")
+    with pytest.raises(PermissionDenied):
+        handlers.erase_professional(COORDINATOR, "prof-dpo")
+    officer = person("tietosuojavastaava", "admin")
+    assert handlers.erase_professional(officer, "prof-dpo") == 1
+    assert handlers.export_professional(officer, "prof-dpo")[0] == 0
+    kept = handlers.list(COORDINATOR, RequestFilter())[0][0]
+    assert (kept.professional.name, kept.professional.email, kept.professional.organisation) == ("", "", "")
+    assert kept.professional.sector == r.professional.sector and kept.categories == r.categories  # statistics

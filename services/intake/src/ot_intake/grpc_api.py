@@ -129,3 +129,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
 
     def WithdrawRequest(self, request, context):
         return request_to_proto(self.h.withdraw(current_principal(), request.request_id))
+
+    def ExportProfessionalData(self, request, context):
+        count, data = self.h.export_professional(current_principal(), request.subject)
+        return pb.ProfessionalDataExport(subject=request.subject, requests=count, json=data)
+
+    def EraseProfessionalData(self, request, context):
+        return pb.ErasureReport(subject=request.subject,
+                                requests_erased=self.h.erase_professional(current_principal(), request.subject))

@@ -6,6 +6,8 @@ field, the kind of data and where it is, never the value.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ot_guard import check_fields
 from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
-from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound,
+from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied,
                                ResourceExhausted)
 from ot_runtime.outbox import Outbox
 
@@ -197,6 +199,40 @@ class IntakeHandlers:
     def list_meetings(self, who: Principal, group_id: str, start_from: datetime | None) -> list[Meeting]:
         with self.sessions() as s:
             return IntakeRepository(s).list_meetings(self.tenant, group_id, start_from or self.clock.now())
+
+    # --- the professional's own data (data-protection requests) --------------------------
+    def export_professional(self, who: Principal, subject: str) -> tuple[int, str]:
+        """Everything intake holds about the professional: their contact details and the requests
+        they made (ids, type, status, dates). Not the case content: that is the client's data."""
+        subject = subject.strip()
+        if subject != who.subject and not who.has_any("admin"):
+            raise PermissionDenied("Vain oma tai tietosuojavastaavan pyytämä vienti. / Only your own data, or an "
+                                   "export by the data-protection officer (admin).")
+        with self.sessions() as s:
+            owned = IntakeRepository(s).owned_by(subject, self.tenant)
+        data = {"subject": subject, "area": self.tenant, "exported_at": self.clock.now().isoformat(),
+                "requests": [{"request_id": r.id, "type": r.type.value, "status": r.status.value,
+                              "submitted_at": r.submitted_at.isoformat(), "updated_at": r.updated_at.isoformat(),
+                              "professional": {"name": r.professional.name, "phone": r.professional.phone,
+                                               "email": r.professional.email,
+                                               "profession": r.professional.profession,
+                                               "organisation": r.professional.organisation,
+                                               "sector": r.professional.sector.value}}
+                             for r in owned]}
+        log.info("professional data exported", extra={"requests": len(owned)})
+        return len(owned), json.dumps(data, ensure_ascii=False, indent=2)
+
+    def erase_professional(self, who: Principal, subject: str) -> int:
+        """Erase the professional's identifying data; what statistics need stays."""
+        require_role(who, "admin")
+        subject = subject.strip()
+        if not subject:
+            raise InvalidArgument([FieldViolation("subject", "Anna käyttäjätunnus. / Give the user id.", "required")])
+        pseudonym = "erased:" + hashlib.sha256(f"{self.tenant}:{subject}".encode()).hexdigest()[:24]
+        with self.sessions.begin() as s:
+            count = IntakeRepository(s).erase_professional(subject, pseudonym, self.tenant)
+        log.info("professional data erased", extra={"requests": count})
+        return count
 
     # --- events from other services -------------------------------------------------------
     def on_experts_assigned(self, session: Session, request_id: str, expert_ids: list[str]) -> None:

@@ -190,6 +190,18 @@ class IntakeRepository:
             content_included=False, content_erased=row["content_erased_at"] is not None,
             sealed_content=row["sealed_content"], sealed_triage_note=row["sealed_triage_note"])
 
+    def owned_by(self, owner: str, tenant: str) -> list[ConsultationRequest]:
+        rows = self.session.execute(sa.select(requests).where(requests.c.owner_subject == owner,
+                                                              requests.c.tenant == tenant)
+                                    .order_by(requests.c.submitted_at)).mappings().all()
+        return [self._load(r) for r in rows]
+
+    def erase_professional(self, owner: str, pseudonym: str, tenant: str) -> int:
+        result = self.session.execute(requests.update().where(
+            requests.c.owner_subject == owner, requests.c.tenant == tenant).values(
+            owner_subject=pseudonym, prof_name="", prof_phone="", prof_email="", organisation=""))
+        return result.rowcount
+
     # --- meetings -------------------------------------------------------------------------
     def add_meeting(self, m: Meeting) -> None:
         self.session.execute(meetings.insert().values(
