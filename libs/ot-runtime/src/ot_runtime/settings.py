@@ -41,6 +41,13 @@ class Settings:
         """Topic of a service's events in this area, e.g. ot.pohjois-savo.intake.v1."""
         return f"{self.topic_prefix}.{service}.v1"
 
+    def require(self, name: str, why: str) -> str:
+        """A service's own OT_* setting that must be there; the error says what it is for."""
+        value = self.extra.get(name, "").strip()
+        if not value:
+            raise SettingsError(f"{self.service_name}: {name} is not set ({why})")
+        return value
+
     @property
     def dead_letter_topic(self) -> str:
         """Where this service's consumer parks events it cannot process."""

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from ot.consent.v1 import consent_pb2, consent_pb2_grpc
 
-from ot_runtime.auth import TokenVerifier
 from ot_runtime.clock import Clock, SystemClock
 from ot_runtime.consumer import EventConsumer
 from ot_runtime.crypto import master_key_from_base64
 from ot_runtime.db import create_engine, session_factory
 from ot_runtime.grpc_server import GrpcServer
-from ot_runtime.kafka import ensure_topics, make_producer
 from ot_runtime.outbox import Outbox, OutboxRelay
+from ot_runtime.service import wire
 from ot_runtime.settings import Settings, SettingsError
 from ot_runtime.web import HttpServer
 from ot_runtime.worker import BackgroundWorker
@@ -30,10 +29,8 @@ SERVICE_FULL_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].fu
 
 
 def master_key(settings: Settings) -> bytes:
-    raw = settings.extra.get("OT_CONSENT_MASTER_KEY", "")
-    if not raw:
-        raise SettingsError("consent: OT_CONSENT_MASTER_KEY is not set (base64 of 32 random bytes, e.g. "
-                            "`openssl rand -base64 32`; keep it in a Secret)")
+    raw = settings.require("OT_CONSENT_MASTER_KEY", "base64 of 32 random bytes, e.g. `openssl rand -base64 32`; "
+                                                    "keep it in a Secret")
     try:
         return master_key_from_base64(raw)
     except ValueError as exc:
@@ -90,27 +87,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
         raise SettingsError("consent: OT_PURGE_INTERVAL_SECONDS must be a number of seconds") from None
     engine, handlers = build_handlers(settings, clock)
     sessions = handlers.sessions
-    topic = handlers.topic
-    consumed = [settings.topic("intake")]
-    ensure_topics(settings.kafka_bootstrap_servers, [topic, *consumed, settings.dead_letter_topic])
-    producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{SERVICE}-{settings.tenant}")
-    relay = OutboxRelay(engine, outbox, producer, source=settings.event_source, tenant=settings.tenant,
-                        poll_seconds=settings.outbox_poll_seconds)
-    consumer = EventConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, topics=consumed,
-        group_id=f"{settings.topic_prefix}.{SERVICE}", tenant=settings.tenant, sessions=sessions, inbox=inbox,
-        handlers=event_handlers(handlers), producer=producer, dead_letter_topic=settings.dead_letter_topic)
 
     def register(server) -> list[str]:
         consent_pb2_grpc.add_ConsentServiceServicer_to_server(ConsentServicer(handlers), server)
         return [SERVICE_FULL_NAME]
-
-    grpc_server = GrpcServer(host=settings.grpc_host, port=settings.grpc_port,
-                             verifier=TokenVerifier.from_settings(settings), register=register)
-
-    def database_ready() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
 
     def current_policies():
         from .store import ConsentRepository
@@ -118,8 +98,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
             repo = ConsentRepository(s)
             return [repo.policy(settings.tenant, t, handlers.default_policies) for t in RequestType]
 
-    http = HttpServer(create_app(settings.tenant, {"database": database_ready}, current_policies),
-                      settings.http_host, settings.http_port)
-    return ConsentApp(settings=settings, engine=engine, handlers=handlers, producer=producer, relay=relay,
-                      consumer=consumer, purger=PurgeScheduler(handlers, interval), grpc_server=grpc_server,
-                      http_server=http)
+    parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox, consumes=["intake"],
+                 handlers=event_handlers(handlers), register=register,
+                 make_app=lambda checks, verifier: create_app(settings.tenant, checks, current_policies))
+    return ConsentApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
+                      relay=parts.relay, consumer=parts.consumer, purger=PurgeScheduler(handlers, interval),
+                      grpc_server=parts.grpc_server, http_server=parts.http_server)

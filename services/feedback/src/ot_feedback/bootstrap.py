@@ -8,13 +8,12 @@ from typing import Mapping
 import sqlalchemy as sa
 from ot.feedback.v1 import feedback_pb2, feedback_pb2_grpc
 
-from ot_runtime.auth import TokenVerifier
 from ot_runtime.clock import Clock, SystemClock
 from ot_runtime.consumer import EventConsumer
 from ot_runtime.db import create_engine, session_factory
 from ot_runtime.grpc_server import GrpcServer
-from ot_runtime.kafka import ensure_topics, make_producer
 from ot_runtime.outbox import OutboxRelay
+from ot_runtime.service import wire
 from ot_runtime.settings import Settings, SettingsError
 from ot_runtime.web import HttpServer
 
@@ -110,34 +109,17 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
     signer = LinkSigner(config.link_secret)
     handlers = FeedbackHandlers(sessions=sessions, tenant=settings.tenant, policy=config.policy, signer=signer,
                                 clock=clock)
-    topic = settings.topic(SERVICE)  # feedback publishes no events yet; its outbox and topic are ready
-    consumed = [settings.topic("intake")]
-    ensure_topics(settings.kafka_bootstrap_servers, [topic, *consumed, settings.dead_letter_topic])
-    producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{SERVICE}-{settings.tenant}")
-    relay = OutboxRelay(engine, outbox, producer, source=settings.event_source, tenant=settings.tenant,
-                        poll_seconds=settings.outbox_poll_seconds, batch_size=relay_batch_size)
-    consumer = EventConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, topics=consumed,
-        group_id=f"{settings.topic_prefix}.{SERVICE}", tenant=settings.tenant, sessions=sessions, inbox=inbox,
-        handlers=event_handlers(handlers), producer=producer, dead_letter_topic=settings.dead_letter_topic)
-    verifier = TokenVerifier.from_settings(settings)
 
     def register(server) -> list[str]:
         feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(handlers), server)
         return [SERVICE_FULL_NAME]
 
-    grpc_server = GrpcServer(host=settings.grpc_host, port=settings.grpc_port, verifier=verifier, register=register)
-
-    def database_ready() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    def kafka_ready() -> None:
-        if not producer.bootstrap_connected():
-            raise ConnectionError("Kafka not connected")
-
-    http = HttpServer(create_app(settings.tenant, {"database": database_ready, "kafka": kafka_ready}, handlers,
-                                 verifier), settings.http_host, settings.http_port)
+    # Feedback publishes no events yet; its outbox and topic are ready for when it does.
+    parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox, consumes=["intake"],
+                 handlers=event_handlers(handlers), register=register,
+                 make_app=lambda checks, verifier: create_app(settings.tenant, checks, handlers, verifier),
+                 relay_batch_size=relay_batch_size)
+    http = parts.http_server
     if directory is None:
         tokens = SignedServiceToken.from_file(config.service_token_key_file, tenant=settings.tenant,
                                               issuer=settings.jwt_issuer, audience=settings.jwt_audience)
@@ -147,6 +129,6 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
         sessions=sessions, directory=directory, mailer=mailer, signer=signer, policy=config.policy, clock=clock,
         tenant=settings.tenant, public_url=config.public_url or f"http://{settings.http_host}:{http.port}",
         sender=config.smtp.sender, tick_seconds=config.tick_seconds)
-    return FeedbackApp(settings=settings, engine=engine, handlers=handlers, producer=producer, relay=relay,
-                       consumer=consumer, grpc_server=grpc_server, http_server=http, scheduler=scheduler,
-                       directory=directory, mailer=mailer, config=config)
+    return FeedbackApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
+                       relay=parts.relay, consumer=parts.consumer, grpc_server=parts.grpc_server, http_server=http,
+                       scheduler=scheduler, directory=directory, mailer=mailer, config=config)

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from ot.intake.v1 import intake_pb2, intake_pb2_grpc
 
-from ot_runtime.auth import TokenVerifier
 from ot_runtime.clock import Clock, SystemClock
 from ot_runtime.consumer import EventConsumer
 from ot_runtime.db import create_engine, session_factory
 from ot_runtime.grpc_server import GrpcServer
-from ot_runtime.kafka import ensure_topics, make_producer
 from ot_runtime.outbox import Outbox, OutboxRelay
-from ot_runtime.settings import Settings, SettingsError
+from ot_runtime.service import wire
+from ot_runtime.settings import Settings
 from ot_runtime.web import HttpServer
 
 from .consumers import event_handlers
@@ -40,42 +39,23 @@ class IntakeApp:
 
 
 def build(settings: Settings, *, clock: Clock | None = None, relay_batch_size: int = 100) -> IntakeApp:
-    consent_target = settings.extra.get("OT_CONSENT_GRPC_TARGET", "").strip()
-    if not consent_target:
-        raise SettingsError("intake: OT_CONSENT_GRPC_TARGET is not set (host:port of the consent service, which "
-                            "holds each request's data key)")
+    consent_target = settings.require("OT_CONSENT_GRPC_TARGET", "host:port of the consent service, which holds "
+                                                                "each request's data key")
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     topic = settings.topic(SERVICE)
     events_out = Outbox(outbox, source=settings.event_source, tenant=settings.tenant)
     handlers = IntakeHandlers(sessions=sessions, outbox=events_out, tenant=settings.tenant, topic=topic,
                               clock=clock or SystemClock(), vault=ConsentVault(consent_target))
-    consumed = [settings.topic("experts"), settings.topic("consent")]
-    ensure_topics(settings.kafka_bootstrap_servers, [topic, *consumed, settings.dead_letter_topic])
-    producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{SERVICE}-{settings.tenant}")
-    relay = OutboxRelay(engine, outbox, producer, source=settings.event_source, tenant=settings.tenant,
-                        poll_seconds=settings.outbox_poll_seconds, batch_size=relay_batch_size)
-    consumer = EventConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, topics=consumed,
-        group_id=f"{settings.topic_prefix}.{SERVICE}", tenant=settings.tenant, sessions=sessions, inbox=inbox,
-        handlers=event_handlers(handlers), producer=producer, dead_letter_topic=settings.dead_letter_topic)
-    verifier = TokenVerifier.from_settings(settings)
 
     def register(server) -> list[str]:
         intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(handlers), server)
         return [SERVICE_FULL_NAME]
 
-    grpc_server = GrpcServer(host=settings.grpc_host, port=settings.grpc_port, verifier=verifier, register=register)
-
-    def database_ready() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    def kafka_ready() -> None:
-        if not producer.bootstrap_connected():
-            raise ConnectionError("Kafka not connected")
-
-    http = HttpServer(create_app(settings.tenant, {"database": database_ready, "kafka": kafka_ready}),
-                      settings.http_host, settings.http_port)
-    return IntakeApp(settings=settings, engine=engine, handlers=handlers, producer=producer, relay=relay,
-                     consumer=consumer, grpc_server=grpc_server, http_server=http)
+    parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox,
+                 consumes=["experts", "consent"], handlers=event_handlers(handlers), register=register,
+                 make_app=lambda checks, verifier: create_app(settings.tenant, checks),
+                 relay_batch_size=relay_batch_size)
+    return IntakeApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
+                     relay=parts.relay, consumer=parts.consumer, grpc_server=parts.grpc_server,
+                     http_server=parts.http_server)
