@@ -4,12 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-
-
-class RequestType(StrEnum):
-    OT_TUKI = "ot_tuki"
-    GROUP_CONSULTATION = "group_consultation"
-    EXPERT_REINFORCEMENT = "expert_reinforcement"
+from ot_runtime.vocabulary import RequestType
 
 
 class ConsentForm(StrEnum):

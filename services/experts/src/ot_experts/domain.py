@@ -14,15 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ot_runtime.errors import FieldViolation
-
-
-class Category(StrEnum):
-    CHALLENGING_DIVORCE = "challenging_divorce"
-    FAMILY_HOMICIDE_THREAT = "family_homicide_threat"
-    PSYCHIATRIC_SUBSTANCE_SCHOOL = "psychiatric_substance_school"
-    NEUROPSYCHIATRIC = "neuropsychiatric"
-    FUNCTIONAL_RARE = "functional_rare"
-    CHILD_PROTECTION_SPECIAL = "child_protection_special"
+from ot_runtime.vocabulary import Category, RequestStatus, RequestType  # noqa: F401 (re-exported)
 
 
 CATEGORY_FI = {
@@ -41,24 +33,6 @@ CATEGORY_EN = {
     Category.FUNCTIONAL_RARE: "functional disorders and rare diseases",
     Category.CHILD_PROTECTION_SPECIAL: "special questions of child protection and family services",
 }
-
-
-class RequestType(StrEnum):
-    OT_TUKI = "ot_tuki"
-    GROUP_CONSULTATION = "group_consultation"
-    EXPERT_REINFORCEMENT = "expert_reinforcement"
-
-
-class RequestStatus(StrEnum):
-    """Intake's lifecycle, as far as experts learns it from intake's events."""
-    SUBMITTED = "submitted"
-    TRIAGED = "triaged"
-    SCHEDULED = "scheduled"
-    ASSIGNED = "assigned"
-    CONSULTED = "consulted"
-    RECOMMENDATIONS_RETURNED = "recommendations_returned"
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
 
 
 # A coordinator may assign experts while the request is waiting for them or already has some.

@@ -7,38 +7,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ot_runtime.errors import FailedPrecondition, FieldViolation
-
-
-class RequestType(StrEnum):
-    OT_TUKI = "ot_tuki"
-    GROUP_CONSULTATION = "group_consultation"
-    EXPERT_REINFORCEMENT = "expert_reinforcement"
-
-
-class Category(StrEnum):
-    CHALLENGING_DIVORCE = "challenging_divorce"
-    FAMILY_HOMICIDE_THREAT = "family_homicide_threat"
-    PSYCHIATRIC_SUBSTANCE_SCHOOL = "psychiatric_substance_school"
-    NEUROPSYCHIATRIC = "neuropsychiatric"
-    FUNCTIONAL_RARE = "functional_rare"
-    CHILD_PROTECTION_SPECIAL = "child_protection_special"
-
-
-class Sector(StrEnum):
-    SOCIAL = "social"
-    HEALTH = "health"
-    EDUCATION = "education"
-
-
-class Status(StrEnum):
-    SUBMITTED = "submitted"
-    TRIAGED = "triaged"
-    SCHEDULED = "scheduled"
-    ASSIGNED = "assigned"
-    CONSULTED = "consulted"
-    RECOMMENDATIONS_RETURNED = "recommendations_returned"
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
+from ot_runtime.vocabulary import Category, RequestType, Sector  # noqa: F401 (re-exported)
+from ot_runtime.vocabulary import RequestStatus as Status
 
 
 class Gender(StrEnum):
