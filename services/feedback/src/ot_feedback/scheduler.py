@@ -33,6 +33,7 @@ from prometheus_client import Counter
 from sqlalchemy.orm import sessionmaker
 
 from ot_runtime.clock import Clock
+from ot_runtime.worker import BackgroundWorker
 
 from .directory import DirectoryUnavailable, IntakeDirectory
 from .domain import FollowUpPolicy, FollowUpState, LinkSigner, MailKind, MailState, RequestType
@@ -53,12 +54,15 @@ class TickResult:
     unconfirmed: int = 0
 
 
-class FeedbackScheduler:
+class FeedbackScheduler(BackgroundWorker):
     def __init__(self, *, sessions: sessionmaker, directory: IntakeDirectory, mailer: Mailer, signer: LinkSigner,
                  policy: FollowUpPolicy, clock: Clock, tenant: str, public_url: str, sender: str,
                  instance_id: str | None = None, tick_seconds: float = 60.0, batch_size: int = 50,
                  max_attempts: int = 8, retry_after: timedelta = timedelta(minutes=15),
                  stale_after: timedelta = timedelta(hours=1)):
+        super().__init__()
+        self.name = "feedback-scheduler"
+        self.idle_seconds = tick_seconds
         self.sessions = sessions
         self.directory = directory
         self.mailer = mailer
@@ -69,13 +73,10 @@ class FeedbackScheduler:
         self.public_url = public_url.rstrip("/")
         self.sender = sender
         self.instance_id = instance_id or f"feedback-{uuid.uuid4().hex[:8]}"
-        self.tick_seconds = tick_seconds
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.retry_after = retry_after
         self.stale_after = stale_after
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
 
     def link(self, token: str) -> str:
@@ -235,22 +236,7 @@ class FeedbackScheduler:
         MAILS.labels(m["kind"], "failed" if give_up else "retry").inc()
         result.retried += 1
 
-    # --- the background loop ------------------------------------------------------------------
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_due()
-            except Exception:
-                log.exception("feedback tick failed; trying again next tick")
-            self._stop.wait(self.tick_seconds)
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self.run, name="feedback-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the tick in hand, then stop."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
+    # --- the background loop (BackgroundWorker) -------------------------------------------
+    def step(self) -> bool:
+        self.run_due()
+        return False  # then wait a tick
