@@ -1,21 +1,23 @@
 """Checks of the Helm chart deploy/helm/ot-platform with the real, pinned tools:
 lint and render every area, validate every object against Kubernetes' schemas (strict), run the
-policy linter, assert the hardening the design asks for, and prove the config contract by
-starting intake with exactly the environment the chart renders for it.
+policy linter, assert the hardening the design asks for, and check the config contract's static
+half: every variable rendered into a service's container is one that service's code reads
+(test_contract.py is the other half: it starts the services with exactly that environment).
 """
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import (AREAS, CHART, KUBE_VERSION, REPO, find, parse_yaml, pod_specs, render, render_text,
+from conftest import (AREAS, CHART, KUBE_VERSION, REPO, find, parse_yaml, pod_specs, render,
                       run_helm)
 
 SERVICE_NAMES = {"intake", "experts", "consent", "feedback"}
@@ -156,11 +158,47 @@ def test_services_call_only_their_callees(variants):
     pol = {p["metadata"]["name"].rsplit("-", 1)[-1]: p["spec"] for p in find(objs, "NetworkPolicy")}
     egress_ports = {svc: sorted(pp["port"] for r in pol[svc]["egress"] for pp in r["ports"])
                     for svc in SERVICE_NAMES}
-    assert egress_ports == {"intake": [50053], "experts": [], "consent": [], "feedback": [50051]}
+    assert egress_ports == {"intake": [50053], "experts": [50053], "consent": [], "feedback": [50051]}
     # ... and each caller is told where its callees are, in the variable the code reads.
     env = {cm["metadata"]["name"].split("ot-platform-")[1]: cm["data"] for cm in find(objs, "ConfigMap", "-env")}
     assert env["intake-env"]["OT_CONSENT_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-consent:50053"
+    assert env["experts-env"]["OT_CONSENT_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-consent:50053"
+    assert not any(k.endswith("_GRPC_TARGET") for k in env["consent-env"])
     assert env["feedback-env"]["OT_INTAKE_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-intake:50051"
+
+
+def test_consent_master_key_comes_from_the_documented_secret(renders):
+    for area, objs in renders.items():
+        for kind in ("Deployment", "Job"):
+            pod = find(objs, kind, "-consent" if kind == "Deployment" else "-consent-migrate")[0]["spec"]["template"]
+            refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in pod["spec"]["containers"][0]["env"]
+                    if "valueFrom" in e}
+            # The names the area files' comments and NOTES.txt give to operators.
+            assert refs["OT_CONSENT_MASTER_KEY"] == {"name": f"ot-{area}-ot-platform-consent-secrets",
+                                                     "key": "master-key"}, (area, kind)
+            assert refs["DATABASE_URL"] == {"name": f"ot-{area}-ot-platform-consent-db", "key": "DATABASE_URL"}
+        for other in ("intake", "experts"):
+            env = find(objs, "Deployment", f"-{other}")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+            assert "OT_CONSENT_MASTER_KEY" not in {e["name"] for e in env}, (area, other)
+        comment = (CHART.parent / "values" / f"{area}.yaml").read_text()
+        assert f"ot-{area}-ot-platform-consent-secrets  key master-key" in comment
+
+
+def test_area_policies_reach_only_the_service_that_reads_them(variants):
+    for name, objs in variants.items():
+        envs = {cm["metadata"]["labels"]["app.kubernetes.io/component"]: cm["data"]
+                for cm in find(objs, "ConfigMap", "-env")}
+        for svc, env in envs.items():
+            retention = {k for k in env if k.startswith("OT_RETENTION_")}
+            feedback = {k for k in env if k.startswith("OT_FEEDBACK_")}
+            assert bool(retention) == (svc == "consent"), (name, svc, retention)
+            assert bool(feedback) == (svc == "feedback"), (name, svc, feedback)
+            assert not [k for k in env if k.startswith("OT_AGREEMENT")], (name, svc)
+    consent = find(variants["pohjois-savo"], "ConfigMap", "-consent-env")[0]["data"]
+    assert {k: v for k, v in consent.items() if k.startswith("OT_RETENTION_")} == {
+        "OT_RETENTION_OT_TUKI_GRACE_DAYS": "30", "OT_RETENTION_OT_TUKI_MAX_DAYS": "365",
+        "OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS": "14", "OT_RETENTION_GROUP_CONSULTATION_MAX_DAYS": "180",
+        "OT_RETENTION_EXPERT_REINFORCEMENT_GRACE_DAYS": "30", "OT_RETENTION_EXPERT_REINFORCEMENT_MAX_DAYS": "365"}
 
 
 def test_secret_env_and_secret_files(variants):
@@ -188,7 +226,8 @@ def test_pods_use_a_service_account_without_token_and_have_pdb(renders):
 
 def test_one_template_renders_each_enabled_service(variants):
     shipped = variants["pohjois-savo"]
-    assert [d["metadata"]["name"] for d in find(shipped, "Deployment")] == ["ot-pohjois-savo-ot-platform-intake"]
+    assert [d["metadata"]["name"] for d in find(shipped, "Deployment")] == [
+        f"ot-pohjois-savo-ot-platform-{s}" for s in ("consent", "experts", "intake")]
     every = variants["pohjois-savo-all"]
     for kind in ("Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
         names = sorted(o["metadata"]["name"].split("ot-platform-")[1] for o in find(every, kind))
@@ -223,8 +262,8 @@ def test_migrations_are_pre_install_and_pre_upgrade_hooks(variants):
 def test_topics_are_kafkatopics_with_strimzi_else_a_job(variants):
     strimzi = variants["pohjois-savo"]
     topics = {t["spec"]["topicName"]: t["spec"] for t in find(strimzi, "KafkaTopic")}
-    assert set(topics) == {"ot.pohjois-savo.intake.v1", "ot.pohjois-savo.intake.dlt.v1",
-                           "ot.pohjois-savo.experts.v1", "ot.pohjois-savo.consent.v1"}
+    assert set(topics) == {f"ot.pohjois-savo.{s}.{k}" for s in ("intake", "experts", "consent")
+                           for k in ("v1", "dlt.v1")}
     assert topics["ot.pohjois-savo.intake.v1"]["config"]["retention.ms"] == 30 * 86400000
     assert topics["ot.pohjois-savo.intake.dlt.v1"]["config"]["retention.ms"] == 90 * 86400000
     assert not find(strimzi, "Job", "-topics")
@@ -238,18 +277,23 @@ def test_topics_are_kafkatopics_with_strimzi_else_a_job(variants):
 
 
 def test_config_change_rolls_pods(helm_bin):
-    def checksum(*sets):
-        dep = find(render(helm_bin, "keski-suomi", *sets), "Deployment")[0]
-        return dep["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
-    assert checksum() == checksum()
-    assert checksum() != checksum("logLevel=DEBUG")
-    assert checksum() != checksum("area.feedback.delayDays=45")
+    def checksums(*sets):
+        return {d["metadata"]["labels"]["app.kubernetes.io/component"]:
+                d["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+                for d in find(render(helm_bin, "keski-suomi", *sets), "Deployment")}
+    base = checksums()
+    assert base == checksums()
+    debug = checksums("logLevel=DEBUG")
+    assert all(base[s] != debug[s] for s in base)
+    # An area policy rolls only the service that reads it.
+    retention = checksums("area.retention.caseContent.otTuki.graceDays=45")
+    assert [s for s in base if base[s] != retention[s]] == ["consent"]
 
 
 def test_image_digest_is_rendered(helm_bin):
     digest = "sha256:" + "a" * 64
     dep = find(render(helm_bin, "etela-savo", f"services.intake.image.digest={digest}",
-                      "image.tag=1.2.3"), "Deployment")[0]
+                      "image.tag=1.2.3"), "Deployment", "-intake")[0]
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == \
         f"registry.example.invalid/ot/ot-intake:1.2.3@{digest}"
 
@@ -280,7 +324,9 @@ def test_notes_tell_what_was_installed(helm_bin, tmp_path, tools_python):
     notes = parse_yaml(out)[0]["data"]["notes"]
     assert "The OT platform for keski-suomi" in notes and "helm test ot-keski-suomi -n ot-keski-suomi" in notes
     assert "ot-keski-suomi-ot-platform-intake.ot-keski-suomi.svc:50051" in notes
-    assert "experts: not enabled" in notes and "ot.tenant=keski-suomi" in notes
+    assert "feedback: not enabled" in notes and "ot.tenant=keski-suomi" in notes
+    assert "OT_CONSENT_MASTER_KEY from Secret ot-keski-suomi-ot-platform-consent-secrets key master-key" in notes
+    assert "the migrate Job also ran: ot-experts seed" in notes
 
 
 def test_every_value_is_commented():
@@ -303,23 +349,75 @@ def test_every_value_is_commented():
 
 # ---- the config contract ---------------------------------------------------------------------
 
-def _settings_names() -> tuple[set[str], set[str]]:
+def _settings_required() -> set[str]:
     src = (REPO / "libs/ot-runtime/src/ot_runtime/settings.py").read_text()
-    required = set(re.findall(r'required\("([A-Z_]+)"\)', src))
-    read = required | set(re.findall(r'(?:env\.get|integer|number)\("([A-Z_]+)"', src))
-    return required, read
+    return set(re.findall(r'required\("([A-Z_]+)"\)', src))
+
+
+ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def _literal_names(root: Path) -> set[str]:
+    """Every string literal in the .py files under `root` that is exactly an environment-variable
+    name: `env.get("GRPC_PORT")`, `required("OT_TENANT")`, `extra.get("OT_CONSENT_GRPC_TARGET")`.
+    A name only mentioned in a comment, a docstring or a message is not counted as read."""
+    names = set()
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and ENV_NAME.fullmatch(node.value):
+                names.add(node.value)
+    return names
+
+
+@functools.cache
+def names_read_by(service: str) -> frozenset[str]:
+    """What ot_runtime and the service's own package read (see _literal_names)."""
+    return frozenset(_literal_names(REPO / "libs" / "ot-runtime" / "src")
+                     | _literal_names(REPO / "services" / service / "src"))
+
+
+def service_containers(objs: list[dict]):
+    """(service, where, names of its environment) for every container that runs a service's code:
+    the Deployment's (ConfigMap + env) and each step of its migration Job."""
+    for dep in find(objs, "Deployment"):
+        svc = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        names = {e["name"] for e in c.get("env", [])}
+        for src in c.get("envFrom", []):
+            names |= set(find(objs, "ConfigMap", src["configMapRef"]["name"])[0]["data"])
+        yield svc, f"Deployment/{dep['metadata']['name']}", names
+    for job in find(objs, "Job", "-migrate"):
+        svc = job["metadata"]["labels"]["app.kubernetes.io/component"].removesuffix("-migrate")
+        spec = job["spec"]["template"]["spec"]
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            yield svc, f"Job/{job['metadata']['name']}/{c['name']}", {e["name"] for e in c["env"]}
+
+
+def unread_names(objs: list[dict]) -> list[str]:
+    """Rendered variables no code of their service reads (standard OTEL_* ones are the SDK's)."""
+    return [f"{where}: {n}" for svc, where, names in service_containers(objs)
+            for n in sorted(names - names_read_by(svc)) if not n.startswith("OTEL_")]
 
 
 def test_rendered_names_are_the_ones_the_code_reads(variants):
-    required, read = _settings_names()
+    required = _settings_required()
     assert {"OT_TENANT", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "AUTH_JWT_ISSUER"} <= required
     for name, objs in variants.items():
-        for cm in find(objs, "ConfigMap", "-env"):
-            dep = find(objs, "Deployment", cm["metadata"]["name"].removesuffix("-env"))[0]
-            names = set(cm["data"]) | {e["name"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
-            assert required <= names, (name, required - names)
-            unknown = {n for n in names - read if not n.startswith(("OT_", "OTEL_"))}
-            assert unknown == set(), (name, unknown)
+        for svc, where, names in service_containers(objs):
+            assert required <= names, (name, where, required - names)
+        assert unread_names(objs) == [], name
+
+
+@pytest.mark.parametrize("service, extra", [
+    ("intake", "services.intake.extraEnv.OT_MADE_UP_SETTING=1"),  # read by nobody
+    ("consent", "services.consent.extraEnv.OT_RETENTION_CASE_DAYS=730"),  # the old, never-read name
+    ("intake", "services.intake.extraEnv.OT_PURGE_INTERVAL_SECONDS=60"),  # consent's, not intake's
+    ("experts", "services.experts.extraEnv.OT_CONSENT_MASTER_KEY=x"),  # consent's secret, in a docstring of ot_runtime
+])
+def test_a_name_the_code_does_not_read_fails_the_check(helm_bin, service, extra):
+    variable = extra.split(".")[-1].split("=")[0]
+    found = unread_names(render(helm_bin, "pohjois-savo", extra))
+    assert found and all(variable in f and f"-{service}" in f for f in found), found
 
 
 def test_migration_job_env_equals_deployment_env(variants):

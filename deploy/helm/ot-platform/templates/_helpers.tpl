@@ -104,9 +104,10 @@ app.kubernetes.io/component: {{ .name }}
 
 {{/*
 The plain environment of one service, as a YAML map (name: "value"). This is the config
-contract with ot_runtime.settings: every name here is read by load_settings() or by the
-OpenTelemetry SDK. The ConfigMap holds it for the Deployment; the migration Job repeats it
-inline (hooks run before the ConfigMap exists). Secrets are added by "ot-platform.svc.secretEnv".
+contract with the code: every name here is read by ot_runtime (load_settings), by that service's
+own package, or by the OpenTelemetry SDK (OTEL_*); tests/deploy fails on any other name. The
+ConfigMap holds it for the Deployment; the migration Job repeats it inline (hooks run before the
+ConfigMap exists). Secrets are added by "ot-platform.svc.secretEnv".
 */}}
 {{- define "ot-platform.svc.plainEnv" -}}
 {{- $root := .root }}
@@ -134,15 +135,7 @@ OTEL_SERVICE_NAME: {{ printf "ot-%s" .name | quote }}
 OTEL_TRACES_EXPORTER: {{ $v.otel.tracesExporter | quote }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ $v.otel.endpoint | quote }}
 OTEL_RESOURCE_ATTRIBUTES: {{ join "," $pairs | quote }}
-OT_AGREEMENT_KIND: {{ $v.area.agreement.kind | quote }}
-OT_AGREEMENT_SIGNED: {{ $v.area.agreement.signed | quote }}
-OT_AGREEMENT_EXPERTS: {{ join "," $v.area.agreement.expertIds | quote }}
-OT_RETENTION_CASE_DAYS: {{ $v.area.retention.caseDays | toString | quote }}
-OT_RETENTION_AUDIT_DAYS: {{ $v.area.retention.auditDays | toString | quote }}
-OT_RETENTION_EVENT_DAYS: {{ $v.area.retention.eventDays | toString | quote }}
-OT_FEEDBACK_DELAY_DAYS: {{ $v.area.feedback.delayDays | toString | quote }}
-OT_FEEDBACK_REMINDER_DAYS: {{ $v.area.feedback.reminderDays | toString | quote }}
-OT_FEEDBACK_ANSWER_DAYS: {{ $v.area.feedback.answerDays | toString | quote }}
+{{- include "ot-platform.svc.areaEnv" . }}
 {{- range $callee := .svc.calls }}
 {{- $c := get $v.services $callee }}
 {{- if not $c }}{{ fail (printf "services.%s.calls names %q, which is not in services" $.name $callee) }}{{ end }}
@@ -153,6 +146,31 @@ OT_FEEDBACK_ANSWER_DAYS: {{ $v.area.feedback.answerDays | toString | quote }}
 {{- end }}
 {{- range $k, $val := .svc.extraEnv }}
 {{ $k }}: {{ $val | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The area's policies, each rendered only into the service whose code reads it (an OT_* name in
+another service's environment would be a setting nobody reads):
+  consent   the retention defaults per request type: OT_RETENTION_<TYPE>_GRACE_DAYS and _MAX_DAYS,
+            TYPE in OT_TUKI, GROUP_CONSULTATION, EXPERT_REINFORCEMENT (ot_consent.domain.policies_from_env)
+  feedback  when feedback requests are sent, reminded and closed (ot_feedback.domain)
+The expert-network agreements are not settings: they are in the experts catalogue dataset.
+*/}}
+{{- define "ot-platform.svc.areaEnv" -}}
+{{- $area := .root.Values.area }}
+{{- if eq .name "consent" }}
+{{- $r := $area.retention.caseContent }}
+OT_RETENTION_OT_TUKI_GRACE_DAYS: {{ $r.otTuki.graceDays | toString | quote }}
+OT_RETENTION_OT_TUKI_MAX_DAYS: {{ $r.otTuki.maxDays | toString | quote }}
+OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS: {{ $r.groupConsultation.graceDays | toString | quote }}
+OT_RETENTION_GROUP_CONSULTATION_MAX_DAYS: {{ $r.groupConsultation.maxDays | toString | quote }}
+OT_RETENTION_EXPERT_REINFORCEMENT_GRACE_DAYS: {{ $r.expertReinforcement.graceDays | toString | quote }}
+OT_RETENTION_EXPERT_REINFORCEMENT_MAX_DAYS: {{ $r.expertReinforcement.maxDays | toString | quote }}
+{{- else if eq .name "feedback" }}
+OT_FEEDBACK_DELAY_DAYS: {{ $area.feedback.delayDays | toString | quote }}
+OT_FEEDBACK_REMINDER_DAYS: {{ $area.feedback.reminderDays | toString | quote }}
+OT_FEEDBACK_ANSWER_DAYS: {{ $area.feedback.answerDays | toString | quote }}
 {{- end }}
 {{- end }}
 

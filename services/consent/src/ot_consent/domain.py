@@ -109,16 +109,25 @@ DEFAULT_POLICIES = {
 }
 
 
+# The variables that set an area's retention defaults, written out so that they can be found.
+RETENTION_ENV = {
+    RequestType.OT_TUKI: ("OT_RETENTION_OT_TUKI_GRACE_DAYS", "OT_RETENTION_OT_TUKI_MAX_DAYS"),
+    RequestType.GROUP_CONSULTATION: ("OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS",
+                                     "OT_RETENTION_GROUP_CONSULTATION_MAX_DAYS"),
+    RequestType.EXPERT_REINFORCEMENT: ("OT_RETENTION_EXPERT_REINFORCEMENT_GRACE_DAYS",
+                                       "OT_RETENTION_EXPERT_REINFORCEMENT_MAX_DAYS"),
+}
+
+
 def policies_from_env(env) -> dict[RequestType, RetentionPolicy]:
-    """The area's defaults from OT_RETENTION_<TYPE>_GRACE_DAYS / _MAX_DAYS (e.g.
-    OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS=14); unset ones keep DEFAULT_POLICIES. A coordinator
-    can still change a policy at run time (SetRetentionPolicy), which wins over these."""
+    """The area's defaults from RETENTION_ENV (grace days after the recommendations, maximum days
+    after submission); unset ones keep DEFAULT_POLICIES. A coordinator can still change a policy
+    at run time (SetRetentionPolicy), which wins over these."""
     out = {}
     for type_, default in DEFAULT_POLICIES.items():
         values = []
-        for suffix, fallback in (("GRACE_DAYS", default.grace_days_after_recommendations),
-                                 ("MAX_DAYS", default.max_days_after_submission)):
-            name = f"OT_RETENTION_{type_.value.upper()}_{suffix}"
+        for name, fallback in zip(RETENTION_ENV[type_], (default.grace_days_after_recommendations,
+                                                         default.max_days_after_submission)):
             raw = str(env.get(name, "")).strip()
             if not raw:
                 values.append(fallback)
