@@ -41,3 +41,29 @@ class RequestStatus(StrEnum):
     RECOMMENDATIONS_RETURNED = "recommendations_returned"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
+
+
+# What people read: (Finnish, English).
+REQUEST_TYPE_LABELS = {
+    RequestType.OT_TUKI: ("OT-TUKI-konsultaatio", "OT-TUKI consultation"),
+    RequestType.GROUP_CONSULTATION: ("konsultaatioryhmä", "consultation group"),
+    RequestType.EXPERT_REINFORCEMENT: ("asiantuntijavahvistus", "expert reinforcement"),
+}
+CATEGORY_LABELS = {
+    Category.CHALLENGING_DIVORCE: ("haastavat erot ja huoltoriidat", "challenging divorces and custody disputes"),
+    Category.FAMILY_HOMICIDE_THREAT: ("perhesurman uhka ja lapsikaappaus",
+                                      "threat of family homicide and child abduction"),
+    Category.PSYCHIATRIC_SUBSTANCE_SCHOOL: ("vakavat psykiatriset tai päihdehäiriöt, lastensuojelu ja koulu",
+                                            "severe psychiatric or substance-use disorders, child protection and "
+                                            "school"),
+    Category.NEUROPSYCHIATRIC: ("vaativat neuropsykiatriset häiriöt", "complex neuropsychiatric disorders"),
+    Category.FUNCTIONAL_RARE: ("toiminnalliset häiriöt ja harvinaissairaudet",
+                               "functional disorders and rare diseases"),
+    Category.CHILD_PROTECTION_SPECIAL: ("lastensuojelun ja lapsiperhepalvelujen erityiskysymykset",
+                                        "special questions of child protection and family services"),
+}
+SECTOR_LABELS = {
+    Sector.SOCIAL: ("sosiaalihuolto", "social care"),
+    Sector.HEALTH: ("terveydenhuolto", "health care"),
+    Sector.EDUCATION: ("opetus", "education"),
+}

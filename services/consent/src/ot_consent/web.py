@@ -12,6 +12,7 @@ from flask import Flask
 
 from ot_guard.policy import REFUSED_KINDS_IN_CLIENT_TEXT
 from ot_runtime.tenants import TENANTS, TENANTS_GENITIVE_FI
+from ot_runtime.vocabulary import REQUEST_TYPE_LABELS
 from ot_runtime.web import create_base_app
 
 from .domain import RetentionPolicy
@@ -21,10 +22,8 @@ KIND_FI = {"identity_code": "henkilötunnus", "name": "nimi", "phone": "puhelinn
 KIND_EN = {"identity_code": "personal identity code", "name": "name", "phone": "phone number",
            "email": "e-mail address", "address": "street address", "birth_date": "date of birth",
            "diagnosis_code": "diagnosis code"}
-TYPE_FI = {"ot_tuki": "OT-TUKI-konsultaatio", "group_consultation": "konsultaatioryhmä",
-           "expert_reinforcement": "asiantuntijavahvistus lastensuojelun asiantuntijaryhmään"}
-TYPE_EN = {"ot_tuki": "OT-TUKI consultation", "group_consultation": "consultation group",
-           "expert_reinforcement": "expert reinforcement of the child-protection expert group"}
+TYPE_FI = {t.value: fi for t, (fi, _) in REQUEST_TYPE_LABELS.items()}
+TYPE_EN = {t.value: en for t, (_, en) in REQUEST_TYPE_LABELS.items()}
 
 PAGE = """<!doctype html>
 <html lang="fi"><head><meta charset="utf-8"><title>Tietosuojaseloste / Privacy notice – OT-keskus {area}</title>

@@ -14,25 +14,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from ot_runtime.errors import FieldViolation
-from ot_runtime.vocabulary import Category, RequestStatus, RequestType  # noqa: F401 (re-exported)
+from ot_runtime.vocabulary import CATEGORY_LABELS, Category, RequestStatus, RequestType  # noqa: F401 (re-exported)
 
 
-CATEGORY_FI = {
-    Category.CHALLENGING_DIVORCE: "haastavat erot ja huoltoriidat",
-    Category.FAMILY_HOMICIDE_THREAT: "perhesurman uhka ja lapsikaappaus",
-    Category.PSYCHIATRIC_SUBSTANCE_SCHOOL: "vakavat psykiatriset tai päihdehäiriöt, lastensuojelu ja koulu",
-    Category.NEUROPSYCHIATRIC: "vaativat neuropsykiatriset häiriöt",
-    Category.FUNCTIONAL_RARE: "toiminnalliset häiriöt ja harvinaissairaudet",
-    Category.CHILD_PROTECTION_SPECIAL: "lastensuojelun ja lapsiperhepalvelujen erityiskysymykset",
-}
-CATEGORY_EN = {
-    Category.CHALLENGING_DIVORCE: "challenging divorces and custody disputes",
-    Category.FAMILY_HOMICIDE_THREAT: "threat of family homicide and child abduction",
-    Category.PSYCHIATRIC_SUBSTANCE_SCHOOL: "severe psychiatric or substance-use disorders, child protection and school",
-    Category.NEUROPSYCHIATRIC: "complex neuropsychiatric disorders",
-    Category.FUNCTIONAL_RARE: "functional disorders and rare diseases",
-    Category.CHILD_PROTECTION_SPECIAL: "special questions of child protection and family services",
-}
+CATEGORY_FI = {c: fi for c, (fi, _) in CATEGORY_LABELS.items()}
+CATEGORY_EN = {c: en for c, (_, en) in CATEGORY_LABELS.items()}
 
 
 # A coordinator may assign experts while the request is waiting for them or already has some.

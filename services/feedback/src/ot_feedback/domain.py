@@ -11,7 +11,7 @@ from typing import Mapping
 
 from ot_runtime.errors import FieldViolation
 from ot_runtime.settings import SettingsError
-from ot_runtime.vocabulary import Category, RequestType, Sector  # noqa: F401 (re-exported)
+from ot_runtime.vocabulary import REQUEST_TYPE_LABELS, Category, RequestType, Sector  # noqa: F401 (re-exported)
 from ot_runtime.vocabulary import RequestStatus as Status
 
 
@@ -64,9 +64,7 @@ WHAT_NEXT_LABELS = {
     WhatNext.NOTHING_YET: ("ei vielä toimenpiteitä", "nothing yet"),
     WhatNext.OTHER: ("muuta", "something else"),
 }
-TYPE_LABELS = {RequestType.OT_TUKI: ("OT-TUKI-konsultaatio", "OT-TUKI consultation"),
-               RequestType.GROUP_CONSULTATION: ("konsultaatioryhmä", "consultation group"),
-               RequestType.EXPERT_REINFORCEMENT: ("asiantuntijavahvistus", "expert reinforcement")}
+TYPE_LABELS = REQUEST_TYPE_LABELS
 
 MAX_FREE_TEXT = 2000
 

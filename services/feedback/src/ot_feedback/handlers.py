@@ -18,6 +18,7 @@ from ot_guard import check_fields
 from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
 from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from ot_runtime.vocabulary import CATEGORY_LABELS, SECTOR_LABELS
 
 from .domain import (FOLLOW_UP_TRIGGERS, GOT_NEEDED_LABELS, TYPE_LABELS, Category, FollowUpPolicy, FollowUpState,
                      GotNeeded, LinkError, LinkSigner, MailKind, MailState, RequestType, Sector, Status,
@@ -230,11 +231,12 @@ class FeedbackHandlers:
         tables = [
             Table("contacts_by_sector", "Yhteydenotot sektoreittain", "Contacts by sector",
                   [x.value for x in Sector], columns, dict(sectors),
-                  {**labels, "social": "sosiaalihuolto / social care", "health": "terveydenhuolto / health care",
-                   "education": "opetus / education", TOTAL: "yhteydenotot yhteensä / contacts in total"}),
+                  {**labels, **{x.value: f"{fi} / {en}" for x, (fi, en) in SECTOR_LABELS.items()},
+                   TOTAL: "yhteydenotot yhteensä / contacts in total"}),
             Table("requests_by_category", "Pyynnöt tilanneluokittain", "Requests by case category",
                   [x.value for x in Category], columns, dict(categories),
-                  {**labels, TOTAL: "luokkamainintoja yhteensä / category mentions in total"}),
+                  {**labels, **{x.value: f"{fi} / {en}" for x, (fi, en) in CATEGORY_LABELS.items()},
+                   TOTAL: "luokkamainintoja yhteensä / category mentions in total"}),
             Table("cases_by_group", "Ryhmissä käsitellyt tapaukset", "Cases handled per group",
                   groups, columns, dict(cases), dict(labels)),
             Table("meetings_by_group", "Pidetyt kokoukset ryhmittäin", "Meetings held per group",

@@ -114,7 +114,7 @@ def _bar_chart(t: Table) -> str:
     if not rows:
         return ""
     top = max([t.values[(r, col)] for r in rows if (r, col) not in t.hidden] + [5])
-    width, bar_h, label_w = 560, 22, 230
+    width, bar_h, label_w = 700, 22, 360
     h = bar_h * len(rows) + 10
     parts = [f"<svg role='img' aria-label='{escape(t.title_fi)} / {escape(t.title_en)}' width='{width}' "
              f"height='{h}' xmlns='http://www.w3.org/2000/svg' font-family='sans-serif' font-size='12'>",
@@ -126,7 +126,8 @@ def _bar_chart(t: Table) -> str:
         value = 4 if hidden else t.values[(r, col)]
         w = int((width - label_w - 40) * value / top)
         label = t.label(r).split(" / ")[0]
-        parts.append(f"<text x='0' y='{y + 15}'>{escape(label[:34])}</text>")
+        short = label if len(label) <= 52 else label[:51].rstrip(" ,") + "…"
+        parts.append(f"<text x='0' y='{y + 15}'>{escape(short)}</text>")
         parts.append(f"<rect x='{label_w}' y='{y + 3}' width='{max(w, 1)}' height='{bar_h - 6}' "
                      f"fill='{'url(#hatch)' if hidden else '#2f6f9f'}'/>")
         parts.append(f"<text x='{label_w + max(w, 1) + 4}' y='{y + 15}'>{escape(t.cell(r, col))}</text>")
@@ -140,7 +141,8 @@ def _html_table(t: Table) -> str:
         f"<tr{' class=total' if r == TOTAL else ''}><td>{escape(t.label(r))}</td>"
         + "".join(f"<td>{escape(t.cell(r, c))}</td>" for c in t.shown_columns) + "</tr>"
         for r in t.shown_rows)
-    return f"<table><tr><th></th>{head}</tr>{body}</table>"
+    # A wide table scrolls in its own box instead of running off the page.
+    return f"<div style='overflow-x:auto'><table><tr><th></th>{head}</tr>{body}</table></div>"
 
 
 def stats_page(area: str, period, tables: list[Table], rates: dict[str, str], type_value: str) -> str:
