@@ -233,9 +233,10 @@ feedback form. The area's coordinator sees the statistics (small counts suppress
         return who
 
     def stats_args():
+        """(period, request type) from the query; the period defaults to this year, page and CSV alike."""
         raw_type = request.args.get("type", "").strip()
         type_ = RequestType(raw_type) if raw_type in RequestType._value2member_map_ else None
-        return request.args.get("period", "").strip(), type_
+        return request.args.get("period", "").strip() or str(handlers.clock.now().year), type_
 
     def auth_failed(error: OtError) -> Response:
         return page("Kirjaudu / Sign in", f"<h1>Tilastot vaativat kirjautumisen <span class='en' lang='en'>/ "
@@ -249,8 +250,6 @@ feedback form. The area's coordinator sees the statistics (small counts suppress
         except OtError as error:
             return auth_failed(error)
         period_text, type_ = stats_args()
-        if not period_text:
-            period_text = str(handlers.clock.now().year)
         try:
             period, tables, rates = handlers.statistics(who, period_text, type_)
         except InvalidArgument as bad:
