@@ -129,3 +129,15 @@ def test_the_areas_retention_defaults_come_from_the_environment():
     assert got[RequestType.GROUP_CONSULTATION].max_days_after_submission == 180  # unset: the default
     with pytest.raises(ValueError, match="OT_RETENTION_OT_TUKI_MAX_DAYS"):
         policies_from_env({"OT_RETENTION_OT_TUKI_MAX_DAYS": "forever"})
+
+
+def test_a_purpose_with_client_identifying_data_is_refused_and_not_written_to_the_trail(handlers, engine):
+    from ot_guard.testing import sample
+    open_written(handlers)
+    before = actions(engine)
+    with pytest.raises(InvalidArgument) as err:
+        handlers.data_key(COORDINATOR, "r1", sample("name"))
+    assert [v.field for v in err.value.violations] == ["purpose"]
+    with pytest.raises(InvalidArgument):
+        handlers.check_sharing(INTAKE, "r1", GROUP, sample("identity_code"))
+    assert actions(engine) == before

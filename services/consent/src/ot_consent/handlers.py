@@ -11,6 +11,7 @@ from ot.events.v1 import consent_events_pb2 as ev
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ot_guard import check_fields
 from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
 from ot_runtime.crypto import CannotOpen, new_key, open_sealed, seal
@@ -35,6 +36,15 @@ def _ts(value: datetime):
     out = Timestamp()
     out.FromDatetime(value)
     return out
+
+
+def guard_purpose(purpose: str) -> str:
+    """The caller's reason goes into the audit trail, which can never be edited: it must not carry
+    client-identifying data (the platform's one refused-data policy, ot_guard)."""
+    refused = check_fields({"purpose": purpose}) if purpose else []
+    if refused:
+        raise InvalidArgument([FieldViolation("purpose", v.message(), v.kind) for v in refused])
+    return purpose[:200] or "unspecified"
 
 
 def validate_consent(form: ConsentForm | None, given_by: ConsentGiver | None, capacity: bool,
@@ -117,7 +127,7 @@ class ConsentHandlers:
                 raise NotFound("Tapauksen sisältö on poistettu säilytysajan päätyttyä. / The case content was erased "
                                "at the end of its retention.")
             audit.append(s, tenant=self.tenant, at=self.clock.now(), who=who, action="content.read",
-                         request_id=request_id, detail=f"purpose={purpose[:200] or 'unspecified'}")
+                         request_id=request_id, detail=f"purpose={guard_purpose(purpose)}")
             return self._unwrap(request_id, wrapped)
 
     # --- consent --------------------------------------------------------------------------
@@ -156,7 +166,7 @@ class ConsentHandlers:
                 audit.append(s, tenant=self.tenant, at=self.clock.now(), who=who, action="sharing.check",
                              request_id=request_id,
                              detail=f"party={party.label()}; allowed={decision.allowed}; reason={decision.code}; "
-                                    f"purpose={purpose[:200] or 'unspecified'}")
+                                    f"purpose={guard_purpose(purpose)}")
         return decision
 
     # --- retention ------------------------------------------------------------------------
