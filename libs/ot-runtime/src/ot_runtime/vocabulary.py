@@ -43,6 +43,19 @@ class RequestStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ConsentForm(StrEnum):
+    """How the client's consent was given, as the professional records it (or that none is needed)."""
+    NOT_NEEDED = "not_needed"
+    WRITTEN_ORGANISATION_FORM = "written_organisation_form"        # the asking organisation's own form
+    ORAL_RECORDED_IN_CLIENT_RECORD = "oral_recorded_in_client_record"
+
+
+class ConsentGiver(StrEnum):
+    CHILD = "child"                      # the child, whose capacity to decide was assessed
+    GUARDIANS = "guardians"
+    CHILD_AND_GUARDIANS = "child_and_guardians"
+
+
 # What people read: (Finnish, English).
 REQUEST_TYPE_LABELS = {
     RequestType.OT_TUKI: ("OT-TUKI-konsultaatio", "OT-TUKI consultation"),

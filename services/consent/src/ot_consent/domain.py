@@ -4,19 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from ot_runtime.vocabulary import RequestType
-
-
-class ConsentForm(StrEnum):
-    NOT_NEEDED = "not_needed"
-    WRITTEN_ORGANISATION_FORM = "written_organisation_form"
-    ORAL_RECORDED_IN_CLIENT_RECORD = "oral_recorded_in_client_record"
-
-
-class ConsentGiver(StrEnum):
-    CHILD = "child"
-    GUARDIANS = "guardians"
-    CHILD_AND_GUARDIANS = "child_and_guardians"
+from ot_runtime.vocabulary import ConsentForm, ConsentGiver, RequestType  # noqa: F401 (re-exported)
 
 
 class PartyKind(StrEnum):

@@ -11,12 +11,12 @@ from ot.events.v1 import consent_events_pb2 as ev
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ot_guard import check_fields
 from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
 from ot_runtime.crypto import CannotOpen, new_key, open_sealed, seal
 from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from ot_runtime.outbox import Outbox
+from ot_runtime.privacy import guard
 
 from . import audit
 from .domain import (DEFAULT_POLICIES, Case, ConsentForm, ConsentGiver, ConsentVersion, Decision, Party, PartyKind, RequestType,
@@ -41,9 +41,9 @@ def _ts(value: datetime):
 def guard_purpose(purpose: str) -> str:
     """The caller's reason goes into the audit trail, which can never be edited: it must not carry
     client-identifying data (the platform's one refused-data policy, ot_guard)."""
-    refused = check_fields({"purpose": purpose}) if purpose else []
+    refused = guard({"purpose": purpose})
     if refused:
-        raise InvalidArgument([FieldViolation("purpose", v.message(), v.kind) for v in refused])
+        raise InvalidArgument(refused)
     return purpose[:200] or "unspecified"
 
 

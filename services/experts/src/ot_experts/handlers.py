@@ -19,13 +19,13 @@ from datetime import datetime
 from opentelemetry import trace
 from sqlalchemy.orm import Session, sessionmaker
 
-from ot_guard import check_fields
 from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
 from ot_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from ot_runtime.outbox import Outbox
 from ot_runtime.telemetry import context_from_traceparent, current_traceparent
 from ot_runtime.tenants import TENANTS
+from ot_runtime.privacy import guard
 
 from . import events
 from .domain import (ASSIGNABLE, ENDED, ORIGIN_AREA, Availability, Category, Cost, Expert, Modality, Overlay,
@@ -40,11 +40,6 @@ _tracer = trace.get_tracer("ot_experts")
 STAFF = ("coordinator", "secretary")
 MAX_REASON = 500
 
-
-def guard(fields: dict[str, str]) -> list[FieldViolation]:
-    """Client-identifying data in free text, as field violations that never hold the value."""
-    return [FieldViolation(field=v.field, description=v.message(), reason=v.kind)
-            for v in check_fields({k: t for k, t in fields.items() if t})]
 
 
 @dataclass(frozen=True)

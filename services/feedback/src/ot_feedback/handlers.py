@@ -14,11 +14,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from ot_guard import check_fields
 from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
 from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ot_runtime.vocabulary import CATEGORY_LABELS, SECTOR_LABELS
+from ot_runtime.privacy import guard
 
 from .domain import (FOLLOW_UP_TRIGGERS, GOT_NEEDED_LABELS, TYPE_LABELS, Category, FollowUpPolicy, FollowUpState,
                      GotNeeded, LinkError, LinkSigner, MailKind, MailState, RequestType, Sector, Status,
@@ -46,10 +46,6 @@ class FormContext:
     consulted_at: datetime
     expires_at: datetime
 
-
-def guard(fields: dict[str, str]) -> list[FieldViolation]:
-    return [FieldViolation(field=v.field, description=v.message(), reason=v.kind)
-            for v in check_fields({k: t for k, t in fields.items() if t})]
 
 
 @dataclass

@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from ot_runtime.errors import FailedPrecondition, FieldViolation
 from ot_runtime.vocabulary import Category, RequestType, Sector  # noqa: F401 (re-exported)
-from ot_runtime.vocabulary import RequestStatus as Status
+from ot_runtime.vocabulary import ConsentForm as ConsentNeed  # the professional's assessment
+from ot_runtime.vocabulary import ConsentGiver, RequestStatus as Status
 
 
 class Gender(StrEnum):
@@ -16,18 +17,6 @@ class Gender(StrEnum):
     BOY = "boy"
     OTHER = "other"
     NOT_TOLD = "not_told"
-
-
-class ConsentNeed(StrEnum):
-    NOT_NEEDED = "not_needed"
-    WRITTEN_ORGANISATION_FORM = "written_organisation_form"
-    ORAL_RECORDED_IN_CLIENT_RECORD = "oral_recorded_in_client_record"
-
-
-class ConsentGiver(StrEnum):
-    CHILD = "child"
-    GUARDIANS = "guardians"
-    CHILD_AND_GUARDIANS = "child_and_guardians"
 
 
 STATUS_FI = {

@@ -17,12 +17,12 @@ from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ot_guard import check_fields
 from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
 from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied,
                                ResourceExhausted)
 from ot_runtime.outbox import Outbox
+from ot_runtime.privacy import guard
 
 from . import events
 from .domain import (ConsultationRequest, Meeting, Status, Submission, default_lead_days,
@@ -36,11 +36,6 @@ log = logging.getLogger("ot.intake")
 STAFF = ("coordinator", "secretary")
 MAX_NOTE = 2000
 
-
-def guard(fields: dict[str, str]) -> list[FieldViolation]:
-    """Client-identifying data in any of `fields`, as field violations that never hold the value."""
-    return [FieldViolation(field=v.field, description=v.message(), reason=v.kind)
-            for v in check_fields({k: t for k, t in fields.items() if t})]
 
 
 @dataclass
