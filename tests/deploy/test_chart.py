@@ -52,7 +52,10 @@ def test_schema_refuses_unknown_or_wrong_values(helm_bin, bad):
 # Every combination the chart can render: each area as shipped, and each area with the topic Job,
 # every service and the catalogue topic and HPAs on (the shape it will have once all four ship).
 def _variants(helm_bin):
-    everything = ["kafka.strimzi.enabled=false", "kafka.topics.catalogue.enabled=true"]
+    everything = ["kafka.strimzi.enabled=false", "kafka.topics.catalogue.enabled=true",
+                  # every optional feedback name the chart can render
+                  "area.feedback.delayDaysByType.otTuki=45", "area.feedback.delayDaysByType.groupConsultation=30",
+                  "area.feedback.delayDaysByType.expertReinforcement=75"]
     for s in ("experts", "consent", "feedback"):
         everything.append(f"services.{s}.enabled=true")
     for s in SERVICE_NAMES:
@@ -156,15 +159,134 @@ def test_network_policies_default_deny_and_only_needed_flows(variants):
 def test_services_call_only_their_callees(variants):
     objs = variants["pohjois-savo-all"]
     pol = {p["metadata"]["name"].rsplit("-", 1)[-1]: p["spec"] for p in find(objs, "NetworkPolicy")}
-    egress_ports = {svc: sorted(pp["port"] for r in pol[svc]["egress"] for pp in r["ports"])
-                    for svc in SERVICE_NAMES}
-    assert egress_ports == {"intake": [50053], "experts": [50053], "consent": [], "feedback": [50051]}
+    in_release = {svc: sorted(pp["port"] for r in pol[svc]["egress"] if all("podSelector" in to and len(to) == 1
+                                                                            for to in r["to"])
+                              for pp in r["ports"]) for svc in SERVICE_NAMES}
+    assert in_release == {"intake": [50053], "experts": [50053], "consent": [], "feedback": [50051]}
+    # Outside the release, a service's own policy allows only feedback's mail, to the area's relay.
+    outside = {svc: [r for r in pol[svc]["egress"] if not all("podSelector" in to and len(to) == 1 for to in r["to"])]
+               for svc in SERVICE_NAMES}
+    assert outside == {"intake": [], "experts": [], "consent": [], "feedback": [
+        {"to": [{"ipBlock": {"cidr": "192.0.2.25/32"}}], "ports": [{"protocol": "TCP", "port": 587}]}]}
     # ... and each caller is told where its callees are, in the variable the code reads.
     env = {cm["metadata"]["name"].split("ot-platform-")[1]: cm["data"] for cm in find(objs, "ConfigMap", "-env")}
     assert env["intake-env"]["OT_CONSENT_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-consent:50053"
     assert env["experts-env"]["OT_CONSENT_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-consent:50053"
     assert not any(k.endswith("_GRPC_TARGET") for k in env["consent-env"])
     assert env["feedback-env"]["OT_INTAKE_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-intake:50051"
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    """Does a label selector select a pod with these labels (matchLabels and matchExpressions)?"""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for e in selector.get("matchExpressions", []):
+        present, value = e["key"] in labels, labels.get(e["key"])
+        ok = {"In": present and value in e.get("values", []), "NotIn": not (present and value in e.get("values", [])),
+              "Exists": present, "DoesNotExist": not present}[e["operator"]]
+        if not ok:
+            return False
+    return True
+
+
+def _allowed(policies: list[dict], direction: str, pod: dict, peer: dict, port: int) -> bool:
+    """Whether the release's NetworkPolicies let `pod` send (Egress) to / receive (Ingress) from
+    `peer` (another pod in the same namespace) on TCP `port`, as Kubernetes evaluates them: a pod
+    selected by some policy of that type gets only what one of their rules allows."""
+    side = "to" if direction == "Egress" else "from"
+    selecting = [p["spec"] for p in policies if direction in p["spec"]["policyTypes"]
+                 and _selects(p["spec"]["podSelector"], pod)]
+    assert selecting, f"no {direction} policy selects {pod}: nothing would be denied"
+    return any(any(pp.get("protocol", "TCP") == "TCP" and pp["port"] == port for pp in rule.get("ports", []))
+               and any(set(x) == {"podSelector"} and _selects(x["podSelector"], peer) for x in rule.get(side, []))
+               for spec in selecting for rule in spec.get(direction.lower()) or [])
+
+
+def test_grpc_flows_are_exactly_the_calls(variants):
+    """Evaluated as Kubernetes does, over every pair: a service reaches another's gRPC port iff it
+    calls it (egress of the caller and ingress of the callee); `helm test` pods reach every
+    service; migration Job pods reach none. So intake admits feedback, and nothing else inside."""
+    for name in ("pohjois-savo", "pohjois-savo-all", "keski-suomi"):
+        objs = variants[name]
+        pols = find(objs, "NetworkPolicy")
+        deps = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in find(objs, "Deployment")}
+        pods = {svc: d["spec"]["template"]["metadata"]["labels"] for svc, d in deps.items()}
+        port = {svc: d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] for svc, d in deps.items()}
+        calls = {cm["metadata"]["labels"]["app.kubernetes.io/component"]:
+                 {k.removeprefix("OT_").removesuffix("_GRPC_TARGET").lower() for k in cm["data"] if k.endswith("_GRPC_TARGET")}
+                 for cm in find(objs, "ConfigMap", "-env")}
+        assert calls["feedback"] == {"intake"} and calls["intake"] == {"consent"}, (name, calls)
+        for a in pods:
+            for b in pods:
+                if a == b:
+                    continue
+                flows = (_allowed(pols, "Egress", pods[a], pods[b], port[b]),
+                         _allowed(pols, "Ingress", pods[b], pods[a], port[b]))
+                assert flows == ((b in calls[a],) * 2), (name, f"{a} -> {b}", flows)
+        test_pod = find(objs, "Pod", "-feedback-test-grpc-health")[0]["metadata"]["labels"]
+        job_pod = find(objs, "Job", "-feedback-migrate")[0]["spec"]["template"]["metadata"]["labels"]
+        for b in pods:
+            assert _allowed(pols, "Egress", test_pod, pods[b], port[b]) and \
+                _allowed(pols, "Ingress", pods[b], test_pod, port[b]), (name, b)
+            assert not _allowed(pols, "Ingress", pods[b], job_pod, port[b]), (name, b)
+
+
+def test_feedback_pages_and_mail_relay_flows(helm_bin, variants):
+    objs = variants["pohjois-savo"]
+    pol = {p["metadata"]["name"].rsplit("-", 1)[-1]: p["spec"] for p in find(objs, "NetworkPolicy")}
+    ingress = "kubernetes.io/metadata.name"
+    # Only feedback serves pages to people; its HTTP port admits the ingress controller.
+    web = {svc: [r["from"] for r in pol[svc]["ingress"] if r["ports"] == [{"protocol": "TCP", "port": 8080}]
+                 and {"namespaceSelector": {"matchLabels": {ingress: "ingress"}}} in r["from"]]
+           for svc in SERVICE_NAMES}
+    assert web == {"intake": [], "experts": [], "consent": [], "feedback": [[{"namespaceSelector": {
+        "matchLabels": {ingress: "ingress"}}}]]}
+    # The relay's peer and port are configurable; the port follows area.feedback.smtp.port unless set.
+    smtp = lambda objs: [r for r in find(objs, "NetworkPolicy", "-feedback")[0]["spec"]["egress"]  # noqa: E731
+                         if "ipBlock" in r["to"][0] or "namespaceSelector" in r["to"][0]]
+    moved = render(helm_bin, "pohjois-savo", "area.feedback.smtp.port=25", "area.feedback.smtp.starttls=false")
+    assert smtp(moved) == [{"to": [{"ipBlock": {"cidr": "192.0.2.25/32"}}], "ports": [{"protocol": "TCP", "port": 25}]}]
+    assert find(moved, "ConfigMap", "-feedback-env")[0]["data"]["OT_SMTP_PORT"] == "25"
+    own = parse_yaml(run_helm(helm_bin, "template", "ot-pohjois-savo", str(CHART), "--kube-version", KUBE_VERSION,
+                              "-f", str(CHART.parent / "values" / "pohjois-savo.yaml"),
+                              "--set", "networkPolicy.smtp.ports={2525,465}", "--set-json",
+                              'networkPolicy.smtp.to=[{"namespaceSelector": {"matchLabels": {"%s": "mail"}}}]' % ingress))
+    assert smtp(own) == [{"to": [{"namespaceSelector": {"matchLabels": {ingress: "mail"}}}],
+                          "ports": [{"protocol": "TCP", "port": 2525}, {"protocol": "TCP", "port": 465}]}]
+
+
+def test_feedback_area_settings_are_rendered(variants):
+    shipped = find(variants["pohjois-savo"], "ConfigMap", "-feedback-env")[0]["data"]
+    assert {k: v for k, v in shipped.items() if k.startswith(("OT_FEEDBACK_", "OT_SMTP_", "OT_INTAKE_", "OT_SERVICE_"))} == {
+        "OT_FEEDBACK_DELAY_DAYS": "60", "OT_FEEDBACK_REMINDER_DAYS": "14", "OT_FEEDBACK_ANSWER_DAYS": "28",
+        "OT_FEEDBACK_PUBLIC_URL": "https://palaute.pohjois-savo.example.invalid",
+        "OT_FEEDBACK_MAIL_FROM": "ot-palaute@pohjois-savo.example.invalid",
+        "OT_SMTP_HOST": "smtp.pohjois-savo.example.invalid", "OT_SMTP_PORT": "587", "OT_SMTP_STARTTLS": "true",
+        "OT_SMTP_USERNAME": "", "OT_FEEDBACK_TICK_SECONDS": "60",
+        "OT_INTAKE_GRPC_TARGET": "ot-pohjois-savo-ot-platform-intake:50051",
+        "OT_SERVICE_TOKEN_KEY_FILE": "/var/run/secrets/ot/ot-service-token-key-file/service-token.pem"}
+    every = find(variants["pohjois-savo-all"], "ConfigMap", "-feedback-env")[0]["data"]
+    assert {k: v for k, v in every.items() if k.startswith("OT_FEEDBACK_DELAY_DAYS")} == {
+        "OT_FEEDBACK_DELAY_DAYS": "60", "OT_FEEDBACK_DELAY_DAYS_OT_TUKI": "45",
+        "OT_FEEDBACK_DELAY_DAYS_GROUP_CONSULTATION": "30", "OT_FEEDBACK_DELAY_DAYS_EXPERT_REINFORCEMENT": "75"}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("area.feedback.publicUrl=", "area.feedback.publicUrl is required"),
+    ("area.feedback.mailFrom=", "area.feedback.mailFrom is required"),
+    ("area.feedback.smtp.host=", "area.feedback.smtp.host is required"),
+    ("area.feedback.reminderDays=28", "must be less than answerDays"),
+    ("networkPolicy.smtp.to=null", "networkPolicy.smtp.to is required"),
+    ("area.feedback.delayDaysByType.consulted=1", "values don't meet the specifications of the schema"),
+    ("area.feedback.reminderDays=0", "values don't meet the specifications of the schema"),
+    ("area.feedback.publicUrl=palaute.example.invalid", "values don't meet the specifications of the schema"),
+])
+def test_feedback_settings_that_would_not_work_are_refused(helm_bin, bad, message):
+    args = [str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION,
+            "-f", str(CHART.parent / "values" / "pohjois-savo.yaml")]
+    args += ["--set-json", "networkPolicy.smtp.to=[]"] if bad.endswith("=null") else ["--set", bad]
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
 
 
 def test_consent_master_key_comes_from_the_documented_secret(renders):
@@ -181,7 +303,7 @@ def test_consent_master_key_comes_from_the_documented_secret(renders):
             env = find(objs, "Deployment", f"-{other}")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
             assert "OT_CONSENT_MASTER_KEY" not in {e["name"] for e in env}, (area, other)
         comment = (CHART.parent / "values" / f"{area}.yaml").read_text()
-        assert f"ot-{area}-ot-platform-consent-secrets  key master-key" in comment
+        assert re.search(rf"ot-{area}-ot-platform-consent-secrets +key master-key ", comment)
 
 
 def test_area_policies_reach_only_the_service_that_reads_them(variants):
@@ -190,7 +312,7 @@ def test_area_policies_reach_only_the_service_that_reads_them(variants):
                 for cm in find(objs, "ConfigMap", "-env")}
         for svc, env in envs.items():
             retention = {k for k in env if k.startswith("OT_RETENTION_")}
-            feedback = {k for k in env if k.startswith("OT_FEEDBACK_")}
+            feedback = {k for k in env if k.startswith(("OT_FEEDBACK_", "OT_SMTP_"))}
             assert bool(retention) == (svc == "consent"), (name, svc, retention)
             assert bool(feedback) == (svc == "feedback"), (name, svc, feedback)
             assert not [k for k in env if k.startswith("OT_AGREEMENT")], (name, svc)
@@ -199,6 +321,28 @@ def test_area_policies_reach_only_the_service_that_reads_them(variants):
         "OT_RETENTION_OT_TUKI_GRACE_DAYS": "30", "OT_RETENTION_OT_TUKI_MAX_DAYS": "365",
         "OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS": "14", "OT_RETENTION_GROUP_CONSULTATION_MAX_DAYS": "180",
         "OT_RETENTION_EXPERT_REINFORCEMENT_GRACE_DAYS": "30", "OT_RETENTION_EXPERT_REINFORCEMENT_MAX_DAYS": "365"}
+
+
+def test_feedback_secrets_are_the_documented_ones(renders):
+    """The Secrets and keys feedback reads, as the area files' comments tell operators to create them."""
+    for area, objs in renders.items():
+        secrets = f"ot-{area}-ot-platform-feedback-secrets"
+        for kind, suffix in (("Deployment", "-feedback"), ("Job", "-feedback-migrate")):
+            spec = find(objs, kind, suffix)[0]["spec"]["template"]["spec"]
+            c = spec["containers"][0]
+            refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
+            assert refs == {"DATABASE_URL": {"name": f"ot-{area}-ot-platform-feedback-db", "key": "DATABASE_URL"},
+                            "KAFKA_BOOTSTRAP_SERVERS": {"name": "ot-kafka", "key": "bootstrap-servers"},
+                            "OT_FEEDBACK_LINK_SECRET": {"name": secrets, "key": "link-secret"},
+                            "OT_SMTP_PASSWORD": {"name": secrets, "key": "smtp-password"}}, (area, kind)
+            files = [(v["secret"]["secretName"], i["key"]) for v in spec["volumes"] if "secret" in v
+                     for i in v["secret"]["items"]]
+            assert files == [(secrets, "service-token.pem")], (area, kind)
+        comment = (CHART.parent / "values" / f"{area}.yaml").read_text()
+        assert re.search(rf"ot-{area}-ot-platform-feedback-db +key DATABASE_URL ", comment)
+        block = re.search(rf"#   {secrets} +key link-secret .*\n#  +key smtp-password .*\n#  +key service-token.pem ",
+                          comment)
+        assert block, f"{area}.yaml does not list {secrets} with its three keys"
 
 
 def test_secret_env_and_secret_files(variants):
@@ -227,7 +371,7 @@ def test_pods_use_a_service_account_without_token_and_have_pdb(renders):
 def test_one_template_renders_each_enabled_service(variants):
     shipped = variants["pohjois-savo"]
     assert [d["metadata"]["name"] for d in find(shipped, "Deployment")] == [
-        f"ot-pohjois-savo-ot-platform-{s}" for s in ("consent", "experts", "intake")]
+        f"ot-pohjois-savo-ot-platform-{s}" for s in ("consent", "experts", "feedback", "intake")]
     every = variants["pohjois-savo-all"]
     for kind in ("Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
         names = sorted(o["metadata"]["name"].split("ot-platform-")[1] for o in find(every, kind))
@@ -262,7 +406,7 @@ def test_migrations_are_pre_install_and_pre_upgrade_hooks(variants):
 def test_topics_are_kafkatopics_with_strimzi_else_a_job(variants):
     strimzi = variants["pohjois-savo"]
     topics = {t["spec"]["topicName"]: t["spec"] for t in find(strimzi, "KafkaTopic")}
-    assert set(topics) == {f"ot.pohjois-savo.{s}.{k}" for s in ("intake", "experts", "consent")
+    assert set(topics) == {f"ot.pohjois-savo.{s}.{k}" for s in ("intake", "experts", "consent", "feedback")
                            for k in ("v1", "dlt.v1")}
     assert topics["ot.pohjois-savo.intake.v1"]["config"]["retention.ms"] == 30 * 86400000
     assert topics["ot.pohjois-savo.intake.dlt.v1"]["config"]["retention.ms"] == 90 * 86400000
@@ -288,6 +432,9 @@ def test_config_change_rolls_pods(helm_bin):
     # An area policy rolls only the service that reads it.
     retention = checksums("area.retention.caseContent.otTuki.graceDays=45")
     assert [s for s in base if base[s] != retention[s]] == ["consent"]
+    for feedback_setting in ("area.feedback.delayDaysByType.expertReinforcement=90", "area.feedback.smtp.port=25"):
+        changed = checksums(feedback_setting)
+        assert [s for s in base if base[s] != changed[s]] == ["feedback"], feedback_setting
 
 
 def test_image_digest_is_rendered(helm_bin):
@@ -324,7 +471,18 @@ def test_notes_tell_what_was_installed(helm_bin, tmp_path, tools_python):
     notes = parse_yaml(out)[0]["data"]["notes"]
     assert "The OT platform for keski-suomi" in notes and "helm test ot-keski-suomi -n ot-keski-suomi" in notes
     assert "ot-keski-suomi-ot-platform-intake.ot-keski-suomi.svc:50051" in notes
-    assert "feedback: not enabled" in notes and "ot.tenant=keski-suomi" in notes
+    assert "ot-keski-suomi-ot-platform-feedback.ot-keski-suomi.svc:50054" in notes and "ot.tenant=keski-suomi" in notes
+    assert "not enabled" not in notes
+    secrets = "ot-keski-suomi-ot-platform-feedback-secrets"
+    for line in (f"OT_FEEDBACK_LINK_SECRET from Secret {secrets} key link-secret",
+                 f"OT_SMTP_PASSWORD from Secret {secrets} key smtp-password",
+                 f"OT_SERVICE_TOKEN_KEY_FILE: file from Secret {secrets} key service-token.pem",
+                 "database from Secret ot-keski-suomi-ot-platform-feedback-db key DATABASE_URL",
+                 "the request mail 60 days after the consultation, one reminder",
+                 "mail from ot-palaute@keski-suomi.example.invalid through smtp.keski-suomi.example.invalid:587",
+                 "https://palaute.keski-suomi.example.invalid/palaute/<link>",
+                 "must be published there. Known defect"):
+        assert line in notes, line
     assert "OT_CONSENT_MASTER_KEY from Secret ot-keski-suomi-ot-platform-consent-secrets key master-key" in notes
     assert "the migrate Job also ran: ot-experts seed" in notes
 
@@ -357,23 +515,97 @@ def _settings_required() -> set[str]:
 ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 
 
-def _literal_names(root: Path) -> set[str]:
-    """Every string literal in the .py files under `root` that is exactly an environment-variable
-    name: `env.get("GRPC_PORT")`, `required("OT_TENANT")`, `extra.get("OT_CONSENT_GRPC_TARGET")`.
-    A name only mentioned in a comment, a docstring or a message is not counted as read."""
+def _parsed(root: Path) -> list[ast.Module]:
+    return [ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in sorted(root.rglob("*.py"))]
+
+
+def _enums(trees: list[ast.Module]) -> dict[str, dict[str, str]]:
+    """class name -> {member name: value} of every class whose body is string constants (the
+    StrEnums of ot_runtime.vocabulary and of the service's package)."""
+    found = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                members = {s.targets[0].id: s.value.value for s in node.body
+                           if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                           and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str)}
+                if members:
+                    found[node.name] = members
+    return found
+
+
+def _member_text(expr: ast.expr, var: str, name: str, value: str) -> str | None:
+    """What `expr` is for one enum member bound to `var`: `t`, `t.value`, `t.name`, then any of
+    .upper()/.lower(); None for anything else (then the name is not worked out, so not counted)."""
+    if isinstance(expr, ast.Call) and not expr.args and isinstance(expr.func, ast.Attribute) \
+            and expr.func.attr in ("upper", "lower"):
+        inner = _member_text(expr.func.value, var, name, value)
+        return None if inner is None else getattr(inner, expr.func.attr)()
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == var:
+        return {"value": value, "name": name}.get(expr.attr)
+    if isinstance(expr, ast.Name) and expr.id == var:
+        return value
+    return None
+
+
+def _enum_built_names(tree: ast.Module, enums: dict[str, dict[str, str]]) -> set[str]:
+    """Names an f-string builds from the members of an enum it iterates over, e.g.
+    `{t: days(f"OT_FEEDBACK_DELAY_DAYS_{t.value.upper()}") for t in RequestType}` reads
+    OT_FEEDBACK_DELAY_DAYS_OT_TUKI, ..._GROUP_CONSULTATION and ..._EXPERT_REINFORCEMENT: exactly
+    the enum's members, nothing else."""
     names = set()
-    for path in sorted(root.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(tree):
+        loops = [(g.target, g.iter) for g in node.generators] if isinstance(
+            node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) else \
+            [(node.target, node.iter)] if isinstance(node, ast.For) else []
+        for target, it in loops:
+            if not (isinstance(target, ast.Name) and isinstance(it, ast.Name) and it.id in enums):
+                continue
+            for sub in ast.walk(node):
+                if not isinstance(sub, ast.JoinedStr):
+                    continue
+                for member, value in enums[it.id].items():
+                    parts = []
+                    for part in sub.values:
+                        if isinstance(part, ast.Constant):
+                            parts.append(str(part.value))
+                        elif isinstance(part, ast.FormattedValue) and part.format_spec is None and \
+                                (text := _member_text(part.value, target.id, member, value)) is not None:
+                            parts.append(text)
+                        else:
+                            break
+                    else:
+                        if ENV_NAME.fullmatch(name := "".join(parts)):
+                            names.add(name)
+    return names
+
+
+def _literal_names(trees: list[ast.Module], enums: dict[str, dict[str, str]]) -> set[str]:
+    """Every string literal in `trees` that is exactly an environment-variable name:
+    `env.get("GRPC_PORT")`, `required("OT_TENANT")`, `extra.get("OT_CONSENT_GRPC_TARGET")`, and
+    the names an f-string builds from each member of an enum (_enum_built_names). A name only
+    mentioned in a comment, a docstring or a message is not counted as read."""
+    names = set()
+    for tree in trees:
+        for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and ENV_NAME.fullmatch(node.value):
                 names.add(node.value)
+        names |= _enum_built_names(tree, enums)
     return names
 
 
 @functools.cache
 def names_read_by(service: str) -> frozenset[str]:
     """What ot_runtime and the service's own package read (see _literal_names)."""
-    return frozenset(_literal_names(REPO / "libs" / "ot-runtime" / "src")
-                     | _literal_names(REPO / "services" / service / "src"))
+    trees = _parsed(REPO / "libs" / "ot-runtime" / "src") + _parsed(REPO / "services" / service / "src")
+    return frozenset(_literal_names(trees, _enums(trees)))
+
+
+def test_names_built_from_an_enum_are_read_exactly_for_its_members():
+    delays = {n for n in names_read_by("feedback") if n.startswith("OT_FEEDBACK_DELAY_DAYS_")}
+    assert delays == {"OT_FEEDBACK_DELAY_DAYS_OT_TUKI", "OT_FEEDBACK_DELAY_DAYS_GROUP_CONSULTATION",
+                      "OT_FEEDBACK_DELAY_DAYS_EXPERT_REINFORCEMENT"}
+    assert not any(n.startswith("OT_FEEDBACK_") for n in names_read_by("intake"))
 
 
 def service_containers(objs: list[dict]):
@@ -413,6 +645,9 @@ def test_rendered_names_are_the_ones_the_code_reads(variants):
     ("consent", "services.consent.extraEnv.OT_RETENTION_CASE_DAYS=730"),  # the old, never-read name
     ("intake", "services.intake.extraEnv.OT_PURGE_INTERVAL_SECONDS=60"),  # consent's, not intake's
     ("experts", "services.experts.extraEnv.OT_CONSENT_MASTER_KEY=x"),  # consent's secret, in a docstring of ot_runtime
+    ("feedback", "services.feedback.extraEnv.OT_FEEDBACK_DELAY_DAYS_CONSULTED=1"),  # not a RequestType
+    ("feedback", "services.feedback.extraEnv.OT_FEEDBACK_DELAY_DAYS_OTTUKI=1"),  # a misspelt one
+    ("intake", "services.intake.extraEnv.OT_SMTP_HOST=relay"),  # feedback's, not intake's
 ])
 def test_a_name_the_code_does_not_read_fails_the_check(helm_bin, service, extra):
     variable = extra.split(".")[-1].split("=")[0]

@@ -6,15 +6,20 @@ renders for its container (ConfigMap + env), after the commands of its own migra
 (`migrate`, then postMigrate such as experts' `seed`), with the Deployment's own arguments. Only
 what cannot be the same on a laptop is replaced, and only where the chart already renders the
 variable: listen hosts and ports to loopback, the OTLP endpoint to a collector stub here,
-AUTH_JWKS_URL to a JWKS served here, OT_<CALLEE>_GRPC_TARGET to the callee started here, and the
-Secrets to local values (a fresh database per service, the local Kafka, a random master key). A
-variable renamed in the chart or in the code makes a service stop at start naming it (or the
-override find nothing), and this test fails. Callees start first (consent before intake and
-experts); each service then answers one authenticated call that shows its settings took effect.
+AUTH_JWKS_URL to a JWKS served here, OT_<CALLEE>_GRPC_TARGET to the callee started here,
+OT_SMTP_HOST/OT_SMTP_PORT to an SMTP sink here, and the Secrets to local values (a fresh database
+per service, the local Kafka, a random master key and link secret, and the Secret files the chart
+mounts written to a folder here, their variables pointing there). A variable renamed in the chart
+or in the code makes a service stop at start naming it (or the override find nothing), and this
+test fails. Callees start first (consent, then intake and experts, then feedback); each service
+then answers one authenticated call that shows its settings took effect, and feedback schedules
+one follow-up from intake's event at the rendered per-type delay and mails it (intake asked for
+the address with feedback's own signed token, then SMTP to the sink).
 """
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import secrets as pysecrets
@@ -33,9 +38,11 @@ import jwt
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.engine import make_url
 
 from conftest import CHART, REPO, find, render
+from ot_runtime.devtoken import public_jwk
 from ot_runtime.testing import TestKeys
 
 VENV_BIN = REPO / ".venv" / "bin"
@@ -44,10 +51,22 @@ RELEASE = f"ot-{AREA}"
 FULLNAME = f"{RELEASE}-ot-platform"
 # The services the shipped chart enables; a newly enabled one must be added to this test (its
 # Secrets and its one call), so a change of the set fails here rather than going untested.
-ENABLED = {"consent", "experts", "intake"}
+ENABLED = {"consent", "experts", "feedback", "intake"}
 # Retention defaults rendered for this test, all different from the code's defaults and from each
 # other, so consent's answer shows it read each of the six rendered names into the right place.
 RETENTION = {"otTuki": (31, 366), "groupConsultation": (15, 181), "expertReinforcement": (32, 367)}
+# feedback's timings rendered for this test, all different from the code's defaults (60/14/28):
+# a group consultation's request mail is due at once (its per-type delay is 0, the general one 45),
+# so the mail goes out during the test, and its reminder and expiry show the other two names were read.
+FEEDBACK = {"delayDays": 45, "delayDaysByType.groupConsultation": 0, "reminderDays": 13, "answerDays": 27}
+# What a laptop cannot have: the SMTP sink speaks no TLS and takes no login, and the scheduler
+# should not wait a minute (its tick is services.feedback.extraEnv, rendered like any other value).
+FEEDBACK_LOCAL = ["area.feedback.smtp.starttls=false", "area.feedback.smtp.username=",
+                  "services.feedback.extraEnv.OT_FEEDBACK_TICK_SECONDS=1"]
+# Feedback's service token names its key (kid = the key's RFC 7638 thumbprint,
+# ot_runtime.devtoken.public_jwk), and intake picks the key from the JWKS by that kid; the area's
+# JWKS must publish the service key's public JWK (`ot-dev-token --jwk` prints one).
+FEEDBACK_TOKEN_HAS_KID = True
 
 
 def _required_env(name: str) -> str:
@@ -62,6 +81,7 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
 
 
 @pytest.fixture()
@@ -87,12 +107,19 @@ def new_database():
 
 @pytest.fixture()
 def jwks(tmp_path):
-    """An ES256 key pair and its JWKS served on 127.0.0.1 (the chart's AUTH_JWKS_URL points here)."""
+    """The identity provider's ES256 key pair, and feedback's own service-token key pair, both in a
+    JWKS served on 127.0.0.1 (the chart's AUTH_JWKS_URL points here). Yields (port, the IdP's
+    private key, the service key's PEM): that PEM is what the Secret key service-token.pem holds.
+    The service key is published as ot_runtime.devtoken.public_jwk gives it (kid = its RFC 7638
+    thumbprint, the kid its tokens carry); a JWKS entry without a kid would be of no use, as
+    PyJWKClient drops such entries."""
     keys = TestKeys(tmp_path / "keys")
+    service = TestKeys(tmp_path / "service-key")
     private = load_pem_private_key(keys.private_path.read_bytes(), password=None)
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
     jwk.update(kid="contract", use="sig", alg="ES256")
-    body = json.dumps({"keys": [jwk]}).encode()
+    service_jwk = public_jwk(service.private_path.read_bytes())
+    body = json.dumps({"keys": [jwk, service_jwk]}).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
@@ -106,8 +133,17 @@ def jwks(tmp_path):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], private
+    yield server.server_address[1], private, service.private_path.read_bytes()
     server.shutdown()
+
+
+@pytest.fixture()
+def smtp_sink():
+    """feedback's own SMTP sink (aiosmtpd) on a free loopback port: the relay of this test."""
+    from ot_feedback.smtp_sink import SmtpSink
+    sink = SmtpSink("127.0.0.1", 0).start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture()
@@ -151,6 +187,32 @@ def resolve_env(objs: list[dict], container: dict, secrets: dict[tuple[str, str]
                                                          f"which this test (and the area files' comments) do not know"
             env[e["name"]] = secrets[(ref["name"], ref["key"])]
     return env
+
+
+def resolve_secret_files(spec: dict, container: dict, env: dict[str, str], files: dict[tuple[str, str], bytes],
+                         root: Path) -> dict[str, str]:
+    """The Secret keys the chart mounts into `container` (read-only secret volumes), written under
+    `root` as Kubernetes would write them under the mount path; the variables that point at a
+    mounted file point at the written one instead. A mount no variable points at is an error."""
+    volumes = {v["name"]: v["secret"] for v in spec.get("volumes", []) if "secret" in v}
+    out = dict(env)
+    for mount in container.get("volumeMounts", []):
+        if mount["name"] not in volumes:
+            continue
+        assert mount.get("readOnly") is True, f"Secret volume {mount['name']} is mounted writable"
+        secret = volumes[mount["name"]]
+        for item in secret["items"]:
+            ref = (secret["secretName"], item["key"])
+            assert ref in files, f"the chart mounts Secret {ref[0]} key {ref[1]}, which this test does not know"
+            local = root / mount["name"] / item["path"]
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(files[ref])
+            local.chmod(0o440)
+            mounted = f"{mount['mountPath']}/{item['path']}"
+            users = [k for k, v in env.items() if v == mounted]
+            assert users, f"{mounted} is mounted, but no rendered variable points at it"
+            out.update({k: str(local) for k in users})
+    return out
 
 
 def override(env: dict[str, str], **values: str) -> dict[str, str]:
@@ -214,23 +276,33 @@ def _stop(proc: subprocess.Popen, log: Path, what: str) -> str | None:
 
 
 def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, new_database, jwks, otlp_collector,
-                                                                      tmp_path):
+                                                                      smtp_sink, tmp_path):
     kafka = _required_env("KAFKA_BOOTSTRAP_SERVERS")
     prefix = f"ot.{AREA}.contract{uuid.uuid4().hex[:8]}"
     retention = [f"area.retention.caseContent.{t}.{k}={v}" for t, days in RETENTION.items()
                  for k, v in zip(("graceDays", "maxDays"), days)]
-    objs = render(helm_bin, AREA, f"topicPrefix={prefix}", *retention)
+    feedback_policy = [f"area.feedback.{k}={v}" for k, v in FEEDBACK.items()]
+    objs = render(helm_bin, AREA, f"topicPrefix={prefix}", *retention, *feedback_policy, *FEEDBACK_LOCAL)
     deployments = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in find(objs, "Deployment")}
     assert set(deployments) == ENABLED, "the chart enables other services than this test starts"
 
     # The Secrets the chart refers to, by the names the area files tell operators to create.
+    jwks_port, private_key, service_key_pem = jwks
+    link_secret = pysecrets.token_hex(32)
     secrets = {(f"{FULLNAME}-{svc}-db", "DATABASE_URL"): new_database() for svc in ENABLED}
     secrets[("ot-kafka", "bootstrap-servers")] = kafka
     secrets[(f"{FULLNAME}-consent-secrets", "master-key")] = base64.b64encode(pysecrets.token_bytes(32)).decode()
+    secrets[(f"{FULLNAME}-feedback-secrets", "link-secret")] = link_secret
+    secrets[(f"{FULLNAME}-feedback-secrets", "smtp-password")] = ""  # the sink takes no login
+    secret_files = {(f"{FULLNAME}-feedback-secrets", "service-token.pem"): service_key_pem}
 
-    jwks_port, private_key = jwks
     ports = {svc: (_free_port(), _free_port()) for svc in ENABLED}
     otlp, exported = otlp_collector
+
+    def rendered(svc: str, spec: dict, container: dict) -> dict[str, str]:
+        """The container's environment as Kubernetes gives it: ConfigMap, env, mounted Secret files."""
+        return resolve_secret_files(spec, container, resolve_env(objs, container, secrets), secret_files,
+                                    tmp_path / "secret-files" / svc)
 
     def local(svc: str, env: dict[str, str]) -> dict[str, str]:
         grpc_port, http_port = ports[svc]
@@ -238,10 +310,13 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                        HTTP_PORT=str(http_port), OTEL_EXPORTER_OTLP_ENDPOINT=otlp,
                        AUTH_JWKS_URL=f"http://127.0.0.1:{jwks_port}/certs")
         env = override(env, **{f"OT_{c.upper()}_GRPC_TARGET": f"127.0.0.1:{ports[c][0]}" for c in callees(env)})
+        if svc == "feedback":  # the area's relay is the sink here
+            env = override(env, OT_SMTP_HOST=smtp_sink.host, OT_SMTP_PORT=str(smtp_sink.port))
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")  # nothing else from this machine
         return env
 
-    serve_env = {svc: local(svc, resolve_env(objs, d["spec"]["template"]["spec"]["containers"][0], secrets))
+    serve_env = {svc: local(svc, rendered(svc, d["spec"]["template"]["spec"], d["spec"]["template"]["spec"]
+                                          ["containers"][0]))
                  for svc, d in deployments.items()}
 
     # The migration hook Job of each service, step by step, in its own environment (no service
@@ -251,7 +326,7 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         steps = []
         for c in job.get("initContainers", []) + job["containers"]:
             assert c["image"] == deployments[svc]["spec"]["template"]["spec"]["containers"][0]["image"]
-            done = subprocess.run([str(VENV_BIN / f"ot-{svc}"), *c["args"]], env=local(svc, resolve_env(objs, c, secrets)),
+            done = subprocess.run([str(VENV_BIN / f"ot-{svc}"), *c["args"]], env=local(svc, rendered(svc, job, c)),
                                   capture_output=True, text=True, timeout=180)
             assert done.returncode == 0, f"ot-{svc} {' '.join(c['args'])}: {done.stderr[-4000:]}"
             steps.append(" ".join(c["args"]))
@@ -259,11 +334,14 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
 
     with ThreadPoolExecutor(len(ENABLED)) as pool:
         steps = dict(zip(sorted(ENABLED), pool.map(migrate, sorted(ENABLED))))
-    assert steps == {"consent": ["migrate"], "experts": ["migrate", "seed"], "intake": ["migrate"]}
+    assert steps == {"consent": ["migrate"], "experts": ["migrate", "seed"], "feedback": ["migrate"],
+                     "intake": ["migrate"]}
 
     assert {svc: callees(env) for svc, env in serve_env.items()} == \
-        {"consent": set(), "intake": {"consent"}, "experts": {"consent"}}, "who is told to call whom (calls:)"
-    waves = start_order(serve_env)  # consent first, then intake and experts side by side
+        {"consent": set(), "intake": {"consent"}, "experts": {"consent"}, "feedback": {"intake"}}, \
+        "who is told to call whom (calls:)"
+    waves = start_order(serve_env)  # consent first, then intake and experts side by side, then feedback
+    assert waves == [["consent"], ["experts", "intake"], ["feedback"]]
     procs: dict[str, subprocess.Popen] = {}
     logs = {svc: tmp_path / f"ot-{svc}.log" for svc in ENABLED}  # a file, so a chatty service never blocks on a pipe
     problems: list[str] = []
@@ -292,6 +370,7 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         from ot.common.v1 import case_pb2
         from ot.consent.v1 import consent_pb2, consent_pb2_grpc
         from ot.experts.v1 import experts_pb2, experts_pb2_grpc
+        from ot.feedback.v1 import feedback_pb2, feedback_pb2_grpc
         from ot.intake.v1 import intake_pb2, intake_pb2_grpc
 
         # consent: the area's retention defaults are the six rendered OT_RETENTION_* values.
@@ -326,6 +405,69 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
             agreements = experts_pb2_grpc.ExpertsServiceStub(ch).ListAgreements(
                 experts_pb2.ListAgreementsRequest(area=AREA), metadata=md("experts", "coordinator"), timeout=10)
         assert [(a.area, a.kind) for a in agreements.agreements] == [(AREA, "host")]
+
+        # feedback: the area's statistics, for a coordinator (the rendered issuer and audience).
+        with channel("feedback") as ch:
+            stats = feedback_pb2_grpc.FeedbackServiceStub(ch).GetStatistics(
+                feedback_pb2.GetStatisticsRequest(period=time.strftime("%Y")), metadata=md("feedback", "coordinator"),
+                timeout=10)
+        assert stats.tenant == AREA and stats.tables and stats.suppression_rule
+
+        # ... and one follow-up end to end: a group consultation is booked and held at intake;
+        # feedback consumes the event (OT_TOPIC_PREFIX) and schedules the request mail at once (the
+        # per-type OT_FEEDBACK_DELAY_DAYS_GROUP_CONSULTATION=0; the general 45 would be weeks away).
+        # Then it asks intake (OT_INTAKE_GRPC_TARGET) for the address with a token signed by the
+        # mounted OT_SERVICE_TOKEN_KEY_FILE (verified by intake against the JWKS by its kid), and
+        # mails it through OT_SMTP_HOST:OT_SMTP_PORT.
+        email = "palaute.testi@example.fi"
+        with channel("intake") as ch:
+            intake = intake_pb2_grpc.IntakeServiceStub(ch)
+            group_request = intake.SubmitRequest(intake_pb2.SubmitRequestRequest(
+                type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION,
+                professional=intake_pb2.Professional(
+                    name="Testi Ammattilainen", email=email, profession="sosiaalityöntekijä",
+                    organisation="Perheoikeudelliset palvelut", sector=case_pb2.SECTOR_SOCIAL, wellbeing_area=AREA),
+                categories=[case_pb2.CASE_CATEGORY_CHALLENGING_DIVORCE],
+                client=intake_pb2.ClientFacts(age_years=9, gender=intake_pb2.GENDER_BOY,
+                                              family_situation="pitkittynyt huoltoriita"),
+                question="Miten tukea lasta, kun vanhempien riita jatkuu ja tapaamiset keskeytyvät?",
+                discussed_in_own_team=True,
+                consent=intake_pb2.ConsentAssessment(need=intake_pb2.CONSENT_NEED_NOT_NEEDED)),
+                metadata=md("intake", "professional"), timeout=15).request_id
+            starts = Timestamp()
+            starts.FromDatetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10))
+            meeting = intake.PublishMeeting(intake_pb2.PublishMeetingRequest(
+                group_id="haastavat-erot-kuopio", starts_at=starts, capacity=1),
+                metadata=md("intake", "secretary"), timeout=10)
+            intake.BookMeeting(intake_pb2.BookMeetingRequest(request_id=group_request, meeting_id=meeting.meeting_id),
+                               metadata=md("intake", "professional"), timeout=10)
+            intake.MarkConsulted(intake_pb2.RequestRef(request_id=group_request), metadata=md("intake", "secretary"),
+                                 timeout=10)
+
+        def follow_up():
+            with channel("feedback") as ch:
+                return feedback_pb2_grpc.FeedbackServiceStub(ch).GetFollowUp(
+                    feedback_pb2.GetFollowUpRequest(request_id=group_request), metadata=md("feedback", "coordinator"),
+                    timeout=10)
+
+        deadline = time.monotonic() + 45
+        while True:  # until feedback has consumed intake's event
+            try:
+                follow = follow_up()
+                break
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                    pytest.fail(f"feedback scheduled no follow-up ({error.code().name}):\n{_tail(logs['feedback'])}")
+                time.sleep(0.3)
+        assert follow.type == case_pb2.REQUEST_TYPE_GROUP_CONSULTATION
+        assert _when(follow.request_due_at) == _when(follow.consulted_at)  # the per-type delay, 0 days, not 45
+        if FEEDBACK_TOKEN_HAS_KID:
+            deadline = time.monotonic() + 30
+            while not smtp_sink.messages and time.monotonic() < deadline and procs["feedback"].poll() is None:
+                time.sleep(0.3)
+            mails = smtp_sink.messages
+            assert len(mails) == 1, f"feedback mailed {len(mails)} messages, not 1:\n{_tail(logs['feedback'])}"
+            check_feedback_mail(mails[0], email, serve_env["feedback"], link_secret, follow_up())
     finally:
         # SIGTERM to all at once (as a node drain would); each must stop cleanly and in time.
         for proc in procs.values():
@@ -342,6 +484,42 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         mine = [r for r in exported if r.get("service.name") == serve_env[svc]["OTEL_SERVICE_NAME"]]
         assert mine, f"ot-{svc} exported no spans to {otlp}; got {exported}"
         assert attrs.items() <= mine[0].items() and mine[0]["ot.tenant"] == AREA, mine[0]
+
+
+def _when(stamp) -> dt.datetime:
+    return stamp.ToDatetime(tzinfo=dt.timezone.utc)
+
+
+def check_feedback_mail(mail, email: str, env: dict[str, str], link_secret: str, follow) -> None:
+    """The one follow-up mail, as the rendered feedback settings say it must be."""
+    from ot.feedback.v1 import feedback_pb2
+    from ot_feedback.domain import LinkSigner
+    assert mail.envelope_to == (email,)  # the address from intake's GetRequest, as role "service"
+    assert mail.envelope_from == mail.message["From"] == env["OT_FEEDBACK_MAIL_FROM"]
+    link = next(line.strip() for line in mail.body.splitlines() if "/palaute/" in line)
+    assert link.startswith(env["OT_FEEDBACK_PUBLIC_URL"] + "/palaute/"), link
+    # Signed with the link-secret key of the Secret the chart names.
+    assert LinkSigner(link_secret.encode()).verify(link.rsplit("/", 1)[1], dt.datetime.now(dt.timezone.utc))
+    assert follow.state == feedback_pb2.FOLLOW_UP_STATE_SENT
+    sent = _when(follow.request_sent_at)
+    assert _when(follow.reminder_due_at) - sent == dt.timedelta(days=FEEDBACK["reminderDays"])
+    assert _when(follow.expires_at) - sent == dt.timedelta(days=FEEDBACK["answerDays"])
+
+
+def test_feedback_service_token_passes_intakes_token_check(jwks, tmp_path):
+    """The two real halves, as the chart configures them: feedback's SignedServiceToken from the
+    mounted key file, checked by intake's TokenVerifier against the JWKS at AUTH_JWKS_URL, which
+    publishes the key's public half. A token intake refuses means no feedback mail in a cluster."""
+    from ot_feedback.directory import SignedServiceToken
+    from ot_runtime.auth import TokenVerifier
+    port, _, service_key_pem = jwks
+    key_file = tmp_path / "service-token.pem"
+    key_file.write_bytes(service_key_pem)
+    issuer, audience = "https://login.example.invalid/realms/ot", "ot-platform"
+    token = SignedServiceToken.from_file(str(key_file), tenant=AREA, issuer=issuer, audience=audience).token()
+    verifier = TokenVerifier(issuer=issuer, audience=audience, tenant=AREA, jwks_url=f"http://127.0.0.1:{port}/certs")
+    principal = verifier.verify(f"Bearer {token}")
+    assert principal.has_any("service") and principal.subject == "ot-feedback"
 
 
 def _delete_topics(kafka: str, prefix: str) -> None:

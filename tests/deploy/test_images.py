@@ -41,6 +41,8 @@ def _stages(dockerfile: str) -> dict[str, list[str]]:
 
 
 def test_every_enabled_service_has_an_image_like_intakes(renders):
+    # The shipped chart runs all four; each is checked here (a newly enabled one is checked too).
+    assert set(_enabled(renders)) == {"intake", "experts", "consent", "feedback"}
     for svc, dep in _enabled(renders).items():
         path = REPO / "services" / svc / "Dockerfile"
         assert path.is_file(), f"{svc} is enabled in the chart but has no {path.relative_to(REPO)}"
@@ -53,6 +55,11 @@ def test_every_enabled_service_has_an_image_like_intakes(renders):
         build, runtime = stages["build"], stages["runtime"]
         assert f"COPY services/{svc} ./services/{svc}" in build, where
         assert any(ln.startswith("RUN ") and "pip wheel" in ln and f"./services/{svc}" in ln for ln in build), where
+        # The generated protobuf code is made afresh: libs/ot-proto/src is gitignored, so a clean
+        # clone has no such folder (protoc would fail) and a working copy's may be stale.
+        protoc = [ln for ln in build if ln.startswith("RUN ") and "grpc_tools.protoc" in ln]
+        assert len(protoc) == 1 and re.match(r"RUN rm -rf libs/ot-proto/src/ot\s+&&\s+mkdir -p libs/ot-proto/src\s+&&\s+"
+                                             r"python -m grpc_tools\.protoc ", protoc[0]), f"{where}: {protoc}"
         # The runtime stage gets wheels (and the pins), never source trees.
         copies = [ln for ln in runtime if ln.startswith(("COPY", "ADD"))]
         assert copies == ["COPY --from=build /wheels /wheels", "COPY constraints.txt /tmp/constraints.txt"], where
@@ -93,3 +100,6 @@ def test_each_wheel_carries_every_file_of_its_package(wheels):
         assert re.search(rf"^ot-{svc} = ot_{svc}\.main:main$", entry_points, re.M), entry_points
         assert any(n.startswith(f"ot_{svc}/migrations/versions/") for n in names), wheel.name
     assert "ot_experts/data/catalogue.json" in zipfile.ZipFile(wheels["experts"]).namelist()
+    # feedback's image also runs the Alembic environment (env.py, script.py.mako) of its migrations.
+    feedback = set(zipfile.ZipFile(wheels["feedback"]).namelist())
+    assert {"ot_feedback/migrations/env.py", "ot_feedback/migrations/script.py.mako"} <= feedback

@@ -52,3 +52,33 @@ def test_token_with_an_unknown_key_id_is_unauthenticated(jwks_server):
     verifier = TokenVerifier(issuer="idp", audience="ot-platform", tenant="keski-suomi", jwks_url=url)
     with pytest.raises(Unauthenticated):
         verifier.verify("Bearer " + rs256(key, kid="other"))
+
+
+def test_platform_tokens_name_their_key_so_a_jwks_verifier_finds_it(tmp_path):
+    """Feedback's service token is verified by intake against the area's JWKS: the token's kid
+    must match the published key's (its RFC 7638 thumbprint)."""
+    from ot_runtime.devtoken import make_token, public_jwk
+    from ot_runtime.testing import TestKeys
+    keys = TestKeys(tmp_path)
+    jwk = public_jwk(keys.private_path.read_bytes())
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        verifier = TokenVerifier(issuer="ot-dev", audience="ot-platform", tenant="pohjois-savo",
+                                 jwks_url=f"http://127.0.0.1:{server.server_port}/")
+        token = make_token(keys.private_path.read_bytes(), area="pohjois-savo", roles=["service"], subject="ot-feedback")
+        assert verifier.verify("Bearer " + token).roles == frozenset({"service"})
+        assert len(jwk["kid"]) == 43  # base64url of a SHA-256
+    finally:
+        server.shutdown()

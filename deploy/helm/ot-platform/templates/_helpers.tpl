@@ -154,7 +154,11 @@ The area's policies, each rendered only into the service whose code reads it (an
 another service's environment would be a setting nobody reads):
   consent   the retention defaults per request type: OT_RETENTION_<TYPE>_GRACE_DAYS and _MAX_DAYS,
             TYPE in OT_TUKI, GROUP_CONSULTATION, EXPERT_REINFORCEMENT (ot_consent.domain.policies_from_env)
-  feedback  when feedback requests are sent, reminded and closed (ot_feedback.domain)
+  feedback  when feedback requests are sent, reminded and closed (ot_feedback.domain.FollowUpPolicy:
+            OT_FEEDBACK_DELAY_DAYS and, per type set, OT_FEEDBACK_DELAY_DAYS_<TYPE>,
+            OT_FEEDBACK_REMINDER_DAYS, OT_FEEDBACK_ANSWER_DAYS), and how they go out
+            (ot_feedback.bootstrap.FeedbackConfig: OT_FEEDBACK_PUBLIC_URL, OT_FEEDBACK_MAIL_FROM,
+            OT_SMTP_HOST, OT_SMTP_PORT, OT_SMTP_STARTTLS, OT_SMTP_USERNAME)
 The expert-network agreements are not settings: they are in the experts catalogue dataset.
 */}}
 {{- define "ot-platform.svc.areaEnv" -}}
@@ -168,9 +172,25 @@ OT_RETENTION_GROUP_CONSULTATION_MAX_DAYS: {{ $r.groupConsultation.maxDays | toSt
 OT_RETENTION_EXPERT_REINFORCEMENT_GRACE_DAYS: {{ $r.expertReinforcement.graceDays | toString | quote }}
 OT_RETENTION_EXPERT_REINFORCEMENT_MAX_DAYS: {{ $r.expertReinforcement.maxDays | toString | quote }}
 {{- else if eq .name "feedback" }}
-OT_FEEDBACK_DELAY_DAYS: {{ $area.feedback.delayDays | toString | quote }}
-OT_FEEDBACK_REMINDER_DAYS: {{ $area.feedback.reminderDays | toString | quote }}
-OT_FEEDBACK_ANSWER_DAYS: {{ $area.feedback.answerDays | toString | quote }}
+{{- $f := $area.feedback }}
+{{- if ge (int $f.reminderDays) (int $f.answerDays) }}
+{{- fail (printf "area.feedback.reminderDays (%v) must be less than answerDays (%v): the reminder must come while the link still works" $f.reminderDays $f.answerDays) }}
+{{- end }}
+OT_FEEDBACK_DELAY_DAYS: {{ $f.delayDays | toString | quote }}
+{{- /* The code reads f"OT_FEEDBACK_DELAY_DAYS_{type.value.upper()}" for each RequestType. */}}
+{{- range $key, $type := dict "otTuki" "OT_TUKI" "groupConsultation" "GROUP_CONSULTATION" "expertReinforcement" "EXPERT_REINFORCEMENT" }}
+{{- if hasKey ($f.delayDaysByType | default dict) $key }}
+{{ printf "OT_FEEDBACK_DELAY_DAYS_%s" $type }}: {{ get $f.delayDaysByType $key | toString | quote }}
+{{- end }}
+{{- end }}
+OT_FEEDBACK_REMINDER_DAYS: {{ $f.reminderDays | toString | quote }}
+OT_FEEDBACK_ANSWER_DAYS: {{ $f.answerDays | toString | quote }}
+OT_FEEDBACK_PUBLIC_URL: {{ required "area.feedback.publicUrl is required when feedback is enabled: the https address of its pages, the base of every mailed link" $f.publicUrl | trimSuffix "/" | quote }}
+OT_FEEDBACK_MAIL_FROM: {{ required "area.feedback.mailFrom is required when feedback is enabled: the sender of its mails" $f.mailFrom | quote }}
+OT_SMTP_HOST: {{ required "area.feedback.smtp.host is required when feedback is enabled: the area's mail relay" $f.smtp.host | quote }}
+OT_SMTP_PORT: {{ $f.smtp.port | toString | quote }}
+OT_SMTP_STARTTLS: {{ $f.smtp.starttls | toString | quote }}
+OT_SMTP_USERNAME: {{ $f.smtp.username | quote }}
 {{- end }}
 {{- end }}
 

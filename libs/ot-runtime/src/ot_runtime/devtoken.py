@@ -7,6 +7,9 @@ identity provider instead (AUTH_JWKS_URL).
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import json
 import os
 import sys
 import time
@@ -39,12 +42,23 @@ def ensure_keys(key_dir: Path = DEFAULT_KEY_DIR) -> tuple[Path, Path]:
     return private, public
 
 
+def public_jwk(private_pem: bytes) -> dict:
+    """The public half as a JWK, with its RFC 7638 thumbprint as `kid`: what an operator publishes
+    in the area's JWKS so that tokens signed with this key (which carry the same kid) verify."""
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).decode().rstrip("=")
+    return {**jwk, "kid": kid, "use": "sig", "alg": "ES256"}
+
+
 def make_token(private_pem: bytes, *, area: str, roles: list[str], subject: str,
                issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE, ttl_seconds: int = 8 * 3600) -> str:
+    """An ES256 token whose `kid` names its key (verifiers that pick keys from a JWKS need it)."""
     now = int(time.time())
     claims = {"sub": subject, "iss": issuer, "aud": audience, "iat": now, "exp": now + ttl_seconds,
               "jti": str(uuid.uuid4()), AREA_CLAIM: area, ROLES_CLAIM: roles}
-    return jwt.encode(claims, private_pem, algorithm="ES256")
+    return jwt.encode(claims, private_pem, algorithm="ES256", headers={"kid": public_jwk(private_pem)["kid"]})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subject", default=None, help="the user id (default: dev-<role>)")
     parser.add_argument("--key-dir", type=Path, default=DEFAULT_KEY_DIR)
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds (default 8 h)")
+    parser.add_argument("--jwk", action="store_true", help="print the signing key's public JWK (with its kid) "
+                                                           "instead of a token, e.g. to publish in a JWKS")
     args = parser.parse_args(argv)
     roles = args.role or ["professional"]
     private, _ = ensure_keys(args.key_dir)
+    if args.jwk:
+        print(json.dumps(public_jwk(private.read_bytes())))
+        return 0
     print(make_token(private.read_bytes(), area=args.area, roles=roles,
                      subject=args.subject or f"dev-{roles[0]}", ttl_seconds=args.ttl))
     return 0
