@@ -315,7 +315,11 @@ def test_area_policies_reach_only_the_service_that_reads_them(variants):
             feedback = {k for k in env if k.startswith(("OT_FEEDBACK_", "OT_SMTP_"))}
             assert bool(retention) == (svc == "consent"), (name, svc, retention)
             assert bool(feedback) == (svc == "feedback"), (name, svc, feedback)
-            assert not [k for k in env if k.startswith("OT_AGREEMENT")], (name, svc)
+            agreement = {k for k in env if k.startswith("OT_AGREEMENT_")}
+            assert not agreement or svc == "experts", (name, svc, agreement)
+    experts = find(variants["keski-suomi"], "ConfigMap", "-experts-env")[0]["data"]
+    assert {k: v for k, v in experts.items() if k.startswith("OT_AGREEMENT_")} == {
+        "OT_AGREEMENT_KIND": "cooperation", "OT_AGREEMENT_SIGNED": "OT-hanke 2023", "OT_AGREEMENT_EXPERT_IDS": "*"}
     consent = find(variants["pohjois-savo"], "ConfigMap", "-consent-env")[0]["data"]
     assert {k: v for k, v in consent.items() if k.startswith("OT_RETENTION_")} == {
         "OT_RETENTION_OT_TUKI_GRACE_DAYS": "30", "OT_RETENTION_OT_TUKI_MAX_DAYS": "365",

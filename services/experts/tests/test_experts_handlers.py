@@ -276,3 +276,32 @@ def test_only_a_coordinator_assigns(handlers):
     for who in (person(), SECRETARY, EXPERT_USER):
         with pytest.raises(PermissionDenied):
             handlers.assign(who, "req-1", ["barnahus"], False)
+
+
+def test_the_areas_own_settings_decide_its_agreement(engine, clock, dataset):
+    from ot_experts.catalogue import agreement_from_env
+    narrow = agreement_from_env({"OT_AGREEMENT_KIND": "cooperation", "OT_AGREEMENT_SIGNED": "Sopimus 2026",
+                                 "OT_AGREEMENT_EXPERT_IDS": "barnahus, vaalijala"}, "keski-suomi")
+    with session_factory(engine).begin() as s:
+        seed(s, NOW, dataset, area_agreement=narrow)
+    ks = make_handlers(engine, clock, tenant="keski-suomi")
+    coordinator = person("coord-ks", "coordinator", tenant="keski-suomi")
+    receive(ks, "req-ks", [Category.CHILD_PROTECTION_SPECIAL], tenant="keski-suomi")
+    with pytest.raises(FailedPrecondition) as err:
+        ks.assign(coordinator, "req-ks", ["sairaalaopetus"], False)
+    assert err.value.violation_type == "NO_AGREEMENT"
+    ks.assign(coordinator, "req-ks", ["barnahus"], False)
+
+    with session_factory(engine).begin() as s:  # "none": the area uses no network experts
+        seed(s, NOW, dataset, area_agreement=agreement_from_env({"OT_AGREEMENT_KIND": "none"}, "keski-suomi"))
+    receive(ks, "req-ks-2", [Category.CHILD_PROTECTION_SPECIAL], tenant="keski-suomi")
+    with pytest.raises(FailedPrecondition):
+        ks.assign(coordinator, "req-ks-2", ["vaalijala"], True)
+
+
+@pytest.mark.parametrize("env, name", [({"OT_AGREEMENT_KIND": "maybe"}, "OT_AGREEMENT_KIND"),
+                                       ({"OT_AGREEMENT_KIND": "cooperation"}, "OT_AGREEMENT_SIGNED")])
+def test_a_wrong_agreement_setting_is_named(env, name):
+    from ot_experts.catalogue import agreement_from_env
+    with pytest.raises(ValueError, match=name):
+        agreement_from_env(env, "etela-savo")

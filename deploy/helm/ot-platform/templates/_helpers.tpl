@@ -159,7 +159,9 @@ another service's environment would be a setting nobody reads):
             OT_FEEDBACK_REMINDER_DAYS, OT_FEEDBACK_ANSWER_DAYS), and how they go out
             (ot_feedback.bootstrap.FeedbackConfig: OT_FEEDBACK_PUBLIC_URL, OT_FEEDBACK_MAIL_FROM,
             OT_SMTP_HOST, OT_SMTP_PORT, OT_SMTP_STARTTLS, OT_SMTP_USERNAME)
-The expert-network agreements are not settings: they are in the experts catalogue dataset.
+  experts   the area's own agreement on using the OT network's experts: OT_AGREEMENT_KIND,
+            OT_AGREEMENT_SIGNED, OT_AGREEMENT_EXPERT_IDS (ot_experts.catalogue.agreement_from_env;
+            applied by `ot-experts seed` in the migration Job, over the catalogue dataset's default)
 */}}
 {{- define "ot-platform.svc.areaEnv" -}}
 {{- $area := .root.Values.area }}
@@ -171,6 +173,14 @@ OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS: {{ $r.groupConsultation.graceDays | 
 OT_RETENTION_GROUP_CONSULTATION_MAX_DAYS: {{ $r.groupConsultation.maxDays | toString | quote }}
 OT_RETENTION_EXPERT_REINFORCEMENT_GRACE_DAYS: {{ $r.expertReinforcement.graceDays | toString | quote }}
 OT_RETENTION_EXPERT_REINFORCEMENT_MAX_DAYS: {{ $r.expertReinforcement.maxDays | toString | quote }}
+{{- else if eq .name "experts" }}
+{{- with $area.agreement }}
+{{- if .kind }}
+OT_AGREEMENT_KIND: {{ .kind | quote }}
+OT_AGREEMENT_SIGNED: {{ .signed | quote }}
+OT_AGREEMENT_EXPERT_IDS: {{ join "," .expertIds | quote }}
+{{- end }}
+{{- end }}
 {{- else if eq .name "feedback" }}
 {{- $f := $area.feedback }}
 {{- if ge (int $f.reminderDays) (int $f.answerDays) }}

@@ -57,8 +57,32 @@ def expert_from_entry(entry: dict, version: int) -> Expert:
         user_subject=entry.get("user_subject", ""), origin=ORIGIN_CATALOGUE, dataset_version=version)
 
 
-def seed(session: Session, now: datetime, data: dict | None = None) -> SeedResult:
-    """Upsert the dataset into this database, inside the caller's transaction."""
+AGREEMENT_KINDS = ("host", "cooperation", "none")
+
+
+def agreement_from_env(env, area: str) -> dict | None:
+    """The area's own agreement from its settings (in a cluster, its Helm values), or None to keep
+    the dataset's: OT_AGREEMENT_KIND (host | cooperation | none), OT_AGREEMENT_EXPERT_IDS ("*" for
+    every expert of the network, or a comma-separated list), OT_AGREEMENT_SIGNED (what was signed).
+    Raises ValueError naming the variable that is wrong."""
+    kind = str(env.get("OT_AGREEMENT_KIND", "")).strip()
+    if not kind:
+        return None
+    if kind not in AGREEMENT_KINDS:
+        raise ValueError(f"OT_AGREEMENT_KIND must be one of {', '.join(AGREEMENT_KINDS)}, got {kind!r}")
+    ids = [i.strip() for i in str(env.get("OT_AGREEMENT_EXPERT_IDS", "*")).split(",") if i.strip()]
+    signed = str(env.get("OT_AGREEMENT_SIGNED", "")).strip()
+    if kind == "cooperation" and not signed:
+        raise ValueError("OT_AGREEMENT_SIGNED is not set (what the cooperation agreement is, e.g. 'OT-hanke 2023')")
+    if kind != "none" and not ids:
+        raise ValueError("OT_AGREEMENT_EXPERT_IDS is empty (use * for every expert of the network)")
+    return {"area": area, "kind": kind, "signed": signed, "expert_ids": ids,
+            "note_fi": "Alueen omista asetuksista.", "note_en": "From the area's own settings."}
+
+
+def seed(session: Session, now: datetime, data: dict | None = None, area_agreement: dict | None = None) -> SeedResult:
+    """Upsert the dataset into this database, inside the caller's transaction. `area_agreement`
+    (agreement_from_env) then sets this area's own agreement, whatever the dataset says."""
     data = data or load_dataset()
     version = int(data["version"])
     written = skipped = 0
@@ -86,6 +110,13 @@ def seed(session: Session, now: datetime, data: dict | None = None) -> SeedResul
             session.execute(agreements.insert().values(area=a["area"], **values))
         elif current.dataset_version < version:
             session.execute(agreements.update().where(agreements.c.area == a["area"]).values(**values))
+    if area_agreement is not None:
+        session.execute(agreements.delete().where(agreements.c.area == area_agreement["area"]))
+        if area_agreement["kind"] != "none":
+            session.execute(agreements.insert().values(
+                area=area_agreement["area"], kind=area_agreement["kind"], signed=area_agreement["signed"],
+                expert_ids=area_agreement["expert_ids"], note_fi=area_agreement["note_fi"],
+                note_en=area_agreement["note_en"], dataset_version=version))
     for g in data["groups"]:
         values = dict(area=g["area"], kind=g["kind"], name_fi=g["name_fi"], name_en=g["name_en"],
                       meeting_rhythm_fi=g["meeting_rhythm_fi"], meeting_rhythm_en=g["meeting_rhythm_en"],

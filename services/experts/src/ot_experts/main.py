@@ -27,13 +27,20 @@ def migrate(settings, args=None) -> None:
 
 
 def seed(settings, args=None) -> None:
-    result = seed_catalogue(settings.database_url)
+    from ot_runtime.settings import SettingsError
+    from .catalogue import agreement_from_env
+    try:
+        own = agreement_from_env(settings.extra, settings.tenant)
+    except ValueError as exc:
+        raise SettingsError(f"experts: {exc}") from None
+    result = seed_catalogue(settings.database_url, own)
     print(f"expert catalogue {result.name} v{result.version}: {result.experts_written} experts written, "
           f"{result.skipped_as_current} already current")
 
 
-def seed_catalogue(database_url: str):
-    """Load the packaged dataset into the database at `database_url` (idempotent per version)."""
+def seed_catalogue(database_url: str, area_agreement: dict | None = None):
+    """Load the packaged dataset into the database at `database_url` (idempotent per version),
+    then the area's own agreement when its settings give one."""
     from ot_runtime.clock import SystemClock
     from ot_runtime.db import create_engine, session_factory
     from .catalogue import seed
@@ -41,7 +48,7 @@ def seed_catalogue(database_url: str):
     engine = create_engine(database_url)
     try:
         with session_factory(engine).begin() as session:
-            return seed(session, SystemClock().now())
+            return seed(session, SystemClock().now(), area_agreement=area_agreement)
     finally:
         engine.dispose()
 
