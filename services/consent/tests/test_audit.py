@@ -59,3 +59,9 @@ def test_query_pages_through_the_trail(handlers):
     first, after = handlers.query_audit(COORDINATOR, "r1", "", None, None, 4, 0)
     rest, after2 = handlers.query_audit(COORDINATOR, "r1", "", None, None, 4, after)
     assert [r["sequence"] for r in first + rest] == list(range(1, 8)) and after2 == 0
+
+
+def test_one_users_entries_can_be_exported(handlers):
+    fill(handlers, 4)  # opened by prof-1, then three reads by the coordinator
+    mine, _ = handlers.query_audit(COORDINATOR, "", "", None, None, 100, 0, actor="prof-1")
+    assert [r["action"] for r in mine] == ["case.opened"]

@@ -84,7 +84,8 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         rows, next_after = self.h.query_audit(
             current_principal(), request.request_id, request.action,
             from_ts(request.from_time, request.HasField("from_time")),
-            from_ts(request.to_time, request.HasField("to_time")), request.page_size or 100, request.after_sequence)
+            from_ts(request.to_time, request.HasField("to_time")), request.page_size or 100, request.after_sequence,
+            request.actor.strip())
         return pb.QueryAuditResponse(entries=[audit_to_proto(r) for r in rows], next_after_sequence=next_after)
 
     def VerifyAudit(self, request, context):

@@ -228,7 +228,7 @@ class ConsentHandlers:
 
     # --- audit ----------------------------------------------------------------------------
     def query_audit(self, who: Principal | None, request_id: str, action: str, start: datetime | None, end: datetime | None,
-                    page_size: int, after_sequence: int) -> tuple[list, int]:
+                    page_size: int, after_sequence: int, actor: str = "") -> tuple[list, int]:
         """`who` None: an operator's command with database access (export-audit)."""
         if who is not None:
             require_role(who, "coordinator")
@@ -239,6 +239,8 @@ class ConsentHandlers:
             q = q.where(audit_log.c.request_id == request_id)
         if action:
             q = q.where(audit_log.c.action == action)
+        if actor:
+            q = q.where(audit_log.c.actor == actor)
         if start:
             q = q.where(audit_log.c.at >= start)
         if end:

@@ -43,14 +43,14 @@ def verify_audit(settings, args=None) -> int:
 
 
 def export_audit(settings, args) -> None:
-    """The whole trail as JSON lines, oldest first (for the area's data-protection officer)."""
+    """The trail (or one user's entries) as JSON lines, oldest first, for the data-protection officer."""
     from .bootstrap import build_handlers
     engine, handlers = build_handlers(settings)
     out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
     after = 0
     try:
         while True:
-            rows, after = handlers.query_audit(None, "", "", None, None, 1000, after)
+            rows, after = handlers.query_audit(None, "", "", None, None, 1000, after, actor=args.actor or "")
             for row in rows:
                 out.write(json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()},
                                      ensure_ascii=False) + "\n")
@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     return process.run_command(
         "consent", {"serve": serve, "migrate": migrate, "purge": purge, "verify-audit": verify_audit,
                     "export-audit": export_audit}, argv,
-        add_arguments=lambda p: p.add_argument("--out", type=Path, help="export-audit: write JSON lines here"))
+        add_arguments=add_arguments)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", type=Path, help="export-audit: write JSON lines here (default stdout)")
+    parser.add_argument("--actor", help="export-audit: only this user's entries (a professional's data export)")
 
 
 if __name__ == "__main__":

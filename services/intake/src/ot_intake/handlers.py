@@ -206,6 +206,9 @@ class IntakeHandlers:
         with self.sessions() as s:
             owned = IntakeRepository(s).owned_by(subject, self.tenant)
         data = {"subject": subject, "area": self.tenant, "exported_at": self.clock.now().isoformat(),
+                "see_also": "The consent service's audit trail names this user id where they read or shared "
+                            "case content: ConsentService/QueryAudit with actor, or `ot-consent export-audit "
+                            "--actor <id>`. Feedback keeps no data about the person.",
                 "requests": [{"request_id": r.id, "type": r.type.value, "status": r.status.value,
                               "submitted_at": r.submitted_at.isoformat(), "updated_at": r.updated_at.isoformat(),
                               "professional": {"name": r.professional.name, "phone": r.professional.phone,
