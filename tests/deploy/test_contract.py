@@ -26,11 +26,9 @@ import secrets as pysecrets
 import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
@@ -43,7 +41,7 @@ from sqlalchemy.engine import make_url
 
 from conftest import CHART, REPO, find, render
 from ot_runtime.devtoken import public_jwk
-from ot_runtime.testing import TestKeys
+from ot_runtime.testing import TestKeys, serve_jwks
 
 VENV_BIN = REPO / ".venv" / "bin"
 AREA = "pohjois-savo"
@@ -119,22 +117,8 @@ def jwks(tmp_path):
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
     jwk.update(kid="contract", use="sig", alg="ES256")
     service_jwk = public_jwk(service.private_path.read_bytes())
-    body = json.dumps({"keys": [jwk, service_jwk]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], private, service.private_path.read_bytes()
-    server.shutdown()
+    with serve_jwks([jwk, service_jwk]) as port:
+        yield port, private, service.private_path.read_bytes()
 
 
 @pytest.fixture()

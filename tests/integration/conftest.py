@@ -140,16 +140,21 @@ class RunningService:
         self.app.engine.dispose()
 
 
-def _start(service: str, build, migrations, env: dict, clock, relay: bool = True, **build_args) -> RunningService:
+def start_service(service: str, build, migrations, env: dict, clock=None, *, relay: bool = True,
+                  after_migrate=None, running: type[RunningService] = RunningService, **build_args) -> RunningService:
+    """Start one service in-process as its main would: settings from `env`, migrations (then
+    `after_migrate(settings)`, e.g. a seed), build, HTTP, consumer, relay (unless `relay=False`), gRPC."""
     settings = load_settings(service, env)
     upgrade(migrations, settings.database_url)
+    if after_migrate:
+        after_migrate(settings)
     app = build(settings, clock=clock or SystemClock(), **build_args)
     app.http_server.start()
     app.consumer.start()
     if relay:
         app.relay.start()
     app.grpc_server.start()
-    return RunningService(app, grpc.insecure_channel(f"127.0.0.1:{app.grpc_server.port}"), settings)
+    return running(app, grpc.insecure_channel(f"127.0.0.1:{app.grpc_server.port}"), settings)
 
 
 @pytest.fixture()
@@ -164,7 +169,7 @@ def start_consent(make_database, kafka_bootstrap, topic_prefix, keys, spans):
     def start(clock=None) -> RunningService:
         env = service_env("consent", make_database("consent"), kafka_bootstrap, topic_prefix, keys,
                           OT_CONSENT_MASTER_KEY=base64.b64encode(os.urandom(32)).decode())
-        service = _start("consent", build, MIGRATIONS, env, clock)
+        service = start_service("consent", build, MIGRATIONS, env, clock)
         started.append(service)
         return service
 
@@ -186,7 +191,8 @@ def start_intake(database_url, kafka_bootstrap, topic_prefix, keys, spans, start
         consent = consent or start_consent(clock)
         env = service_env("intake", database_url, kafka_bootstrap, topic_prefix, keys,
                           OT_CONSENT_GRPC_TARGET=f"127.0.0.1:{consent.app.grpc_server.port}")
-        service = _start("intake", build, MIGRATIONS, env, clock, relay=relay, relay_batch_size=relay_batch_size)
+        service = start_service("intake", build, MIGRATIONS, env, clock, relay=relay,
+                                relay_batch_size=relay_batch_size)
         service.consent = consent
         started.append(service)
         return service

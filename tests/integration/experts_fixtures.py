@@ -6,14 +6,10 @@ a test module: `from experts_fixtures import experts_database_url, start_experts
 """
 from __future__ import annotations
 
-import grpc
 import pytest
 
-from ot_runtime.clock import SystemClock
-from ot_runtime.migrations import upgrade
-from ot_runtime.settings import load_settings
 
-from conftest import RunningService, service_env
+from conftest import RunningService, service_env, start_service
 
 
 @pytest.fixture()
@@ -32,17 +28,10 @@ def start_experts(experts_database_url, kafka_bootstrap, topic_prefix, keys, spa
 
     def start(consent: RunningService, clock=None, sharing=None) -> RunningService:
         """`consent`: the consent service intake uses (experts asks it before sharing a case)."""
-        settings = load_settings("experts", service_env(
-            "experts", experts_database_url, kafka_bootstrap, topic_prefix, keys,
-            OT_CONSENT_GRPC_TARGET=f"127.0.0.1:{consent.app.grpc_server.port}"))
-        upgrade(MIGRATIONS, settings.database_url)
-        seed_catalogue(settings.database_url)
-        app = build(settings, clock=clock or SystemClock(), sharing=sharing)
-        app.http_server.start()
-        app.consumer.start()
-        app.relay.start()
-        app.grpc_server.start()
-        service = RunningService(app, grpc.insecure_channel(f"127.0.0.1:{app.grpc_server.port}"), settings)
+        env = service_env("experts", experts_database_url, kafka_bootstrap, topic_prefix, keys,
+                          OT_CONSENT_GRPC_TARGET=f"127.0.0.1:{consent.app.grpc_server.port}")
+        service = start_service("experts", build, MIGRATIONS, env, clock,
+                                after_migrate=lambda settings: seed_catalogue(settings.database_url), sharing=sharing)
         started.append(service)
         return service
 

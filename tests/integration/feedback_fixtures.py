@@ -10,13 +10,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-import grpc
 import pytest
 
-from ot_runtime.migrations import upgrade
-from ot_runtime.settings import load_settings
 
-from conftest import RunningService, service_env
+from conftest import RunningService, service_env, start_service
 
 
 PUBLIC_URL = "http://feedback.test"
@@ -77,14 +74,7 @@ def start_feedback(feedback_database_url, kafka_bootstrap, topic_prefix, keys, s
                           OT_INTAKE_GRPC_TARGET=f"127.0.0.1:{intake.app.grpc_server.port}",
                           OT_SMTP_HOST="127.0.0.1", OT_SMTP_PORT=str(smtp_sink.port),
                           OT_FEEDBACK_PUBLIC_URL=PUBLIC_URL, **extra_env)
-        settings = load_settings("feedback", env)
-        upgrade(MIGRATIONS, settings.database_url)
-        app = build(settings, clock=clock)
-        app.http_server.start()
-        app.consumer.start()
-        app.relay.start()
-        app.grpc_server.start()
-        service = RunningFeedback(app, grpc.insecure_channel(f"127.0.0.1:{app.grpc_server.port}"), settings)
+        service = start_service("feedback", build, MIGRATIONS, env, clock, running=RunningFeedback)
         started.append(service)
         return service
 

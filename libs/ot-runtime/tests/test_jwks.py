@@ -1,8 +1,6 @@
-"""RS256 tokens verified with a key fetched from a JWKS URL (served on loopback)."""
+"""Tokens verified with a key fetched from a JWKS URL (served on loopback)."""
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import jwt
 import pytest
@@ -10,28 +8,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ot_runtime.auth import AREA_CLAIM, ROLES_CLAIM, TokenVerifier
 from ot_runtime.errors import Unauthenticated
+from ot_runtime.testing import TestKeys, serve_jwks
 
 
 @pytest.fixture()
 def jwks_server():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    body = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield key, f"http://127.0.0.1:{server.server_port}/jwks.json"
-    server.shutdown()
+    with serve_jwks([{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]) as port:
+        yield key, f"http://127.0.0.1:{port}/jwks.json"
 
 
 def rs256(key, kid="k1", **claims):
@@ -58,27 +43,12 @@ def test_platform_tokens_name_their_key_so_a_jwks_verifier_finds_it(tmp_path):
     """Feedback's service token is verified by intake against the area's JWKS: the token's kid
     must match the published key's (its RFC 7638 thumbprint)."""
     from ot_runtime.devtoken import make_token, public_jwk
-    from ot_runtime.testing import TestKeys
     keys = TestKeys(tmp_path)
     jwk = public_jwk(keys.private_path.read_bytes())
-    body = json.dumps({"keys": [jwk]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serve_jwks([jwk]) as port:
         verifier = TokenVerifier(issuer="ot-dev", audience="ot-platform", tenant="pohjois-savo",
-                                 jwks_url=f"http://127.0.0.1:{server.server_port}/")
-        token = make_token(keys.private_path.read_bytes(), area="pohjois-savo", roles=["service"], subject="ot-feedback")
+                                 jwks_url=f"http://127.0.0.1:{port}/")
+        token = make_token(keys.private_path.read_bytes(), area="pohjois-savo", roles=["service"],
+                           subject="ot-feedback")
         assert verifier.verify("Bearer " + token).roles == frozenset({"service"})
-        assert len(jwk["kid"]) == 43  # base64url of a SHA-256
-    finally:
-        server.shutdown()
+    assert len(jwk["kid"]) == 43  # base64url of a SHA-256

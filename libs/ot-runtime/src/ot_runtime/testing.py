@@ -1,7 +1,11 @@
 """Helpers for the services' tests: signing keys, tokens, and reading rich error details."""
 from __future__ import annotations
 
+import json
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
@@ -52,3 +56,27 @@ def status_details(error: grpc.RpcError) -> list:
 def field_violations(error: grpc.RpcError) -> list[error_details_pb2.BadRequest.FieldViolation]:
     return [v for d in status_details(error) if isinstance(d, error_details_pb2.BadRequest)
             for v in d.field_violations]
+
+
+@contextmanager
+def serve_jwks(keys: list[dict]):
+    """An identity provider's JWKS on a free loopback port, for tests of JWKS-based verification.
+    Yields the port; the document is {"keys": keys} at any path."""
+    body = json.dumps({"keys": keys}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the http.server API)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass  # keep test output quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
