@@ -162,14 +162,24 @@ class IntakeRepository:
         rows = self.session.execute(sa.select(requests).where(*page)
                                     .order_by(requests.c.submitted_at.desc(), requests.c.id.desc())
                                     .limit(f.page_size + 1)).mappings().all()
-        items = [self._load(r) for r in rows[:f.page_size]]
+        items = self._load_all(rows[:f.page_size])
         next_token = encode_page_token(items[-1].submitted_at, items[-1].id) if len(rows) > f.page_size else ""
         return items, next_token, total
 
-    def _load(self, row) -> ConsultationRequest:
-        cats = self.session.execute(sa.select(request_categories.c.category)
-                                    .where(request_categories.c.request_id == row["id"])
-                                    .order_by(request_categories.c.category)).scalars().all()
+    def _load_all(self, rows) -> list[ConsultationRequest]:
+        """Many requests with their categories in one query (a list page must not cost a query a row)."""
+        ids = [r["id"] for r in rows]
+        by_request: dict[str, list[str]] = {i: [] for i in ids}
+        if ids:
+            for rid, cat in self.session.execute(
+                    sa.select(request_categories.c.request_id, request_categories.c.category)
+                    .where(request_categories.c.request_id.in_(ids)).order_by(request_categories.c.category)):
+                by_request[rid].append(cat)
+        return [self._load(r, by_request[r["id"]]) for r in rows]
+
+    def _load(self, row, cats: list[str] | None = None) -> ConsultationRequest:
+        if cats is None:
+            return self._load_all([row])[0]
         client = row["client"]
         return ConsultationRequest(
             id=row["id"], tenant=row["tenant"], type=RequestType(row["type"]), status=Status(row["status"]),
@@ -194,7 +204,7 @@ class IntakeRepository:
         rows = self.session.execute(sa.select(requests).where(requests.c.owner_subject == owner,
                                                               requests.c.tenant == tenant)
                                     .order_by(requests.c.submitted_at)).mappings().all()
-        return [self._load(r) for r in rows]
+        return self._load_all(rows)
 
     def erase_professional(self, owner: str, pseudonym: str, tenant: str) -> int:
         result = self.session.execute(requests.update().where(
