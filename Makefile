@@ -39,7 +39,7 @@ proto: $(PROTO_STAMP)
 
 $(VENV)/.installed: $(PROTO_STAMP) constraints.txt $(PYPROJECTS)
 	$(PIP) install -q -c constraints.txt \
-	    $(addprefix -e ,$(PACKAGES)) pytest
+	    $(addprefix -e ,$(PACKAGES)) pytest hypothesis
 	touch $@
 
 install: $(VENV)/.installed

@@ -70,7 +70,7 @@ def start_feedback(feedback_database_url, kafka_bootstrap, topic_prefix, keys, s
 
     def start(intake, clock, **extra_env) -> RunningFeedback:
         env = service_env("feedback", feedback_database_url, kafka_bootstrap, topic_prefix, keys,
-                          OT_FEEDBACK_LINK_SECRET=link_secret, OT_SERVICE_TOKEN_KEY_FILE=str(keys.private_path),
+                          OT_FEEDBACK_LINK_SECRET=link_secret, OT_SERVICE_TOKEN_KEY_FILE=str(keys.service_private_path),
                           OT_INTAKE_GRPC_TARGET=f"127.0.0.1:{intake.app.grpc_server.port}",
                           OT_SMTP_HOST="127.0.0.1", OT_SMTP_PORT=str(smtp_sink.port),
                           OT_FEEDBACK_PUBLIC_URL=PUBLIC_URL, **extra_env)

@@ -1,6 +1,9 @@
+import time
+
+import jwt
 import pytest
 
-from ot_runtime.auth import TokenVerifier
+from ot_runtime.auth import AREA_CLAIM, ROLES_CLAIM, TokenVerifier
 from ot_runtime.devtoken import DEV_AUDIENCE, DEV_ISSUER, make_token
 from ot_runtime.errors import PermissionDenied, Unauthenticated
 from ot_runtime.testing import TestKeys
@@ -30,7 +33,86 @@ def test_missing_or_garbled_token_is_unauthenticated(verifier, header):
 
 def test_expired_token_is_unauthenticated(keys, verifier):
     with pytest.raises(Unauthenticated, match="expired"):
-        verifier.verify("Bearer " + keys.token(area="etela-savo", ttl_seconds=-10))
+        verifier.verify("Bearer " + keys.token(area="etela-savo", ttl_seconds=-120))
+
+
+def test_a_few_seconds_of_clock_skew_are_allowed(keys, verifier):
+    """The identity provider's clock may be a little ahead or behind ours."""
+    assert verifier.verify("Bearer " + keys.token(area="etela-savo", ttl_seconds=-10)).subject == "test-user"
+
+
+def test_token_made_to_live_for_days_is_refused(keys, verifier):
+    with pytest.raises(Unauthenticated, match="lifetime"):
+        verifier.verify("Bearer " + keys.token(area="etela-savo", ttl_seconds=3 * 24 * 3600))
+
+
+@pytest.mark.parametrize("sub", [None, "", "   ", 42])
+def test_token_without_a_subject_is_refused(keys, verifier, sub):
+    now = int(time.time())
+    claims = {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + 60, AREA_CLAIM: "etela-savo",
+              ROLES_CLAIM: ["coordinator"]}
+    if sub is not None:
+        claims["sub"] = sub
+    token = jwt.encode(claims, keys.private_path.read_bytes(), algorithm="ES256")
+    with pytest.raises(Unauthenticated):
+        verifier.verify("Bearer " + token)
+
+
+def test_the_admin_role_is_not_a_super_user(keys, verifier):
+    admin = verifier.verify("Bearer " + keys.token(area="etela-savo", roles=("admin",)))
+    assert not admin.has_any("coordinator", "professional", "secretary", "expert")
+    assert admin.has_any("admin")
+
+
+# --- service tokens: their own issuer and key, and nothing but the role "service" ---------------
+@pytest.fixture()
+def service_keys(tmp_path):
+    return TestKeys(tmp_path / "service")
+
+
+@pytest.fixture()
+def two_issuers(keys, service_keys):
+    return TokenVerifier(issuer=DEV_ISSUER, audience=DEV_AUDIENCE, tenant="etela-savo",
+                         public_key_pem=keys.public_path.read_text(), service_issuer="ot-service",
+                         service_public_key_pem=service_keys.public_path.read_text())
+
+
+def service_token(keys, roles=("service",), issuer="ot-service"):
+    return make_token(keys.private_path.read_bytes(), area="etela-savo", roles=list(roles), subject="ot-feedback",
+                      issuer=issuer, ttl_seconds=300)
+
+
+def test_a_service_token_from_the_service_issuer_is_the_service_role(service_keys, two_issuers):
+    p = two_issuers.verify("Bearer " + service_token(service_keys))
+    assert (p.subject, p.roles) == ("ot-feedback", frozenset({"service"}))
+
+
+def test_the_service_key_cannot_mint_a_persons_token(service_keys, two_issuers):
+    """Whoever holds a service's private key can sign anything with it; the verifier must not
+    believe it for any role but "service", nor under the people's issuer."""
+    with pytest.raises(PermissionDenied, match="only the role service"):
+        two_issuers.verify("Bearer " + service_token(service_keys, roles=("service", "admin")))
+    with pytest.raises(PermissionDenied):
+        two_issuers.verify("Bearer " + service_token(service_keys, roles=("coordinator",)))
+    with pytest.raises(Unauthenticated):  # claims the people's issuer: checked with the people's key
+        two_issuers.verify("Bearer " + service_token(service_keys, roles=("admin",), issuer=DEV_ISSUER))
+
+
+def test_a_persons_token_never_carries_the_service_role(keys, two_issuers):
+    p = two_issuers.verify("Bearer " + keys.token(area="etela-savo", roles=("service", "coordinator")))
+    assert p.roles == frozenset({"coordinator"})
+    with pytest.raises(PermissionDenied, match="no role"):
+        two_issuers.verify("Bearer " + keys.token(area="etela-savo", roles=("service",)))
+
+
+def test_a_people_key_cannot_sign_service_tokens(keys, two_issuers):
+    with pytest.raises(Unauthenticated):
+        two_issuers.verify("Bearer " + service_token(keys))
+
+
+def test_without_a_service_issuer_no_service_token_is_accepted(service_keys, verifier):
+    with pytest.raises(Unauthenticated):
+        verifier.verify("Bearer " + service_token(service_keys))
 
 
 def test_token_signed_by_another_key_is_unauthenticated(tmp_path, verifier):

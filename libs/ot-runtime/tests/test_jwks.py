@@ -40,15 +40,17 @@ def test_token_with_an_unknown_key_id_is_unauthenticated(jwks_server):
 
 
 def test_platform_tokens_name_their_key_so_a_jwks_verifier_finds_it(tmp_path):
-    """Feedback's service token is verified by intake against the area's JWKS: the token's kid
-    must match the published key's (its RFC 7638 thumbprint)."""
+    """A service token can be verified against a JWKS of the platform's service keys: the
+    token's kid must match the published key's (its RFC 7638 thumbprint)."""
     from ot_runtime.devtoken import make_token, public_jwk
     keys = TestKeys(tmp_path)
+    people = TestKeys(tmp_path / "people")
     jwk = public_jwk(keys.private_path.read_bytes())
     with serve_jwks([jwk]) as port:
         verifier = TokenVerifier(issuer="ot-dev", audience="ot-platform", tenant="pohjois-savo",
-                                 jwks_url=f"http://127.0.0.1:{port}/")
+                                 public_key_pem=people.public_path.read_text(), service_issuer="ot-service",
+                                 service_jwks_url=f"http://127.0.0.1:{port}/")
         token = make_token(keys.private_path.read_bytes(), area="pohjois-savo", roles=["service"],
-                           subject="ot-feedback")
+                           subject="ot-feedback", issuer="ot-service")
         assert verifier.verify("Bearer " + token).roles == frozenset({"service"})
     assert len(jwk["kid"]) == 43  # base64url of a SHA-256

@@ -1,13 +1,23 @@
 """Bearer-JWT authentication and the caller's identity.
 
 A token is accepted when it is signed with RS256 or ES256 by the configured key (PEM file or
-JWKS URL), its issuer and audience match, and it has not expired. Its claims give the caller's
+JWKS URL), its issuer and audience match, it has a subject, it has not expired (a small clock
+skew is allowed) and its lifetime is not unreasonably long. Its claims give the caller's
 subject, wellbeing area and roles. The area must be this deployment's: an area's token is
 useless in another area's release (defence in depth on top of the one-release-per-area model).
+
+Two issuers are trusted, each with its own keys, and they never mix:
+- the area's identity provider signs people's tokens; the role "service" in such a token is
+  ignored, so no person can act as a platform service;
+- the platform services' own issuer (AUTH_SERVICE_ISSUER) signs tokens that carry exactly the
+  role "service" and nothing else, so a service's signing key can never mint a person's token
+  (an admin, a coordinator). Which RPCs accept the "service" role is in each service's access
+  table (ot_runtime.access).
 """
 from __future__ import annotations
 
 import contextvars
+import time
 from dataclasses import dataclass
 
 import jwt
@@ -31,7 +41,9 @@ class Principal:
     roles: frozenset[str]
 
     def has_any(self, *roles: str) -> bool:
-        return bool(self.roles & set(roles)) or "admin" in self.roles
+        # No role is a super-user: the area's data-protection officer ("admin") gets what its
+        # duties need through the access tables, not everything.
+        return bool(self.roles & set(roles))
 
 
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("ot_principal", default=None)
@@ -66,25 +78,54 @@ def require_role(principal: Principal, *roles: str) -> None:
             f"Tähän tarvitaan jokin rooleista: {', '.join(roles)}. / This needs one of the roles: {', '.join(roles)}.")
 
 
-class TokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, tenant: str,
-                 public_key_pem: str | None = None, jwks_url: str | None = None):
+SERVICE_ROLE = "service"
+
+
+class _Keys:
+    """Where one issuer's signing keys come from: a PEM file's key or a JWKS URL."""
+
+    def __init__(self, public_key_pem: str | None, jwks_url: str | None):
         if not public_key_pem and not jwks_url:
             raise ValueError("a public key or a JWKS URL is needed")
+        self._pem = public_key_pem
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+
+    def key_for(self, token: str):
+        return self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._pem
+
+
+def _read(path: str | None) -> str | None:
+    if not path:
+        return None
+    with open(path, encoding="ascii") as f:
+        return f.read()
+
+
+class TokenVerifier:
+    def __init__(self, *, issuer: str, audience: str, tenant: str,
+                 public_key_pem: str | None = None, jwks_url: str | None = None,
+                 service_issuer: str | None = None, service_public_key_pem: str | None = None,
+                 service_jwks_url: str | None = None, leeway_seconds: int = 30,
+                 max_lifetime_seconds: int = 12 * 3600):
         self.issuer = issuer
         self.audience = audience
         self.tenant = tenant
-        self._key = public_key_pem
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self.leeway = leeway_seconds
+        self.max_lifetime = max_lifetime_seconds
+        self._people = _Keys(public_key_pem, jwks_url)
+        if service_issuer is not None and service_issuer == issuer:
+            raise ValueError("the service issuer must differ from the people's issuer")
+        self.service_issuer = service_issuer
+        self._services = _Keys(service_public_key_pem, service_jwks_url) if service_issuer else None
 
     @classmethod
     def from_settings(cls, settings) -> "TokenVerifier":
-        pem = None
-        if settings.jwt_public_key_file:
-            with open(settings.jwt_public_key_file, encoding="ascii") as f:
-                pem = f.read()
         return cls(issuer=settings.jwt_issuer, audience=settings.jwt_audience, tenant=settings.tenant,
-                   public_key_pem=pem, jwks_url=settings.jwks_url)
+                   public_key_pem=_read(settings.jwt_public_key_file), jwks_url=settings.jwks_url,
+                   service_issuer=settings.service_jwt_issuer,
+                   service_public_key_pem=_read(settings.service_jwt_public_key_file),
+                   service_jwks_url=settings.service_jwks_url, leeway_seconds=settings.jwt_leeway_seconds,
+                   max_lifetime_seconds=settings.jwt_max_lifetime_seconds)
 
     def verify(self, authorization: str | None) -> Principal:
         if not authorization or not authorization.lower().startswith("bearer "):
@@ -93,14 +134,22 @@ class TokenVerifier:
                 "The call has no bearer token (authorization: Bearer <token>).")
         token = authorization[7:].strip()
         try:
-            key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
-            claims = jwt.decode(token, key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
+            # The issuer picks the key set; the signature check below is what makes it true.
+            claimed_issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            as_service = self._services is not None and claimed_issuer == self.service_issuer
+            keys, issuer = (self._services, self.service_issuer) if as_service else (self._people, self.issuer)
+            claims = jwt.decode(token, keys.key_for(token), algorithms=ALGORITHMS, audience=self.audience,
+                                issuer=issuer, leeway=self.leeway,
                                 options={"require": ["exp", "sub", "iss", "aud"]})
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("Tunniste on vanhentunut. / The token has expired.") from None
         except jwt.PyJWTError as exc:
             # The reason helps the caller fix their set-up; it holds no token content.
             raise Unauthenticated(f"Tunniste ei kelpaa. / The token is not valid: {type(exc).__name__}.") from None
+        self._check_lifetime(claims)
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject.strip():
+            raise Unauthenticated("Tunnisteesta puuttuu käyttäjä (sub). / The token has no subject (sub).")
         area = claims.get(AREA_CLAIM)
         roles = claims.get(ROLES_CLAIM) or []
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
@@ -108,7 +157,24 @@ class TokenVerifier:
         if area != self.tenant:
             raise PermissionDenied(
                 "Tunniste on toisen hyvinvointialueen. / The token belongs to another wellbeing area.")
-        known = frozenset(r for r in roles if r in ROLES)
+        if as_service:
+            if set(roles) != {SERVICE_ROLE}:
+                raise PermissionDenied("Palvelutunnisteella voi olla vain rooli service. / A service token may carry "
+                                       "only the role service.")
+            known = frozenset({SERVICE_ROLE})
+        else:
+            known = frozenset(r for r in roles if r in ROLES and r != SERVICE_ROLE)
         if not known:
             raise PermissionDenied("Tunnisteessa ei ole yhtään roolia. / The token carries no role.")
-        return Principal(subject=str(claims["sub"]), tenant=area, roles=known)
+        return Principal(subject=subject, tenant=area, roles=known)
+
+    def _check_lifetime(self, claims: dict) -> None:
+        """A stolen token is useful for as long as it lives: refuse ones made to live for days."""
+        exp = claims["exp"]
+        start = claims.get("iat")
+        if not isinstance(start, (int, float)):
+            start = time.time()
+        if not isinstance(exp, (int, float)) or exp - start > self.max_lifetime + self.leeway:
+            raise Unauthenticated(
+                f"Tunnisteen voimassaoloaika on liian pitkä (enintään {self.max_lifetime // 3600} h). / "
+                f"The token's lifetime is too long (at most {self.max_lifetime // 3600} h).")

@@ -26,12 +26,16 @@ from .tenants import TENANTS
 DEFAULT_KEY_DIR = Path(os.environ.get("OT_DEV_KEY_DIR", ".data/dev-keys"))
 DEV_ISSUER = "ot-dev"
 DEV_AUDIENCE = "ot-platform"
+# The platform services' own tokens (role "service" only) come from another issuer and key pair.
+DEV_SERVICE_ISSUER = "ot-dev-service"
+SERVICE_KEY = "service"
 
 
-def ensure_keys(key_dir: Path = DEFAULT_KEY_DIR) -> tuple[Path, Path]:
-    """Create an ES256 key pair once; return (private, public) paths."""
+def ensure_keys(key_dir: Path = DEFAULT_KEY_DIR, name: str = "jwt") -> tuple[Path, Path]:
+    """Create an ES256 key pair once; return (private, public) paths. `name` "jwt" is the people's
+    (standing in for the identity provider), SERVICE_KEY the platform services' own."""
     key_dir.mkdir(parents=True, exist_ok=True)
-    private, public = key_dir / "jwt-private.pem", key_dir / "jwt-public.pem"
+    private, public = key_dir / f"{name}-private.pem", key_dir / f"{name}-public.pem"
     if not private.exists():
         key = ec.generate_private_key(ec.SECP256R1())
         private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -72,15 +76,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key-dir", type=Path, default=DEFAULT_KEY_DIR)
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds (default 8 h)")
     parser.add_argument("--jwk", action="store_true", help="print the signing key's public JWK (with its kid) "
-                                                           "instead of a token, e.g. to publish in a JWKS")
+                                                           "instead of a token, e.g. to publish in a JWKS "
+                                                           "(with --role service: the services' key)")
     args = parser.parse_args(argv)
     roles = args.role or ["professional"]
-    private, _ = ensure_keys(args.key_dir)
+    # "service" is signed with the services' own key and issuer, and alone: that is the only way
+    # the services accept it.
+    as_service = "service" in roles
+    if as_service and len(roles) > 1:
+        parser.error("--role service cannot be combined with other roles")
+    private, _ = ensure_keys(args.key_dir, SERVICE_KEY if as_service else "jwt")
     if args.jwk:
         print(json.dumps(public_jwk(private.read_bytes())))
         return 0
     print(make_token(private.read_bytes(), area=args.area, roles=roles,
-                     subject=args.subject or f"dev-{roles[0]}", ttl_seconds=args.ttl))
+                     subject=args.subject or f"dev-{roles[0]}", ttl_seconds=args.ttl,
+                     issuer=DEV_SERVICE_ISSUER if as_service else DEV_ISSUER))
     return 0
 
 

@@ -56,7 +56,20 @@ class Unauthenticated(OtError):
 
 
 class PermissionDenied(OtError):
+    """The caller may not do this. `reason` (e.g. ROLE_NOT_ALLOWED, NOT_ASSIGNED) goes out as
+    google.rpc.ErrorInfo, so a client can tell a role refusal from an object-level one."""
+
     code = grpc.StatusCode.PERMISSION_DENIED
+
+    def __init__(self, message: str, reason: str = "", info: dict[str, str] | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.info = info or {}
+
+    def details(self) -> list:
+        if not self.reason:
+            return []
+        return [error_details_pb2.ErrorInfo(reason=self.reason, domain="ot.platform", metadata=self.info)]
 
 
 class FailedPrecondition(OtError):

@@ -9,24 +9,37 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from .access import Access
 from .auth import TokenVerifier
-from .interceptors import AuthInterceptor, ErrorInterceptor, TracingInterceptor
+from .fields import FieldRules
+from .interceptors import AuthInterceptor, ErrorInterceptor, TracingInterceptor, ValidationInterceptor
 
 log = logging.getLogger("ot.grpc")
+
+# The largest request any RPC needs (a submission's free text is a few kB; the field rules cap each
+# field well below this). gRPC refuses a bigger message with RESOURCE_EXHAUSTED before it is read.
+MAX_REQUEST_BYTES = 256 * 1024
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 
 class GrpcServer:
     """Build with the servicers' registration, `start()`, and `stop()` on SIGTERM.
 
     `register(server)` adds the servicers and returns their full service names, which the
-    health service reports and reflection lists.
+    health service reports and reflection lists. `access` says which roles may call each RPC
+    (an RPC missing from it is refused to everyone) and `field_rules` the form of every string
+    field of the requests (see ot_runtime.access and ot_runtime.fields).
     """
 
     def __init__(self, *, host: str, port: int, verifier: TokenVerifier,
-                 register: Callable[[grpc.Server], Iterable[str]], max_workers: int = 16):
+                 register: Callable[[grpc.Server], Iterable[str]], access: Access | None = None,
+                 field_rules: FieldRules | None = None, max_workers: int = 16):
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-            interceptors=[TracingInterceptor(), ErrorInterceptor(), AuthInterceptor(verifier)])
+            interceptors=[TracingInterceptor(), ErrorInterceptor(), AuthInterceptor(verifier, access),
+                          ValidationInterceptor(field_rules)],
+            options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+                     ("grpc.max_send_message_length", MAX_RESPONSE_BYTES)])
         self.service_names = list(register(self.server))
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -1,7 +1,11 @@
-"""gRPC server interceptors: tracing, error mapping, authentication (outermost first).
+"""gRPC server interceptors, outermost first: tracing, error mapping, authentication with the
+service's access table, and the field check (ot_runtime.fields).
 
-Each wraps the unary handlers of a call. Health checks and reflection pass without a token so
-that Kubernetes probes and grpcurl's discovery work; every other method needs one.
+Each wraps every kind of handler (unary and streaming, in either direction). Health checks and
+reflection pass without a token so that Kubernetes probes and grpcurl's discovery work; every
+other method needs one. A request that cannot be decoded (not protobuf, invalid UTF-8 in a
+string) is INVALID_ARGUMENT, not INTERNAL: the decoding happens inside the chain, where it can be
+answered properly.
 """
 from __future__ import annotations
 
@@ -15,8 +19,13 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter
 
+from sqlalchemy import exc as sa_exc
+
+from .access import Access
 from .auth import TokenVerifier, reset_principal, set_principal
-from .errors import OtError, internal_status, to_rpc_status
+from .errors import (FieldViolation, InvalidArgument, OtError, PermissionDenied, Unavailable, internal_status,
+                     to_rpc_status)
+from .fields import FieldRules, check
 from .telemetry import context_from_grpc_metadata
 
 log = logging.getLogger("ot.grpc")
@@ -27,23 +36,22 @@ RPC_CALLS = Counter("ot_grpc_calls_total", "gRPC calls handled", ["method", "cod
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
-def _wrap_unary(handler: grpc.RpcMethodHandler | None, around: Callable) -> grpc.RpcMethodHandler | None:
-    """Return `handler` with its unary behaviour wrapped as around(inner, request, context)."""
+def _wrap(handler: grpc.RpcMethodHandler | None, around: Callable,
+          request_deserializer: Callable | None = None) -> grpc.RpcMethodHandler | None:
+    """Return `handler` with its behaviour wrapped as around(inner, request_or_iterator, context),
+    whatever its kind, optionally with another request deserializer."""
     if handler is None:
         return None
-    if handler.unary_unary:
-        inner = handler.unary_unary
-        return grpc.unary_unary_rpc_method_handler(
-            lambda request, context: around(inner, request, context),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
-    if handler.unary_stream:
-        inner = handler.unary_stream
-        return grpc.unary_stream_rpc_method_handler(
-            lambda request, context: around(inner, request, context),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
-    return handler  # streaming requests: reflection only, which needs no wrapping
+    deserializer = request_deserializer or handler.request_deserializer
+    for kind, make in (("unary_unary", grpc.unary_unary_rpc_method_handler),
+                       ("unary_stream", grpc.unary_stream_rpc_method_handler),
+                       ("stream_unary", grpc.stream_unary_rpc_method_handler),
+                       ("stream_stream", grpc.stream_stream_rpc_method_handler)):
+        inner = getattr(handler, kind)
+        if inner:
+            return make(lambda request, context, inner=inner: around(inner, request, context),
+                        request_deserializer=deserializer, response_serializer=handler.response_serializer)
+    return handler
 
 
 def _code_of(context: grpc.ServicerContext) -> grpc.StatusCode:
@@ -82,7 +90,7 @@ class TracingInterceptor(grpc.ServerInterceptor):
             finally:
                 otel_context.detach(token)
 
-        return _wrap_unary(continuation(details), around)
+        return _wrap(continuation(details), around)
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
@@ -100,6 +108,11 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                 log.info("call refused", extra={"rpc_method": method, "code": error.code.name,
                                                 "error": type(error).__name__})
                 context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
+            except _DATABASE_AWAY as error:
+                # The database is away (down, restarting, pool exhausted): a transaction that did
+                # not commit changed nothing, and a client that retries on UNAVAILABLE should.
+                log.warning("database unavailable", extra={"rpc_method": method, "error": type(error).__name__})
+                context.abort_with_status(rpc_status.to_status(to_rpc_status(Unavailable(DATABASE_AWAY))))
             except Exception:
                 if _code_of(context) != grpc.StatusCode.OK:
                     raise  # already aborted further in
@@ -107,22 +120,34 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                 context.abort_with_status(rpc_status.to_status(internal_status(
                     "Sisäinen virhe; yritä hetken kuluttua uudelleen. / Internal error; please try again shortly.")))
 
-        return _wrap_unary(continuation(details), around)
+        return _wrap(continuation(details), around)
+
+
+DATABASE_AWAY = ("Tietokanta ei vastaa juuri nyt; mitään ei tallennettu. Yritä hetken kuluttua uudelleen. / "
+                 "The database does not answer right now; nothing was saved. Please try again shortly.")
+_DATABASE_AWAY = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
-    """Verify the bearer token and make the caller available to the handler as the principal."""
+    """Verify the bearer token, check the caller's roles against the service's access table, and
+    make the caller available to the handler as the principal.
 
-    def __init__(self, verifier: TokenVerifier):
+    `access` None means the service has no table yet (each handler checks roles itself); a
+    table refuses every method it does not list."""
+
+    def __init__(self, verifier: TokenVerifier, access: Access | None = None):
         self.verifier = verifier
+        self.access = access
 
     def intercept_service(self, continuation, details):
-        if details.method.startswith(PUBLIC_PREFIXES):
+        method = details.method
+        if method.startswith(PUBLIC_PREFIXES):
             return continuation(details)
         authorization = dict(details.invocation_metadata or ()).get("authorization")
 
         def around(inner, request, context):
             principal = self.verifier.verify(authorization)
+            self._check_role(method, principal.roles)
             trace.get_current_span().set_attribute("enduser.role", ",".join(sorted(principal.roles)))
             token = set_principal(principal, authorization)
             try:
@@ -130,4 +155,78 @@ class AuthInterceptor(grpc.ServerInterceptor):
             finally:
                 reset_principal(token)
 
-        return _wrap_unary(continuation(details), around)
+        return _wrap(continuation(details), around)
+
+    def _check_role(self, method: str, roles: frozenset[str]) -> None:
+        if self.access is None:
+            return
+        allowed = self.access.get(method)
+        if not allowed:
+            raise PermissionDenied("Tätä toimintoa ei ole avattu millekään roolille. / This operation is not open to "
+                                   "any role.", reason="RPC_NOT_OPEN")
+        if not roles & allowed:
+            names = ", ".join(sorted(allowed))
+            raise PermissionDenied(f"Tähän tarvitaan jokin rooleista: {names}. / This needs one of the roles: {names}.",
+                                   reason="ROLE_NOT_ALLOWED", info={"allowed_roles": ",".join(sorted(allowed))})
+
+
+class _Undecodable:
+    """Stands in for a request whose bytes are not a valid message (so the chain can answer
+    INVALID_ARGUMENT instead of gRPC's bare INTERNAL "Exception deserializing request!")."""
+
+    def __init__(self, message_name: str):
+        self.message_name = message_name
+
+
+def _lenient(deserializer: Callable | None) -> Callable | None:
+    if deserializer is None:
+        return None
+
+    def decode(data: bytes):
+        try:
+            return deserializer(data)
+        except Exception:  # DecodeError, or UnicodeDecodeError in a string field
+            return _Undecodable(getattr(deserializer, "__qualname__", "request"))
+    return decode
+
+
+def _undecodable() -> InvalidArgument:
+    return InvalidArgument([FieldViolation(
+        "", "Pyyntöä ei voi lukea: se ei ole kelvollinen protobuf-viesti tai siinä on virheellistä UTF-8:aa. / "
+            "The request cannot be read: it is not a valid protobuf message, or a string in it is not valid UTF-8.",
+        "undecodable")])
+
+
+class ValidationInterceptor(grpc.ServerInterceptor):
+    """Decode the request and check every field's form, then the guard (ot_runtime.fields), before
+    the handler sees it. Innermost: it runs after authentication, so an anonymous caller cannot
+    make the server scan anything."""
+
+    def __init__(self, rules: FieldRules | None = None):
+        self.rules = rules
+
+    def intercept_service(self, continuation, details):
+        if details.method.startswith(PUBLIC_PREFIXES):
+            return continuation(details)
+        handler = continuation(details)
+        if handler is None:
+            return None
+
+        def checked(request):
+            if isinstance(request, _Undecodable):
+                raise _undecodable()
+            if self.rules is not None:
+                problems = check(request, self.rules)
+                if problems:
+                    log.info("request refused at the edge", extra={
+                        "rpc_method": details.method, "violations": len(problems),
+                        "kinds": sorted({p.reason for p in problems})})
+                    raise InvalidArgument(problems)
+            return request
+
+        def around(inner, request, context):
+            if handler.request_streaming:
+                return inner((checked(item) for item in request), context)
+            return inner(checked(request), context)
+
+        return _wrap(handler, around, request_deserializer=_lenient(handler.request_deserializer))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from datetime import datetime, timezone
 
 from opentelemetry import trace
@@ -40,6 +41,23 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+    def formatException(self, ei) -> str:  # noqa: N802 (logging's API)
+        return safe_traceback(ei[1])
+
+
+def safe_traceback(error: BaseException | None) -> str:
+    """Where an error happened (frames and exception types, with their causes), without the
+    exception messages: a message can carry a value (a database's "Key (email)=(...) already
+    exists", a parser's "invalid literal: 'Maija'"), and log lines must never hold request data."""
+    parts = []
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        parts.append(f"{type(error).__module__}.{type(error).__qualname__} (message withheld)\n{frames}")
+        error = error.__cause__ or error.__context__
+    return "\n-- caused by --\n".join(parts)
 
 
 def configure_logging(service: str, tenant: str, level: str = "INFO", stream=None) -> logging.Handler:

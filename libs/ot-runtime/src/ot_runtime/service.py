@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
+from .access import Access
 from .auth import TokenVerifier
 from .consumer import EventConsumer, Handler
+from .fields import FieldRules
 from .grpc_server import GrpcServer
 from .kafka import ensure_topics, make_producer
 from .outbox import OutboxRelay
@@ -31,9 +33,13 @@ class Plumbing:
 
 def wire(settings: Settings, *, engine: sa.Engine, sessions: sessionmaker, outbox: sa.Table, inbox: sa.Table,
          consumes: Iterable[str], handlers: dict[str, Handler], register: Callable[[grpc.Server], list[str]],
-         make_app: Callable[[dict, TokenVerifier], Flask], relay_batch_size: int = 100) -> Plumbing:
+         make_app: Callable[[dict, TokenVerifier], Flask], access: Access | None = None,
+         field_rules: FieldRules | None = None,
+         relay_batch_size: int = 100) -> Plumbing:
     """`consumes`: the services whose topics this one reads; `register` adds the servicers and
-    returns their full names; `make_app(readiness_checks, verifier)` builds the service's Flask app."""
+    returns their full names; `access` and `field_rules` are the service's edge (who may call which
+    RPC, the form of every request field); `make_app(readiness_checks, verifier)` builds the
+    service's Flask app."""
     service = settings.service_name
     consumed = [settings.topic(name) for name in consumes]
     ensure_topics(settings.kafka_bootstrap_servers, [settings.topic(service), *consumed, settings.dead_letter_topic])
@@ -45,7 +51,8 @@ def wire(settings: Settings, *, engine: sa.Engine, sessions: sessionmaker, outbo
         group_id=f"{settings.topic_prefix}.{service}", tenant=settings.tenant, sessions=sessions, inbox=inbox,
         handlers=handlers, producer=producer, dead_letter_topic=settings.dead_letter_topic)
     verifier = TokenVerifier.from_settings(settings)
-    grpc_server = GrpcServer(host=settings.grpc_host, port=settings.grpc_port, verifier=verifier, register=register)
+    grpc_server = GrpcServer(host=settings.grpc_host, port=settings.grpc_port, verifier=verifier, register=register,
+                             access=access, field_rules=field_rules)
 
     def database_ready() -> None:
         with engine.connect() as conn:

@@ -121,8 +121,11 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
                  relay_batch_size=relay_batch_size)
     http = parts.http_server
     if directory is None:
+        if not settings.service_jwt_issuer:
+            raise SettingsError("feedback: AUTH_SERVICE_ISSUER is not set (the issuer of the platform services' own "
+                                "tokens, with which feedback signs its calls to intake)")
         tokens = SignedServiceToken.from_file(config.service_token_key_file, tenant=settings.tenant,
-                                              issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+                                              issuer=settings.service_jwt_issuer, audience=settings.jwt_audience)
         directory = GrpcIntakeDirectory(config.intake_target, tokens)
     mailer = mailer or SmtpMailer(config.smtp)
     scheduler = FeedbackScheduler(
