@@ -3,7 +3,7 @@
 #   helm            from its Go module (go install), a pinned v3 release
 #   checkov         the policy linter, from PyPI, in its own venv (its many pins stay out of .venv)
 #   kubernetes-validate  the Kubernetes JSON schemas of every release since 1.x, from PyPI, same venv
-# Everything lands in ${OT_CACHE_DIR:-<repo>/.cache}/tools/; a second run only checks the stamps
+# Everything lands in $OT_CACHE_DIR/tools/ (see lib.sh: the user cache); a second run only checks the stamps
 # and prints where the tools are (machine-readable lines on stdout, messages on stderr).
 #
 # Why these and not others: kube-linter is not served by the Go module proxy this project may use

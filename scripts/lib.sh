@@ -5,7 +5,9 @@
 # <repo> is the parent of scripts/, resolved from this file so any cwd / checkout path works.
 OT_REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 # Absolute paths: daemons run with another cwd (and, for postgres, as another user).
-OT_CACHE_DIR="$(realpath -m "${OT_CACHE_DIR:-$OT_REPO_DIR/.cache}")"
+# Downloads and builds (Kafka jars, helm, ...) are cached by version in the user's cache
+# directory, not in the clone, so a fresh clone on the same machine reuses them.
+OT_CACHE_DIR="$(realpath -m "${OT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ot-platform}")"
 OT_DATA_DIR="$(realpath -m "${OT_DATA_DIR:-$OT_REPO_DIR/.data}")"
 
 log() { printf '[%s] %s\n' "${OT_LOG_TAG:-ot}" "$*" >&2; }

@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from ot_runtime.devtoken import DEV_AUDIENCE, DEV_ISSUER, ensure_keys
+from ot_runtime.devtoken import DEV_AUDIENCE, DEV_ISSUER, DEV_SERVICE_ISSUER, SERVICE_KEY, ensure_keys
 from ot_runtime.tenants import TENANTS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,13 +38,21 @@ SERVICES = [
 SMTP_PORT, MAIL_PAGE_PORT = 2525, 8025
 
 
-def dev_master_key() -> str:
-    """The consent service's master key for this laptop (a cluster keeps it in a Secret)."""
-    path = DATA / "dev-keys" / "consent-master.key"
+def dev_key(name: str) -> str:
+    """A 256-bit key (base64) made once for this laptop under .data/dev-keys (a cluster keeps
+    consent's keys in a Secret)."""
+    path = DATA / "dev-keys" / name
     if not path.exists():
         path.write_text(base64.b64encode(os.urandom(32)).decode())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def consent_keys() -> dict:
+    """Consent's master key versions (only v1 here: the key made by earlier runs stays v1, so an
+    existing .data keeps opening) and its audit trail's key."""
+    return {"OT_CONSENT_MASTER_KEYS": f"v1:{dev_key('consent-master.key')}",
+            "OT_CONSENT_AUDIT_KEY": dev_key("consent-audit.key")}
 
 
 def say(text: str) -> None:
@@ -81,7 +89,9 @@ def service_env(name: str, grpc_port: int, http_port: int, tenant: str, kafka: s
             "KAFKA_BOOTSTRAP_SERVERS": kafka, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(grpc_port),
             "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port), "AUTH_JWT_ISSUER": DEV_ISSUER,
             "AUTH_JWT_AUDIENCE": DEV_AUDIENCE, "AUTH_JWT_PUBLIC_KEY_FILE": str(public_key),
-            "OT_CONSENT_GRPC_TARGET": "127.0.0.1:50053", "OT_CONSENT_MASTER_KEY": dev_master_key()}
+            "AUTH_SERVICE_ISSUER": DEV_SERVICE_ISSUER,
+            "AUTH_SERVICE_PUBLIC_KEY_FILE": str(ensure_keys(DATA / "dev-keys", SERVICE_KEY)[1]),
+            "OT_CONSENT_GRPC_TARGET": "127.0.0.1:50053", **consent_keys()}
 
 
 def run_step(command: list[str], env: dict) -> None:
@@ -96,11 +106,11 @@ def run_step(command: list[str], env: dict) -> None:
 
 
 # Feedback mails through the local sink, finds the worker's address by asking intake as a
-# platform service (a token it signs with the development key), and signs its answer links.
+# platform service (a token it signs with the services' own development key), and signs its answer links.
 FEEDBACK_ENV = {
     "OT_INTAKE_GRPC_TARGET": "127.0.0.1:50051", "OT_SMTP_HOST": "127.0.0.1", "OT_SMTP_PORT": str(SMTP_PORT),
     "OT_FEEDBACK_PUBLIC_URL": "http://127.0.0.1:8084", "OT_FEEDBACK_TICK_SECONDS": "30",
-    "OT_SERVICE_TOKEN_KEY_FILE": str(DATA / "dev-keys" / "jwt-private.pem"),
+    "OT_SERVICE_TOKEN_KEY_FILE": str(DATA / "dev-keys" / f"{SERVICE_KEY}-private.pem"),
 }
 
 

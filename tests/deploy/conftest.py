@@ -18,7 +18,9 @@ AREAS = sorted(p.stem for p in AREA_DIR.glob("*.yaml"))
 # The Kubernetes version the chart is rendered for and validated against (schemas from the
 # PyPI package kubernetes-validate, pinned in scripts/helm_tools.sh).
 KUBE_VERSION = "1.35.0"
-TOOLS = Path(os.environ.get("OT_CACHE_DIR", REPO / ".cache")).resolve() / "tools"
+# The same cache as scripts/lib.sh: the user's cache directory, not the clone.
+TOOLS = Path(os.environ.get("OT_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+             / "ot-platform").resolve() / "tools"
 
 
 def _tool(path: Path) -> Path:

@@ -289,21 +289,38 @@ def test_feedback_settings_that_would_not_work_are_refused(helm_bin, bad, messag
     assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
 
 
-def test_consent_master_key_comes_from_the_documented_secret(renders):
+def test_consent_keys_come_from_the_documented_secret(renders):
     for area, objs in renders.items():
+        secrets = f"ot-{area}-ot-platform-consent-secrets"
         for kind in ("Deployment", "Job"):
             pod = find(objs, kind, "-consent" if kind == "Deployment" else "-consent-migrate")[0]["spec"]["template"]
             refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in pod["spec"]["containers"][0]["env"]
                     if "valueFrom" in e}
             # The names the area files' comments and NOTES.txt give to operators.
-            assert refs["OT_CONSENT_MASTER_KEY"] == {"name": f"ot-{area}-ot-platform-consent-secrets",
-                                                     "key": "master-key"}, (area, kind)
+            assert refs["OT_CONSENT_MASTER_KEYS"] == {"name": secrets, "key": "master-keys"}, (area, kind)
+            assert refs["OT_CONSENT_AUDIT_KEY"] == {"name": secrets, "key": "audit-key"}, (area, kind)
+            assert "OT_CONSENT_MASTER_KEY" not in refs, (area, kind)  # the older single key: not both
             assert refs["DATABASE_URL"] == {"name": f"ot-{area}-ot-platform-consent-db", "key": "DATABASE_URL"}
-        for other in ("intake", "experts"):
+        for other in ("intake", "experts", "feedback"):
             env = find(objs, "Deployment", f"-{other}")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
-            assert "OT_CONSENT_MASTER_KEY" not in {e["name"] for e in env}, (area, other)
+            assert not {e["name"] for e in env} & {"OT_CONSENT_MASTER_KEYS", "OT_CONSENT_AUDIT_KEY"}, (area, other)
         comment = (CHART.parent / "values" / f"{area}.yaml").read_text()
-        assert re.search(rf"ot-{area}-ot-platform-consent-secrets +key master-key ", comment)
+        assert re.search(rf"#   {secrets} +key master-keys .*\n#  +key audit-key ", comment), area
+
+
+@pytest.mark.parametrize("bad", [
+    "services.consent.secretEnv.OT_CONSENT_AUDIT_KEY=null",  # the audit trail would have no key
+    "services.consent.secretEnv.OT_CONSENT_MASTER_KEYS=null",
+    "services.consent.secretEnv.OT_CONSENT_MASTER_KEY.key=master-key",  # the older single key as well
+])
+def test_consent_without_its_keys_is_refused(helm_bin, bad):
+    args = [str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION,
+            "-f", str(CHART.parent / "values" / "pohjois-savo.yaml"), "--set", bad]
+    if bad.endswith(".key=master-key"):
+        args += ["--set", "services.consent.secretEnv.OT_CONSENT_MASTER_KEY.name="]
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode != 0 and "values don't meet the specifications of the schema" in done.stderr, \
+        done.stderr[-2000:]
 
 
 def test_area_policies_reach_only_the_service_that_reads_them(variants):
@@ -487,7 +504,10 @@ def test_notes_tell_what_was_installed(helm_bin, tmp_path, tools_python):
                  "https://palaute.keski-suomi.example.invalid/palaute/<link>",
                  "must be published there. Known defect"):
         assert line in notes, line
-    assert "OT_CONSENT_MASTER_KEY from Secret ot-keski-suomi-ot-platform-consent-secrets key master-key" in notes
+    consent_secrets = "ot-keski-suomi-ot-platform-consent-secrets"
+    assert f"OT_CONSENT_MASTER_KEYS from Secret {consent_secrets} key master-keys" in notes
+    assert f"OT_CONSENT_AUDIT_KEY from Secret {consent_secrets} key audit-key" in notes
+    assert "ot-consent verify-audit --anchors-from-topic" in notes and "there is no key rotation" not in notes
     assert "the migrate Job also ran: ot-experts seed" in notes
 
 

@@ -8,7 +8,7 @@ what cannot be the same on a laptop is replaced, and only where the chart alread
 variable: listen hosts and ports to loopback, the OTLP endpoint to a collector stub here,
 AUTH_JWKS_URL to a JWKS served here, OT_<CALLEE>_GRPC_TARGET to the callee started here,
 OT_SMTP_HOST/OT_SMTP_PORT to an SMTP sink here, and the Secrets to local values (a fresh database
-per service, the local Kafka, a random master key and link secret, and the Secret files the chart
+per service, the local Kafka, random consent keys and link secret, and the Secret files the chart
 mounts written to a folder here, their variables pointing there). A variable renamed in the chart
 or in the code makes a service stop at start naming it (or the override find nothing), and this
 test fails. Callees start first (consent, then intake and experts, then feedback); each service
@@ -275,7 +275,9 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
     link_secret = pysecrets.token_hex(32)
     secrets = {(f"{FULLNAME}-{svc}-db", "DATABASE_URL"): new_database() for svc in ENABLED}
     secrets[("ot-kafka", "bootstrap-servers")] = kafka
-    secrets[(f"{FULLNAME}-consent-secrets", "master-key")] = base64.b64encode(pysecrets.token_bytes(32)).decode()
+    consent_key, audit_key = (base64.b64encode(pysecrets.token_bytes(32)).decode() for _ in range(2))
+    secrets[(f"{FULLNAME}-consent-secrets", "master-keys")] = f"v1:{consent_key}"  # one version, the current
+    secrets[(f"{FULLNAME}-consent-secrets", "audit-key")] = audit_key
     secrets[(f"{FULLNAME}-feedback-secrets", "link-secret")] = link_secret
     secrets[(f"{FULLNAME}-feedback-secrets", "smtp-password")] = ""  # the sink takes no login
     secret_files = {(f"{FULLNAME}-feedback-secrets", "service-token.pem"): service_key_pem}

@@ -1,7 +1,7 @@
 import pytest
 
 from ot_runtime.clock import FixedClock
-from ot_runtime.crypto import new_key
+from ot_runtime.crypto import MasterKeys, new_key
 from ot_runtime.db import create_engine, session_factory
 from ot_runtime.outbox import Outbox
 from ot_consent.handlers import ConsentHandlers
@@ -24,7 +24,25 @@ def engine(tmp_path):
 
 
 @pytest.fixture()
-def handlers(engine, clock):
-    return ConsentHandlers(sessions=session_factory(engine),
-                           outbox=Outbox(outbox, source=f"/ot/{TENANT}/consent", tenant=TENANT), tenant=TENANT,
-                           topic=f"ot.{TENANT}.consent.v1", clock=clock, master_key=new_key())
+def audit_key():
+    return new_key()
+
+
+@pytest.fixture()
+def make_handlers(engine, clock, audit_key):
+    """Consent's handlers over the test database with the given master keys (as a start with that
+    configuration would: the keys are checked against the database first)."""
+    def make(keys: MasterKeys | None = None, *, unkeyed_until: int = 0, key: bytes | None = None) -> ConsentHandlers:
+        handlers = ConsentHandlers(sessions=session_factory(engine),
+                                   outbox=Outbox(outbox, source=f"/ot/{TENANT}/consent", tenant=TENANT), tenant=TENANT,
+                                   topic=f"ot.{TENANT}.consent.v1", clock=clock,
+                                   master_keys=keys or MasterKeys("v1", {"v1": new_key()}, "OT_CONSENT_MASTER_KEYS"),
+                                   audit_key=key or audit_key, audit_unkeyed_until=unkeyed_until)
+        handlers.check_master_keys()
+        return handlers
+    return make
+
+
+@pytest.fixture()
+def handlers(make_handlers):
+    return make_handlers()

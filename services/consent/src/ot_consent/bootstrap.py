@@ -8,7 +8,7 @@ from ot.consent.v1 import consent_pb2, consent_pb2_grpc
 
 from ot_runtime.clock import Clock, SystemClock
 from ot_runtime.consumer import EventConsumer
-from ot_runtime.crypto import master_key_from_base64
+from ot_runtime.crypto import MasterKeys, key_from_base64, legacy_master_key, parse_master_keys
 from ot_runtime.db import create_engine, session_factory
 from ot_runtime.grpc_server import GrpcServer
 from ot_runtime.outbox import Outbox, OutboxRelay
@@ -28,13 +28,43 @@ SERVICE = "consent"
 SERVICE_FULL_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
 
 
-def master_key(settings: Settings) -> bytes:
-    raw = settings.require("OT_CONSENT_MASTER_KEY", "base64 of 32 random bytes, e.g. `openssl rand -base64 32`; "
-                                                    "keep it in a Secret")
+def master_keys(settings: Settings) -> MasterKeys:
+    """OT_CONSENT_MASTER_KEYS: `<version>:<base64 of 32 bytes>` entries, comma-separated, the
+    current version first (e.g. "v2:...,v1:..."). The older OT_CONSENT_MASTER_KEY (one key) still
+    works and is version v1. Messages name the variable and versions, never key material."""
+    many = settings.extra.get("OT_CONSENT_MASTER_KEYS", "").strip()
+    one = settings.extra.get("OT_CONSENT_MASTER_KEY", "").strip()
+    if many and one:
+        raise SettingsError("consent: set OT_CONSENT_MASTER_KEYS or OT_CONSENT_MASTER_KEY, not both (the single "
+                            "key is version v1: list it in OT_CONSENT_MASTER_KEYS as v1:<base64>)")
+    if not many and not one:
+        raise SettingsError("consent: OT_CONSENT_MASTER_KEYS is not set (<version>:<base64 of 32 random bytes>, "
+                            "the current version first, e.g. v1:$(openssl rand -base64 32); keep it in a Secret)")
     try:
-        return master_key_from_base64(raw)
+        return (parse_master_keys(many, "OT_CONSENT_MASTER_KEYS") if many
+                else legacy_master_key(one, "OT_CONSENT_MASTER_KEY"))
     except ValueError as exc:
-        raise SettingsError(f"consent: OT_CONSENT_MASTER_KEY {exc}") from None
+        raise SettingsError(f"consent: {'OT_CONSENT_MASTER_KEYS' if many else 'OT_CONSENT_MASTER_KEY'} {exc}") from None
+
+
+def audit_key(settings: Settings) -> bytes:
+    raw = settings.require("OT_CONSENT_AUDIT_KEY", "base64 of 32 random bytes, e.g. `openssl rand -base64 32`, "
+                                                   "from a Secret: the key of the audit trail's MACs")
+    try:
+        return key_from_base64(raw)
+    except ValueError as exc:
+        raise SettingsError(f"consent: OT_CONSENT_AUDIT_KEY {exc}") from None
+
+
+def _whole_number(settings: Settings, name: str, default: int, minimum: int) -> int:
+    raw = settings.extra.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise SettingsError(f"consent: {name} must be a whole number of at least {minimum}")
+    return value
 
 
 class PurgeScheduler(BackgroundWorker):
@@ -52,6 +82,22 @@ class PurgeScheduler(BackgroundWorker):
         return False  # then wait a whole interval
 
 
+class AuditAnchorer(BackgroundWorker):
+    """Publishes the audit trail's head every OT_AUDIT_ANCHOR_INTERVAL_SECONDS (default 300) when
+    it has grown: what is removed after the last anchor is what verify-audit cannot see."""
+
+    name = "audit-anchor"
+
+    def __init__(self, handlers: ConsentHandlers, interval_seconds: float):
+        super().__init__()
+        self.handlers = handlers
+        self.idle_seconds = interval_seconds
+
+    def step(self) -> bool:
+        self.handlers.anchor_audit()
+        return False  # then wait a whole interval
+
+
 @dataclass
 class ConsentApp:
     settings: Settings
@@ -61,13 +107,16 @@ class ConsentApp:
     relay: OutboxRelay
     consumer: EventConsumer
     purger: PurgeScheduler
+    anchorer: AuditAnchorer
     grpc_server: GrpcServer
     http_server: HttpServer
 
 
 def build_handlers(settings: Settings, clock: Clock | None = None) -> tuple[sa.Engine, ConsentHandlers]:
-    """The database side only: enough for the operator commands (verify-audit, export-audit)."""
-    key = master_key(settings)
+    """The database side only: enough for the operator commands (verify-audit, export-audit,
+    rotate-master-key, retire-master-key)."""
+    keys, trail_key = master_keys(settings), audit_key(settings)
+    unkeyed_until = _whole_number(settings, "OT_CONSENT_AUDIT_UNKEYED_UNTIL", 0, 0)
     try:
         defaults = policies_from_env(settings.extra)
     except ValueError as exc:
@@ -76,7 +125,8 @@ def build_handlers(settings: Settings, clock: Clock | None = None) -> tuple[sa.E
     handlers = ConsentHandlers(sessions=session_factory(engine),
                                outbox=Outbox(outbox, source=settings.event_source, tenant=settings.tenant),
                                tenant=settings.tenant, topic=settings.topic(SERVICE), clock=clock or SystemClock(),
-                               master_key=key, default_policies=defaults)
+                               master_keys=keys, audit_key=trail_key, audit_unkeyed_until=unkeyed_until,
+                               default_policies=defaults)
     return engine, handlers
 
 
@@ -85,7 +135,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
         interval = float(settings.extra.get("OT_PURGE_INTERVAL_SECONDS", "3600"))
     except ValueError:
         raise SettingsError("consent: OT_PURGE_INTERVAL_SECONDS must be a number of seconds") from None
+    anchor_interval = _whole_number(settings, "OT_AUDIT_ANCHOR_INTERVAL_SECONDS", 300, 1)
     engine, handlers = build_handlers(settings, clock)
+    handlers.check_master_keys()  # a missing or wrong version stops the start, naming the variable
     sessions = handlers.sessions
 
     def register(server) -> list[str]:
@@ -103,4 +155,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
                  make_app=lambda checks, verifier: create_app(settings.tenant, checks, current_policies))
     return ConsentApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
                       relay=parts.relay, consumer=parts.consumer, purger=PurgeScheduler(handlers, interval),
+                      anchorer=AuditAnchorer(handlers, anchor_interval),
                       grpc_server=parts.grpc_server, http_server=parts.http_server)

@@ -1,5 +1,6 @@
 """Consent's use cases. Every read of case content (a data key handed out) and every sharing
-decision is written to the audit trail in the same transaction as its effect."""
+decision is written to the audit trail in the same transaction as its effect; so are the master
+key operations (a new current version, a re-wrap batch, a retirement)."""
 from __future__ import annotations
 
 import logging
@@ -13,10 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
-from ot_runtime.crypto import CannotOpen, new_key, open_sealed, seal
-from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from ot_runtime.crypto import CannotOpen, KeyVersionNotHeld, MasterKeys, new_key
+from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied,
+                               Unavailable)
 from ot_runtime.outbox import Outbox
 from ot_runtime.privacy import guard
+from ot_runtime.settings import SettingsError
 
 from . import audit
 from .domain import (DEFAULT_POLICIES, Case, ConsentForm, ConsentGiver, ConsentVersion, Decision, Party, PartyKind, RequestType,
@@ -28,6 +31,8 @@ log = logging.getLogger("ot.consent")
 CONSENT_RECORDED = "ot.consent.consent.recorded.v1"
 CONSENT_WITHDRAWN = "ot.consent.consent.withdrawn.v1"
 KEY_SHREDDED = "ot.consent.key.shredded.v1"
+AUDIT_ANCHORED = "ot.consent.audit.anchored.v1"
+AUDIT_ANCHOR_SUBJECT = "audit-trail"  # one record key: the anchors stay in order on one partition
 STAFF = ("coordinator", "secretary")
 
 
@@ -67,6 +72,20 @@ def validate_consent(form: ConsentForm | None, given_by: ConsentGiver | None, ca
     return v
 
 
+@dataclass(frozen=True)
+class Rotation:
+    current: str
+    rewrapped: int
+    remaining: dict[str, int]  # live data keys still under another version (empty when done)
+
+
+@dataclass(frozen=True)
+class Retirement:
+    key_id: str
+    still_held: list[str]  # versions other than the current one not yet retired
+    final_before: datetime | None  # every purge before this is now final in every backup too
+
+
 @dataclass
 class ConsentHandlers:
     sessions: sessionmaker
@@ -74,8 +93,13 @@ class ConsentHandlers:
     tenant: str
     topic: str
     clock: Clock
-    master_key: bytes
+    master_keys: MasterKeys
+    audit_key: bytes = field(repr=False)
+    audit_unkeyed_until: int = 0  # OT_CONSENT_AUDIT_UNKEYED_UNTIL: see audit.py
     default_policies: dict = field(default_factory=lambda: dict(DEFAULT_POLICIES))  # the area's, from settings
+
+    def __post_init__(self):
+        self.trail = audit.Trail(self.audit_key, self.tenant, self.audit_unkeyed_until)
 
     # --- cases and keys -------------------------------------------------------------------
     def open_case(self, who: Principal, request_id: str, type_: RequestType | None, form: ConsentForm | None,
@@ -109,9 +133,10 @@ class ConsentHandlers:
                                          recorded_at=now, recorded_by=who.subject)
                 repo.add_version(version)
                 key = new_key()
-                repo.add_key(request_id, seal(self.master_key, key, self._aad(request_id)), now)
-                audit.append(s, tenant=self.tenant, at=now, who=who, action="case.opened", request_id=request_id,
-                             detail=f"type={type_.value}; consent={form.value}")
+                self._lock_current_master_key(repo)
+                repo.add_key(request_id, *self.master_keys.wrap(key, self._aad(request_id)), now)
+                self.trail.append(s, at=now, who=who, action="case.opened", request_id=request_id,
+                                  detail=f"type={type_.value}; consent={form.value}")
                 return key, version
         except IntegrityError:
             return self.open_case(who, request_id, type_, form, given_by, capacity, scope)  # raced: now it exists
@@ -126,8 +151,8 @@ class ConsentHandlers:
             if wrapped is None:
                 raise NotFound("Tapauksen sisältö on poistettu säilytysajan päätyttyä. / The case content was erased "
                                "at the end of its retention.")
-            audit.append(s, tenant=self.tenant, at=self.clock.now(), who=who, action="content.read",
-                         request_id=request_id, detail=f"purpose={guard_purpose(purpose)}")
+            self.trail.append(s, at=self.clock.now(), who=who, action="content.read", request_id=request_id,
+                              detail=f"purpose={guard_purpose(purpose)}")
             return self._unwrap(request_id, wrapped)
 
     # --- consent --------------------------------------------------------------------------
@@ -163,10 +188,9 @@ class ConsentHandlers:
             case = repo.case(request_id, self.tenant)
             decision = sharing_decision(case, repo.current(request_id) if case else None, party)
             if case is not None:  # an unknown id has no trail to add to
-                audit.append(s, tenant=self.tenant, at=self.clock.now(), who=who, action="sharing.check",
-                             request_id=request_id,
-                             detail=f"party={party.label()}; allowed={decision.allowed}; reason={decision.code}; "
-                                    f"purpose={guard_purpose(purpose)}")
+                self.trail.append(s, at=self.clock.now(), who=who, action="sharing.check", request_id=request_id,
+                                  detail=f"party={party.label()}; allowed={decision.allowed}; reason={decision.code}; "
+                                         f"purpose={guard_purpose(purpose)}")
         return decision
 
     # --- retention ------------------------------------------------------------------------
@@ -181,9 +205,9 @@ class ConsentHandlers:
             raise InvalidArgument(problems)
         with self.sessions.begin() as s:
             ConsentRepository(s).set_policy(self.tenant, policy)
-            audit.append(s, tenant=self.tenant, at=self.clock.now(), who=who, action="policy.changed", request_id="",
-                         detail=f"type={policy.type.value}; grace={policy.grace_days_after_recommendations}; "
-                                f"max={policy.max_days_after_submission}")
+            self.trail.append(s, at=self.clock.now(), who=who, action="policy.changed", request_id="",
+                              detail=f"type={policy.type.value}; grace={policy.grace_days_after_recommendations}; "
+                                     f"max={policy.max_days_after_submission}")
         return policy
 
     def policies(self, who: Principal) -> list[RetentionPolicy]:
@@ -219,8 +243,7 @@ class ConsentHandlers:
             repo.shred_key(request_id, now, reason)
             case.content_erased_at = now
             repo.save_case(case)
-            audit.append(s, tenant=self.tenant, at=now, who=who, action="key.shredded", request_id=request_id,
-                         detail=reason)
+            self.trail.append(s, at=now, who=who, action="key.shredded", request_id=request_id, detail=reason)
             self.outbox.add(s, topic=self.topic, ce_type=KEY_SHREDDED, subject=request_id, time=now,
                             message=ev.DataKeyShredded(request_id=request_id, tenant=self.tenant,
                                                        shredded_at=_ts(now), reason=reason))
@@ -251,11 +274,140 @@ class ConsentHandlers:
         rows = rows[:page_size]
         return rows, (rows[-1]["sequence"] if more else 0)
 
-    def verify_audit(self, who: Principal | None) -> audit.Verification:
+    def verify_audit(self, who: Principal | None, anchors: list[audit.Anchor] | None = None) -> audit.Verification:
+        """`anchors`: heads published earlier (consent's topic or log), to find a cut-back trail."""
         if who is not None:
             require_role(who, "coordinator")
         with self.sessions() as s:
-            return audit.verify(s, self.tenant)
+            return self.trail.verify(s, anchors or ())
+
+    def anchor_audit(self) -> audit.Anchor | None:
+        """Publish the trail's head (sequence and MAC) outside the database: an event on consent's
+        topic (through the outbox, in the same transaction that marks it anchored) and a log line."""
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            anchor = self.trail.anchor(s)
+            if anchor is not None:
+                self.outbox.add(s, topic=self.topic, ce_type=AUDIT_ANCHORED, subject=AUDIT_ANCHOR_SUBJECT, time=now,
+                                message=ev.AuditHeadAnchored(tenant=self.tenant, sequence=anchor.sequence,
+                                                             mac=anchor.mac, anchored_at=_ts(now)))
+        if anchor is not None:
+            log.info("audit head anchored", extra={"sequence": anchor.sequence, "mac": anchor.mac})
+        return anchor
+
+    # --- master key versions --------------------------------------------------------------
+    def check_master_keys(self) -> None:
+        """At start: the configured versions must open what the database holds, and the current one
+        must be usable. Raises SettingsError naming the setting and the version (never a key).
+        Registers the current version when it is new (an audited step)."""
+        try:
+            self._check_master_keys()
+        except IntegrityError:
+            self._check_master_keys()  # another replica registered the new version at the same moment
+
+    def _check_master_keys(self) -> None:
+        mk, var = self.master_keys, self.master_keys.source
+        with self.sessions.begin() as s:
+            repo = ConsentRepository(s)
+            for key_id, count in sorted(repo.live_keys_by_version().items()):
+                if key_id not in mk.keys:
+                    raise SettingsError(f"consent: {var} has no version {key_id!r}, which wraps {count} stored data "
+                                        "keys: add it back from the key custody (without it those cases' content is "
+                                        "lost), or re-wrap them first with the configuration that has it")
+                sample = repo.sample_key(key_id)
+                try:
+                    mk.unwrap(key_id, sample[1], self._aad(sample[0]))
+                except CannotOpen:
+                    raise SettingsError(f"consent: {var} version {key_id!r} does not open the data keys stored under "
+                                        "it: it is not the key that wrapped them") from None
+            rows = {r.key_id: r for r in repo.master_key_rows()}
+            current = rows.get(mk.current)
+            if current is not None and current.retired_at is not None:
+                raise SettingsError(f"consent: {var} makes the retired version {mk.current!r} current: put the "
+                                    "current version first")
+            # A version once replaced is never current again: it is only waiting to be retired.
+            newer = [k for k, r in rows.items() if current is not None and k != mk.current and r.made_current_at and (
+                current.made_current_at is None or r.made_current_at > current.made_current_at)]
+            if newer:
+                raise SettingsError(f"consent: {var} makes {mk.current!r} current, but {newer[0]!r} replaced it "
+                                    "already: put the newest version first (a replaced version is only retired)")
+            if current is None:
+                now = self.clock.now()
+                repo.add_master_key(mk.current, now)
+                self.trail.append(s, at=now, who=None, action="master_key.current", request_id="",
+                                  detail=f"version={mk.current}")
+        held_retired = sorted(k for k, r in rows.items() if r.retired_at is not None and k in mk.keys)
+        if held_retired:
+            log.warning("retired master key versions are still configured: remove them from the Secret",
+                        extra={"setting": var, "versions": held_retired})
+
+    def rotate_master_key(self, batch_size: int = 500, max_batches: int | None = None) -> Rotation:
+        """Re-wrap every live data key under the current version, `batch_size` per transaction
+        (each batch audited). Interrupted or stopped by `max_batches`, a rerun goes on from what is
+        left; done, a rerun re-wraps nothing."""
+        if batch_size < 1:
+            raise ValueError("batch size must be at least 1")
+        mk = self.master_keys
+        total, batches = 0, 0
+        while max_batches is None or batches < max_batches:
+            with self.sessions.begin() as s:
+                repo = ConsentRepository(s)
+                self._lock_current_master_key(repo)
+                rows = repo.keys_not_under(mk.current, batch_size)
+                if not rows:
+                    break
+                for row in rows:
+                    aad = self._aad(row.request_id)
+                    _, wrapped = mk.wrap(mk.unwrap(row.key_id, row.wrapped_key, aad), aad)
+                    repo.rewrap(row.request_id, row.key_id, mk.current, wrapped)
+                froms = sorted({row.key_id for row in rows})
+                self.trail.append(s, at=self.clock.now(), who=None, action="master_key.rewrapped", request_id="",
+                                  detail=f"to={mk.current}; from={','.join(froms)}; count={len(rows)}")
+            total += len(rows)
+            batches += 1
+        with self.sessions() as s:
+            remaining = {k: n for k, n in ConsentRepository(s).live_keys_by_version().items() if k != mk.current}
+        if total:
+            log.info("data keys re-wrapped", extra={"count": total, "version": mk.current})
+        return Rotation(mk.current, total, remaining)
+
+    def retire_master_key(self, key_id: str) -> Retirement:
+        """Mark a version retired, refused while any live data key is still wrapped under it. From
+        then on nothing is wrapped under it; the operator then removes the key from the Secret and
+        the key custody, and every copy of what it wrapped, in any backup, stays shut."""
+        mk = self.master_keys
+        if key_id == mk.current:
+            raise FailedPrecondition(
+                f"Versio {key_id} on käytössä oleva pääavain: ota ensin uusi versio käyttöön. / "
+                f"Version {key_id} is the current master key: make a new version current first.",
+                "MASTER_KEY_CURRENT", key_id)
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            repo = ConsentRepository(s)
+            if key_id not in repo.versions_ever_used():
+                raise NotFound(f"Pääavaimen versiota {key_id} ei ole käytetty. / Master key version {key_id} was "
+                               "never used.")
+            row = repo.master_key(key_id, lock="update")  # waits for wraps under it in flight
+            if row is None or row.retired_at is None:
+                live = repo.live_keys_by_version().get(key_id, 0)
+                if live:
+                    raise FailedPrecondition(
+                        f"Versio {key_id} salaa vielä {live} tapauksen avaimen: aja ensin rotate-master-key. / "
+                        f"Version {key_id} still wraps {live} live data keys: run rotate-master-key first.",
+                        "MASTER_KEY_IN_USE", key_id, {"live_data_keys": str(live)})
+                if row is None:  # used before versions were registered (v1): register it, retired
+                    repo.add_master_key(key_id, None, now)
+                else:
+                    repo.retire_master_key(key_id, now)
+                self.trail.append(s, at=now, who=None, action="master_key.retired", request_id="",
+                                  detail=f"version={key_id}")
+            rows = {r.key_id: r for r in repo.master_key_rows()}
+            still_held = sorted(k for k in repo.versions_ever_used()
+                                if k != mk.current and (k not in rows or rows[k].retired_at is None))
+        current = rows.get(mk.current)
+        final_before = current.made_current_at if current is not None and not still_held else None
+        log.info("master key version retired", extra={"version": key_id, "still_held": still_held})
+        return Retirement(key_id, still_held, final_before)
 
     # --- events from intake ---------------------------------------------------------------
     def on_request_finished(self, session: Session, request_id: str, at: datetime, recommendations: bool) -> None:
@@ -283,9 +435,9 @@ class ConsentHandlers:
             now = self.clock.now()
             version = make(previous, now)
             repo.add_version(version)
-            audit.append(s, tenant=self.tenant, at=now, who=who, action=action, request_id=request_id,
-                         detail=f"version={version.version}; form={version.form.value}; "
-                                f"scope={','.join(p.label() for p in version.scope) or 'ot_team'}")
+            self.trail.append(s, at=now, who=who, action=action, request_id=request_id,
+                              detail=f"version={version.version}; form={version.form.value}; "
+                                     f"scope={','.join(p.label() for p in version.scope) or 'ot_team'}")
             if version.withdrawn:
                 message = ev.ConsentWithdrawn(request_id=request_id, tenant=self.tenant, withdrawn_at=_ts(now))
                 self.outbox.add(s, topic=self.topic, ce_type=CONSENT_WITHDRAWN, subject=request_id, message=message,
@@ -306,13 +458,31 @@ class ConsentHandlers:
     def _aad(self, request_id: str) -> bytes:
         return f"ot-data-key:{self.tenant}:{request_id}".encode()
 
-    def _unwrap(self, request_id: str, wrapped: bytes | None) -> bytes:
+    def _lock_current_master_key(self, repo: ConsentRepository) -> None:
+        """Hold the current version's row (shared) until commit, so a retirement of it waits for this
+        wrap and a wrap after the retirement is refused: a retired key never wraps again."""
+        row = repo.master_key(self.master_keys.current, lock="share")
+        if row is None or row.retired_at is not None:
+            log.error("the current master key version is retired or unregistered: restart consent with the new "
+                      "configuration", extra={"version": self.master_keys.current})
+            raise Unavailable("Avainpalvelu odottaa uutta asetusta. / The key service is waiting for its new "
+                              "configuration; try again shortly.")
+
+    def _unwrap(self, request_id: str, wrapped: tuple[str, bytes] | None) -> bytes:
         if wrapped is None:
             raise NotFound("Tapauksen sisältö on poistettu. / The case content was erased.")
+        key_id, blob = wrapped
         try:
-            return open_sealed(self.master_key, wrapped, self._aad(request_id))
+            return self.master_keys.unwrap(key_id, blob, self._aad(request_id))
+        except KeyVersionNotHeld:
+            # Re-wrapped under a version this replica was not started with: it needs the new configuration.
+            log.error("a data key is wrapped under a master key version this replica does not hold: restart it with "
+                      "the current configuration", extra={"request_id": request_id, "version": key_id,
+                                                          "setting": self.master_keys.source})
+            raise Unavailable("Avainpalvelu odottaa uutta asetusta. / The key service is waiting for its new "
+                              "configuration; try again shortly.") from None
         except CannotOpen:
-            # A wrong master key is a deployment error, not the caller's: say so to the operator.
-            log.error("a data key cannot be unwrapped: is OT_CONSENT_MASTER_KEY the one it was made with?",
-                      extra={"request_id": request_id})
+            # A wrong or missing master key is a deployment error, not the caller's: say so to the operator.
+            log.error("a data key cannot be unwrapped: does the master key configuration hold its version?",
+                      extra={"request_id": request_id, "version": key_id, "setting": self.master_keys.source})
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ot_runtime.crypto import LEGACY_KEY_ID
 from ot_runtime.db import UtcDateTime, inbox_table, outbox_table
 
 from .domain import (Case, ConsentForm, ConsentGiver, ConsentVersion, DEFAULT_POLICIES, Party, PartyKind,
@@ -40,6 +41,8 @@ consent_versions = sa.Table(
 )
 
 # The wrapped data key is set to NULL when shredded; the row stays as evidence of when and why.
+# key_id names the master key version that wrapped it (rows from before versioning: v1, the
+# single key of that time; its server default also labels rows a previous release still writes).
 data_keys = sa.Table(
     "data_keys", metadata,
     sa.Column("request_id", sa.String(36), sa.ForeignKey("cases.request_id"), primary_key=True),
@@ -47,6 +50,19 @@ data_keys = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("shredded_at", UtcDateTime(), nullable=True),
     sa.Column("shred_reason", sa.String(200), nullable=True),
+    sa.Column("key_id", sa.String(32), nullable=False, server_default=LEGACY_KEY_ID),
+    sa.Index("ix_data_keys_key_id", "key_id"),
+)
+
+# Every master key version that has been current, and when it was retired. The keys themselves
+# are never here (they are configuration, from a Secret). The row is also the lock that keeps a
+# retirement and a new wrap under that version from crossing (FOR UPDATE against FOR SHARE).
+master_keys = sa.Table(
+    "master_keys", metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    # When consent first ran with it as the current version (none for a version only retired here).
+    sa.Column("made_current_at", UtcDateTime(), nullable=True),
+    sa.Column("retired_at", UtcDateTime(), nullable=True),
 )
 
 retention_policies = sa.Table(
@@ -67,6 +83,8 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(60), nullable=False),
     sa.Column("request_id", sa.String(36), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
+    # hash: the entry's HMAC-SHA256 under the audit key (plain SHA-256 for entries written before
+    # the trail was keyed); prev_hash: the previous entry's.
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Index("ix_audit_request", "tenant", "request_id"),
@@ -77,6 +95,9 @@ audit_head = sa.Table(
     sa.Column("tenant", sa.String(40), primary_key=True),
     sa.Column("last_sequence", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
+    # The last sequence published as an anchor (see audit.Trail.anchor).
+    sa.Column("anchored_sequence", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False,
+              server_default="0"),
 )
 
 outbox = outbox_table(metadata)
@@ -117,12 +138,61 @@ class ConsentRepository:
             scope=[{"kind": p.kind.value, "id": p.id} for p in v.scope], given_at=v.given_at,
             withdrawn=v.withdrawn, recorded_at=v.recorded_at, recorded_by=v.recorded_by))
 
-    def wrapped_key(self, request_id: str) -> bytes | None:
-        return self.session.execute(sa.select(data_keys.c.wrapped_key)
-                                    .where(data_keys.c.request_id == request_id)).scalar_one_or_none()
+    def wrapped_key(self, request_id: str) -> tuple[str, bytes] | None:
+        """(master key version, wrapped key), or None once shredded."""
+        row = self.session.execute(sa.select(data_keys.c.key_id, data_keys.c.wrapped_key)
+                                   .where(data_keys.c.request_id == request_id)).first()
+        return (row.key_id, row.wrapped_key) if row and row.wrapped_key is not None else None
 
-    def add_key(self, request_id: str, wrapped: bytes, at) -> None:
-        self.session.execute(data_keys.insert().values(request_id=request_id, wrapped_key=wrapped, created_at=at))
+    def add_key(self, request_id: str, key_id: str, wrapped: bytes, at) -> None:
+        self.session.execute(data_keys.insert().values(request_id=request_id, key_id=key_id, wrapped_key=wrapped,
+                                                       created_at=at))
+
+    # --- master key versions ----------------------------------------------------------------
+    def live_keys_by_version(self) -> dict[str, int]:
+        """How many unshredded data keys each master key version wraps."""
+        rows = self.session.execute(sa.select(data_keys.c.key_id, sa.func.count()).where(
+            data_keys.c.wrapped_key.is_not(None)).group_by(data_keys.c.key_id))
+        return {key_id: count for key_id, count in rows}
+
+    def versions_ever_used(self) -> set[str]:
+        """Every version that has been current or has wrapped a key (shredded rows keep theirs)."""
+        used = set(self.session.execute(sa.select(data_keys.c.key_id).distinct()).scalars())
+        return used | set(self.session.execute(sa.select(master_keys.c.key_id)).scalars())
+
+    def sample_key(self, key_id: str) -> tuple[str, bytes] | None:
+        row = self.session.execute(sa.select(data_keys.c.request_id, data_keys.c.wrapped_key).where(
+            data_keys.c.key_id == key_id, data_keys.c.wrapped_key.is_not(None)).limit(1)).first()
+        return (row.request_id, row.wrapped_key) if row else None
+
+    def keys_not_under(self, key_id: str, limit: int) -> list:
+        """Up to `limit` live data keys wrapped under another version than `key_id`, locked."""
+        return self.session.execute(sa.select(data_keys.c.request_id, data_keys.c.key_id, data_keys.c.wrapped_key)
+                                    .where(data_keys.c.wrapped_key.is_not(None), data_keys.c.key_id != key_id)
+                                    .order_by(data_keys.c.request_id).limit(limit).with_for_update()).all()
+
+    def rewrap(self, request_id: str, old_key_id: str, new_key_id: str, wrapped: bytes) -> None:
+        self.session.execute(data_keys.update().where(data_keys.c.request_id == request_id,
+                                                      data_keys.c.key_id == old_key_id,
+                                                      data_keys.c.wrapped_key.is_not(None))
+                             .values(key_id=new_key_id, wrapped_key=wrapped))
+
+    def master_key(self, key_id: str, lock: str = ""):
+        """The version's row; lock "share" while wrapping under it, "update" while retiring it."""
+        q = sa.select(master_keys).where(master_keys.c.key_id == key_id)
+        if lock:
+            q = q.with_for_update(read=lock == "share")
+        return self.session.execute(q).first()
+
+    def master_key_rows(self) -> list:
+        return self.session.execute(sa.select(master_keys)).all()
+
+    def add_master_key(self, key_id: str, made_current_at, retired_at=None) -> None:
+        self.session.execute(master_keys.insert().values(key_id=key_id, made_current_at=made_current_at,
+                                                         retired_at=retired_at))
+
+    def retire_master_key(self, key_id: str, at) -> None:
+        self.session.execute(master_keys.update().where(master_keys.c.key_id == key_id).values(retired_at=at))
 
     def shred_key(self, request_id: str, at, reason: str) -> None:
         self.session.execute(data_keys.update().where(data_keys.c.request_id == request_id)

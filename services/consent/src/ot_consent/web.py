@@ -43,13 +43,20 @@ ikä, sukupuoli, perhetilanne, aiemmat palvelut ja yhteistyötahot sekä tieto t
 lomakkeella; suullinen kirjataan asiakasasiakirjoihin. Lapsen suostumus edellyttää, että hänen kykynsä päättää
 asiasta on arvioitu. Suostumuksen voi perua; sen jälkeen tapausta ei jaeta uusille tahoille.</p>
 <h2>Säilytys ja poisto</h2>
-<p>Tapauksen sisältö salataan tapauskohtaisella avaimella. Kun säilytysaika päättyy, avain tuhotaan, jolloin
-sisällön kaikki kopiot (tietokanta, tapahtumat, varmuuskopiot) muuttuvat lukukelvottomiksi:</p>
+<p>Tapauksen sisältö salataan tapauskohtaisella avaimella ja tämä avain pääavaimella. Kun säilytysaika päättyy,
+tapauksen avain tuhotaan, jolloin sisältö muuttuu lukukelvottomaksi tietokannassa ja tapahtumissa:</p>
 <ul>{retention_fi}</ul>
+<p>Ennen poistoa otetussa varmuuskopiossa tapauksen avain on vielä tallessa sen ajan pääavaimella salattuna.
+Pääavain vaihdetaan ajoittain: uusi versio otetaan käyttöön, voimassa olevat avaimet salataan sillä uudelleen ja
+vanha versio hävitetään. Kun poiston aikaan käytössä ollut pääavaimen versio ja sitä vanhemmat on hävitetty,
+mikään varmuuskopio ei enää avaa poistettua sisältöä; poiston jälkeen otetuissa varmuuskopioissa avainta ei ole
+lainkaan.</p>
 <p>Tilastoja varten säilyy vain pyynnön tyyppi, tilanneluokat, alue, päivämäärät ja lopputulos.</p>
 <h2>Lokitus ja palaute</h2>
-<p>Jokainen tapauksen sisällön luku ja jokainen jakamispäätös kirjataan muuttumattomaan lokiin (kuka, rooli, milloin,
-mikä pyyntö, miksi). Noin kahden kuukauden kuluttua ryhmäkonsultaatiosta ammattilaiselta pyydetään palautetta.</p>
+<p>Jokainen tapauksen sisällön luku ja jokainen jakamispäätös kirjataan lokiin (kuka, rooli, milloin, mikä pyyntö,
+miksi). Merkinnät ketjutetaan ja suojataan avaimella, jota ei säilytetä tietokannassa, ja ketjun viimeinen merkintä
+tallennetaan säännöllisesti myös tietokannan ulkopuolelle, joten merkintää ei voi muuttaa tai poistaa huomaamatta.
+Noin kahden kuukauden kuluttua ryhmäkonsultaatiosta ammattilaiselta pyydetään palautetta.</p>
 <h2>Oikeutesi</h2>
 <p>Ammattilaisena voit pyytää tietosi nähtäväksi, korjattavaksi tai poistettavaksi alueesi tietosuojavastaavalta.</p>
 </section>
@@ -67,13 +74,20 @@ gender, family situation, earlier services and cooperation partners, and informa
 form; oral consent is recorded in the client record. A child's consent needs an assessment of the child's capacity
 to decide. Consent can be withdrawn; after that the case is not shared with anyone new.</p>
 <h2>Retention and erasure</h2>
-<p>Case content is encrypted with its own key. When the retention ends the key is destroyed, and every copy of the
-content (database, events, backups) becomes unreadable:</p>
+<p>Case content is encrypted with a key of its own, and that key with a master key. When the retention ends the case
+key is destroyed, and the content becomes unreadable in the database and in events:</p>
 <ul>{retention_en}</ul>
+<p>A backup taken before the erasure still holds the case key, encrypted with the master key of that time. The
+master key is replaced from time to time: a new version is taken into use, the keys still in use are encrypted again
+with it, and the old version is destroyed. Once the master key version in use at the erasure and every older one
+have been destroyed, no backup opens the erased content any more; backups taken after the erasure never held its
+key.</p>
 <p>For statistics only the request type, case categories, area, dates and outcome are kept.</p>
 <h2>Audit and feedback</h2>
-<p>Every read of case content and every sharing decision is written to a tamper-evident log (who, role, when, which
-request, why). About two months after a group consultation the professional is asked for feedback.</p>
+<p>Every read of case content and every sharing decision is written to a log (who, role, when, which request, why).
+Its entries are chained and protected with a key that is not kept in the database, and the latest entry is
+regularly recorded outside the database too, so an entry cannot be changed or removed unnoticed. About two months
+after a group consultation the professional is asked for feedback.</p>
 <h2>Your rights</h2>
 <p>As a professional you can ask your area's data protection officer to see, correct or erase your data.</p>
 </section></body></html>"""
