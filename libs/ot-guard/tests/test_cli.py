@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from ot_guard import scan
-from ot_guard.testing import sample
+from ot_guard.testing import load_corpus, sample
 
 CMD = [sys.executable, "-m", "ot_guard.cli"]
 
@@ -24,6 +24,15 @@ def test_plain_mode_offsets_are_characters():
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out == expected(text) and out
+
+
+def test_disguised_identifiers_at_offsets_of_the_input():
+    disguised = [e for e in load_corpus() if e["note"].startswith("disguised")]
+    stdin = "".join(json.dumps({"text": e["text"]}, ensure_ascii=False) + "\n" for e in disguised)
+    proc = run(["--jsonl"], stdin)
+    assert proc.returncode == 0, proc.stderr
+    got = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert got == [e["findings"] for e in disguised]
 
 
 def test_jsonl_mode():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import identity_code, names, patterns
+from . import identity_code, names, normalise, patterns
 
 KINDS: tuple[str, ...] = (
     "identity_code", "name", "phone", "email", "address", "birth_date", "diagnosis_code",
@@ -39,18 +39,31 @@ _DETECTORS = (
 
 
 def scan(text: str) -> list[Finding]:
-    """All identifiers in ``text``, sorted by start and non-overlapping."""
-    candidates = [
+    """All identifiers in ``text``, sorted by start and non-overlapping.
+
+    Offsets are in ``text`` as given: detection runs on its normalised form
+    (see ``ot_guard.normalise``) and each finding is mapped back.  Linear in the
+    length of the text."""
+    norm = normalise.normalise(text)
+    folded = norm.text
+    candidates = sorted(
         (priority, -(end - start), start, end, kind)
         for priority, (kind, find) in enumerate(_DETECTORS)
-        for start, end in find(text)
+        for start, end in find(folded)
         if end > start
-    ]
-    taken: list[Finding] = []
-    for _, _, start, end, kind in sorted(candidates):
-        if all(end <= f.start or start >= f.end for f in taken):
-            taken.append(Finding(kind, start, end))
-    return sorted(taken, key=lambda f: f.start)
+    )
+    # Greedy by priority, then length: a candidate is taken when none of its
+    # characters is taken yet.  A detector's own spans do not overlap (the address
+    # detector has two patterns), so these checks touch each character at most a
+    # few times: linear, where comparing every pair of findings was quadratic.
+    occupied = bytearray(len(folded))
+    taken = []
+    for _, _, start, end, kind in candidates:
+        if occupied.find(1, start, end) == -1:
+            occupied[start:end] = b"\x01" * (end - start)
+            taken.append((start, end, kind))
+    taken.sort()
+    return [Finding(kind, *norm.original_span(start, end)) for start, end, kind in taken]
 
 
 _KIND_WORDS = {

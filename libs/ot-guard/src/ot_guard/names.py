@@ -292,19 +292,21 @@ def find(text: str) -> list[tuple[int, int]]:
             i += 1
             continue
         # Rule 4: adjacent tokens separated by exactly one space form one name.
+        # Index-based (no copy of the rest of the list per token): linear.
         group = [first]
-        extended_unknown = False
-        for nxt in toks[i + 1:]:
-            if text[group[-1].end:nxt.start] != " ":
+        j = i + 1
+        while j < len(toks):
+            nxt = toks[j]
+            if nxt.start != group[-1].end + 1 or text[group[-1].end] != " ":
                 break
             if nxt.name:
                 group.append(nxt)
+                j += 1
                 continue
             if (len(group) == 1 and not first.weak and first.nominative
                     and _is_first_name(first.text)
                     and nxt.capitalised and nxt.text not in _WEAK_FORMS):
                 group.append(nxt)  # surname missing from the lexicon
-                extended_unknown = True
             break
         i += len(group)
 

@@ -25,7 +25,11 @@ def _load() -> tuple[dict, ...]:
 
 
 def load_corpus() -> list[dict]:
-    """All corpus entries: {"text", "findings": [{"kind","start","end"}], "note"}."""
+    """All corpus entries: {"text", "findings": [{"kind","start","end"}], "note"}.
+
+    Entries whose note starts with "disguised:" write their identifiers with
+    Unicode tricks (a full-width @, a zero-width space inside...): skip them where a
+    usable value is needed, such as an address to send mail to."""
     return [dict(e, findings=[dict(f) for f in e["findings"]]) for e in _load()]
 
 

@@ -154,6 +154,63 @@ for sign in "+-YXWVUABCDEF":
 for fmt, fn in PHONE_FORMATS.items():
     GENERATORS[f"phone_{fmt}"] = fn
 
+
+# --- disguises: the same identifiers written with Unicode tricks ---------------
+# Escapes, not the characters themselves: most of these are invisible or look
+# exactly like the ASCII they stand in for.
+ZWSP, SOFT_HYPHEN, NBSP, NARROW_NBSP = "\u200b", "\u00ad", "\u00a0", "\u202f"
+EN_DASH, NB_HYPHEN, FULLWIDTH_AT, SMALL_AT = "\u2013", "\u2011", "\uff20", "\ufe6b"
+# Cyrillic and Greek letters that look like Latin ones.
+CYRILLIC = str.maketrans({
+    "A": "\u0410", "B": "\u0412", "C": "\u0421", "E": "\u0415", "H": "\u041d",
+    "I": "\u0406", "K": "\u041a", "M": "\u041c", "O": "\u041e", "P": "\u0420",
+    "T": "\u0422", "X": "\u0425", "Y": "\u0423", "a": "\u0430", "c": "\u0441",
+    "e": "\u0435", "i": "\u0456", "j": "\u0458", "o": "\u043e", "p": "\u0440",
+    "s": "\u0455", "x": "\u0445", "y": "\u0443",
+})
+GREEK = str.maketrans({
+    "A": "\u0391", "B": "\u0392", "E": "\u0395", "H": "\u0397", "I": "\u0399",
+    "K": "\u039a", "M": "\u039c", "N": "\u039d", "O": "\u039f", "P": "\u03a1",
+    "T": "\u03a4", "X": "\u03a7", "Y": "\u03a5", "Z": "\u0396", "o": "\u03bf",
+})
+# Century signs written as the Cyrillic letter that looks like them.
+CYRILLIC_SIGNS = "\u0410\u0412\u0421\u0415\u0425\u0423"  # A B C E X Y
+
+
+def fullwidth(s: str) -> str:
+    """ASCII letters, digits and punctuation as their full-width forms."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s)
+
+
+def inside(s: str, ch: str) -> str:
+    """``ch`` inserted at a random place strictly inside ``s``."""
+    i = rng.randint(1, len(s) - 1)
+    return s[:i] + ch + s[i:]
+
+
+def spaced_phone(sep: str) -> str:
+    return f"{mobile_prefix()}{sep}{digits(3)}{sep}{digits(4)}"
+
+
+GENERATORS.update({
+    "hetu_fullwidth": lambda: fullwidth(hetu()),
+    "hetu_zwsp": lambda: inside(hetu(), ZWSP),
+    "hetu_soft_hyphen": lambda: inside(hetu(), SOFT_HYPHEN),
+    "hetu_en_dash": lambda: hetu(sign=EN_DASH),
+    "hetu_nb_hyphen": lambda: hetu(sign=NB_HYPHEN),
+    "hetu_cyrillic_sign": lambda: hetu(sign=rng.choice(CYRILLIC_SIGNS)),
+    "phone_nbsp": lambda: spaced_phone(NBSP),
+    "phone_narrow_nbsp": lambda: spaced_phone(NARROW_NBSP),
+    "phone_zwsp": lambda: spaced_phone(ZWSP),
+    "phone_fullwidth": lambda: fullwidth(PHONE_FORMATS["spaced"]()),
+    "name_cyrillic": lambda: f"{rng.choice(FIRST)} {rng.choice(LAST)}".translate(CYRILLIC),
+    "name_greek": lambda: f"{rng.choice(FIRST)} {rng.choice(LAST)}".translate(GREEK),
+    "name_soft_hyphen": lambda: f"{rng.choice(FIRST)} {inside(rng.choice(LAST), SOFT_HYPHEN)}",
+    "email_fullwidth_at": lambda: email().replace("@", FULLWIDTH_AT),
+    "email_small_at": lambda: email().replace("@", SMALL_AT),
+    "icd_fullwidth": lambda: fullwidth(rng.choice(ICD)),
+})
+
 _SLOT = re.compile(r"\{([\w-]+):([^}]+)\}")
 
 
@@ -276,6 +333,24 @@ POSITIVE = [
     ("Isä {name:infl_full} numero on {phone:phone_hyphen}.", "mixed name + phone"),
     ("Kokouksessa 20.3.2023 käsiteltiin {name:infl_first} tilannetta.", "meeting date stays clean, name found"),
     ("Nuori ({name:first}, 15 v) kävi vastaanotolla 2.10.2023.", "age stays clean, name found"),
+    # disguised with Unicode tricks (see GENERATORS above); offsets cover the
+    # disguised text, invisible characters inside included
+    ("Lapsen henkilötunnus on {identity_code:hetu_fullwidth}.", "disguised: identity code, full-width"),
+    ("Hetu {identity_code:hetu_zwsp} kirjattiin lomakkeelle.", "disguised: identity code, zero-width space inside"),
+    ("Tunnus: {identity_code:hetu_soft_hyphen}", "disguised: identity code, soft hyphen inside"),
+    ("Nuoren henkilötunnus {identity_code:hetu_en_dash} on lomakkeessa.", "disguised: identity code, en dash as century sign"),
+    ("Lapsi ({identity_code:hetu_nb_hyphen}) asuu isän luona.", "disguised: identity code, non-breaking hyphen as century sign"),
+    ("Henkilötunnus {identity_code:hetu_cyrillic_sign}, tieto poistettava.", "disguised: identity code, Cyrillic century sign"),
+    ("Äidin puhelinnumero on {phone:phone_nbsp}.", "disguised: phone, no-break spaces"),
+    ("Isän numero {phone:phone_narrow_nbsp}, soita iltaisin.", "disguised: phone, narrow no-break spaces"),
+    ("Nuoren puhelin: {phone:phone_zwsp}", "disguised: phone, zero-width spaces"),
+    ("Äidin puhelinnumero on {phone:phone_fullwidth}.", "disguised: phone, full-width digits"),
+    ("Äiti {name:name_cyrillic} kertoi tilanteesta.", "disguised: name, Cyrillic look-alike letters"),
+    ("Ilmoituksen teki {name:name_greek}.", "disguised: name, Greek look-alike letters"),
+    ("Isä {name:name_soft_hyphen} ei ole ollut yhteydessä.", "disguised: name, soft hyphen inside"),
+    ("Äidin sähköposti on {email:email_fullwidth_at}.", "disguised: e-mail, full-width at sign"),
+    ("Yhteys isään: {email:email_small_at}", "disguised: e-mail, small commercial at"),
+    ("Lapsella on diagnoosi {diagnosis_code:icd_fullwidth}.", "disguised: ICD-10 code, full-width"),
 ]
 
 NEGATIVE = [
@@ -346,6 +421,16 @@ NEGATIVE = [
     "Lasta tuettiin 15 tuntia viikossa.",
     "Sateenkaari-koulun opettaja osallistui palaveriin.",
     "Elmerin ja Valterin asiantuntijat antoivat suosituksia.",
+    # clean text with the characters that normalisation folds: must stay clean
+    f"Pilotti kesti 20.3.{EN_DASH}3.11.2023 ja yhteydenottoja oli 21{NBSP}(+3).",
+    f"Lapsi on 12{NBSP}v ja sisarus 8{NARROW_NBSP}v.",
+    f"Lasten{SOFT_HYPHEN}suojelu{SOFT_HYPHEN}ilmoitus tehtiin syksyllä.",
+    f"Tapaamisia oli {fullwidth('21')} ja kesto {fullwidth('90')} min.",
+    "Kokous klo 9\u201411 \u2014 paikka KYS, huone 3.",
+    f"{fullwidth('OT-TUKI')} ja OT{NB_HYPHEN}seula ovat palveluita.",
+    f"Ilmoitus{ZWSP} tehtiin{ZWSP} maanantaina.",
+    "Perheen kotikieli on venäjä (\u0440\u0443\u0441\u0441\u043a\u0438\u0439), tulkki varattiin.",  # "russkiy"
+    "Lapsi on asunut Ruotsissa (Göteborg) ja Norjassa (Tromsø).",
 ]
 
 
