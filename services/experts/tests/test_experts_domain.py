@@ -2,7 +2,8 @@
 import pytest
 
 from ot_experts.domain import (Agreement, Availability, Category, Cost, NetworkStatus, Overlay, matches_text,
-                               propose, usability, validate_expert)
+                               propose, slugify, usability, validate_expert)
+from ot_experts.edge import EXPERT_ID
 
 from experts_testkit import TENANT, expert
 
@@ -82,3 +83,9 @@ def test_a_paid_expert_needs_a_price_note_and_some_category():
     problems = validate_expert(expert(cost=Cost.PAID, price_note="", categories=()))
     assert {p.field for p in problems} == {"fields.price_note", "fields.categories"}
     assert all(" / " in p.description for p in problems)  # Finnish first, then English
+
+
+@pytest.mark.parametrize("name", ["x" * 66 + " yy", "Äänekosken perheneuvola – psykologi ", "  ---Valteri---  "])
+def test_a_generated_id_is_in_the_form_the_edge_accepts(name):
+    generated = slugify(f"pohjois-savo-{name}")
+    assert len(generated) <= EXPERT_ID.max_chars and EXPERT_ID.pattern.fullmatch(generated)

@@ -5,59 +5,31 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ot.common.v1 import case_pb2
 from ot.experts.v1 import experts_pb2 as pb
-from ot.experts.v1 import experts_pb2_grpc
 
-from ot_runtime.auth import TokenVerifier
-from ot_runtime.grpc_server import GrpcServer
-from ot_runtime.testing import TestKeys, field_violations, status_details
+from ot_runtime.testing import field_violations, status_details
 from ot_experts.domain import Category, RequestStatus, RequestType
-from ot_experts.grpc_api import ExpertsServicer
 
-from experts_testkit import TENANT
-
-
-@pytest.fixture()
-def keys(tmp_path):
-    return TestKeys(tmp_path / "keys")
-
-
-@pytest.fixture()
-def stub(handlers, keys):
-    verifier = TokenVerifier(issuer="ot-dev", audience="ot-platform", tenant=TENANT,
-                             public_key_pem=keys.public_path.read_text())
-
-    def register(server):
-        experts_pb2_grpc.add_ExpertsServiceServicer_to_server(ExpertsServicer(handlers), server)
-        return ["ot.experts.v1.ExpertsService"]
-
-    server = GrpcServer(host="127.0.0.1", port=0, verifier=verifier, register=register)
-    server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-    yield experts_pb2_grpc.ExpertsServiceStub(channel), channel
-    channel.close()
-    server.stop(1)
+from experts_testkit import REQ1, TENANT
 
 
 @pytest.fixture()
 def request_known(handlers):
     with handlers.sessions.begin() as s:
-        handlers.on_request_event(s, "ev-1", "req-1", RequestType.EXPERT_REINFORCEMENT,
+        handlers.on_request_event(s, "ev-1", REQ1, RequestType.EXPERT_REINFORCEMENT,
                                   [Category.CHILD_PROTECTION_SPECIAL], RequestStatus.SUBMITTED, TENANT)
-    return "req-1"
+    return REQ1
 
 
 def coordinator(keys):
     return keys.metadata(roles=("coordinator",), subject="coord-1")
 
 
-def test_health_needs_no_token_and_reports_serving(stub):
-    _, channel = stub
+def test_health_needs_no_token_and_reports_serving(channel):
     reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="ot.experts.v1.ExpertsService"))
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_another_areas_token_sees_nothing(stub, keys, request_known):
-    client, _ = stub
+def test_another_areas_token_sees_nothing(client, keys, request_known):
     for call, req in ((client.ListAssignments, pb.ListAssignmentsRequest(request_id=request_known)),
                       (client.ListProposals, pb.ListProposalsRequest(request_id=request_known)),
                       (client.ListExperts, pb.ListExpertsRequest())):
@@ -66,8 +38,7 @@ def test_another_areas_token_sees_nothing(stub, keys, request_known):
         assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
 
-def test_search_over_grpc_finds_inflected_forms_and_pages(stub, keys):
-    client, _ = stub
+def test_search_over_grpc_finds_inflected_forms_and_pages(client, keys):
     reply = client.ListExperts(pb.ListExpertsRequest(text="psykiatria", page_size=1), metadata=keys.metadata())
     assert reply.total_count >= 2 and len(reply.experts) == 1 and reply.next_page_token
     rest = client.ListExperts(pb.ListExpertsRequest(text="psykiatria", page_size=10,
@@ -76,8 +47,7 @@ def test_search_over_grpc_finds_inflected_forms_and_pages(stub, keys):
     assert any("psykiatrian" in n for n in names)
 
 
-def test_assign_without_agreement_is_failed_precondition_with_the_reason(stub, keys, request_known):
-    client, _ = stub
+def test_assign_without_agreement_is_failed_precondition_with_the_reason(client, keys, request_known):
     with pytest.raises(grpc.RpcError) as err:
         client.AssignExperts(pb.AssignExpertsRequest(request_id=request_known, expert_ids=["valtion-koulukodit"],
                                                      cost_approved=True), metadata=coordinator(keys))
@@ -87,8 +57,7 @@ def test_assign_without_agreement_is_failed_precondition_with_the_reason(stub, k
     assert "sopimus" in err.value.details()
 
 
-def test_paid_expert_needs_cost_approval_then_assigns(stub, keys, request_known):
-    client, _ = stub
+def test_paid_expert_needs_cost_approval_then_assigns(client, keys, request_known):
     req = pb.AssignExpertsRequest(request_id=request_known, expert_ids=["vaalijala"])
     with pytest.raises(grpc.RpcError) as err:
         client.AssignExperts(req, metadata=coordinator(keys))
@@ -101,8 +70,7 @@ def test_paid_expert_needs_cost_approval_then_assigns(stub, keys, request_known)
     assert proposals.request_status == case_pb2.REQUEST_STATUS_SUBMITTED
 
 
-def test_a_professional_cannot_create_and_bad_input_names_the_field(stub, keys):
-    client, _ = stub
+def test_a_professional_cannot_create_and_bad_input_names_the_field(client, keys):
     with pytest.raises(grpc.RpcError) as err:
         client.CreateExpert(pb.CreateExpertRequest(fields=pb.ExpertFields(name_fi="X")), metadata=keys.metadata())
     assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
@@ -114,8 +82,7 @@ def test_a_professional_cannot_create_and_bad_input_names_the_field(stub, keys):
     assert [v.field for v in field_violations(err.value)] == ["fields.price_note"]
 
 
-def test_expert_sees_own_assignments(stub, keys, request_known):
-    client, _ = stub
+def test_expert_sees_own_assignments(client, keys, request_known):
     client.AssignExperts(pb.AssignExpertsRequest(request_id=request_known, expert_ids=["barnahus"]),
                          metadata=coordinator(keys))
     mine = client.ListMyAssignments(pb.ListMyAssignmentsRequest(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from ot.experts.v1 import experts_pb2, experts_pb2_grpc
+from ot.experts.v1 import experts_pb2_grpc
 
 from ot_runtime.clock import Clock, SystemClock
 from ot_runtime.consumer import EventConsumer
@@ -20,6 +20,7 @@ from ot_runtime.settings import Settings
 from ot_runtime.web import HttpServer
 
 from .consumers import event_handlers
+from .edge import ACCESS, FIELD_RULES, SERVICE as EDGE_SERVICE
 from .grpc_api import ExpertsServicer
 from .handlers import ExpertsHandlers
 from .sharing import ConsentSharingPolicy, SharingPolicy
@@ -27,7 +28,7 @@ from .store import inbox, outbox
 from .web import create_app
 
 SERVICE = "experts"
-SERVICE_FULL_NAME = experts_pb2.DESCRIPTOR.services_by_name["ExpertsService"].full_name
+SERVICE_FULL_NAME = EDGE_SERVICE.full_name
 
 
 @dataclass
@@ -46,7 +47,8 @@ def build(settings: Settings, *, clock: Clock | None = None, sharing: SharingPol
           relay_batch_size: int = 100) -> ExpertsApp:
     if sharing is None:
         sharing = ConsentSharingPolicy(settings.require(
-            "OT_CONSENT_GRPC_TARGET", "host:port of the consent service, asked before a case is shared with an expert"))
+            "OT_CONSENT_GRPC_TARGET", "host:port of the consent service, asked before a case is shared with an expert"),
+            settings)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     topic = settings.topic(SERVICE)
@@ -61,7 +63,7 @@ def build(settings: Settings, *, clock: Clock | None = None, sharing: SharingPol
     parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox,
                  consumes=["intake", "consent"], handlers=event_handlers(handlers), register=register,
                  make_app=lambda checks, verifier: create_app(settings.tenant, checks),
-                 relay_batch_size=relay_batch_size)
+                 access=ACCESS, field_rules=FIELD_RULES, relay_batch_size=relay_batch_size)
     return ExpertsApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
                       relay=parts.relay, consumer=parts.consumer, grpc_server=parts.grpc_server,
                       http_server=parts.http_server)

@@ -29,7 +29,7 @@ def event_handlers(h: ExpertsHandlers) -> dict[str, Handler]:
                            _categories(msg.categories), status, msg.tenant)
 
     def consent_withdrawn(session, event, msg: consent_events_pb2.ConsentWithdrawn) -> None:
-        h.on_consent_withdrawn(session, msg.request_id)
+        h.on_consent_withdrawn(session, msg.request_id, msg.tenant)
 
     return {events.CONSENT_WITHDRAWN: Handler(consent_events_pb2.ConsentWithdrawn, consent_withdrawn),
             events.REQUEST_SUBMITTED: Handler(intake_events_pb2.RequestSubmitted, submitted),

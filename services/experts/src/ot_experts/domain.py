@@ -49,6 +49,8 @@ class NetworkStatus(StrEnum):
 
 
 KINDS = ("organisation", "unit", "person")
+# The kinds of group on the OT service map (the dataset's "groups").
+GROUP_KINDS = ("statutory_expert_group", "challenging_divorces")
 ORIGIN_CATALOGUE = "catalogue"
 ORIGIN_AREA = "area"
 
@@ -277,16 +279,17 @@ def matches_text(query: str, document: str) -> bool:
 # --- validation ----------------------------------------------------------------------------
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
-LANG = re.compile(r"^[a-z]{2}$")
 
 
 def slugify(text: str) -> str:
     table = str.maketrans({"ä": "a", "ö": "o", "å": "a", "é": "e", "ü": "u"})
-    s = re.sub(r"[^a-z0-9]+", "-", normalise(text).translate(table)).strip("-")
-    return s[:80]
+    # Cut first, then strip: a cut may end on a dash, and an id never ends with one.
+    return re.sub(r"[^a-z0-9]+", "-", normalise(text).translate(table))[:80].strip("-")
 
 
 def validate_expert(e: Expert) -> list[FieldViolation]:
+    """The domain's rules for an entry. The form of each field (lengths, language codes, the
+    guard) is checked at the edge first (edge.FIELD_RULES)."""
     problems: list[FieldViolation] = []
 
     def bad(name: str, fi: str, en: str, reason: str = "invalid") -> None:
@@ -309,15 +312,4 @@ def validate_expert(e: Expert) -> list[FieldViolation]:
             "required")
     if not e.modalities:
         bad("fields.modalities", "Valitse etä ja/tai paikan päällä.", "Choose remote and/or on site.", "required")
-    for i, lang in enumerate(e.languages):
-        if not LANG.match(lang):
-            bad(f"fields.languages[{i}]", "Kielikoodi kahdella kirjaimella (fi, sv, en).",
-                "A two-letter language code (fi, sv, en).")
-    for name, value, limit in (("fields.name_fi", e.name_fi, 200), ("fields.name_en", e.name_en, 200),
-                               ("fields.organisation", e.organisation, 200),
-                               ("fields.description_fi", e.description_fi, 2000),
-                               ("fields.description_en", e.description_en, 2000),
-                               ("local_note", e.overlay.local_note, 1000)):
-        if len(value) > limit:
-            bad(name, f"Enintään {limit} merkkiä.", f"At most {limit} characters.", "too_long")
     return problems

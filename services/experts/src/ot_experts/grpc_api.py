@@ -1,4 +1,5 @@
-"""Thin servicer: proto in -> domain command -> handler -> proto out. No rules here."""
+"""Thin servicer: proto in -> domain command -> handler -> proto out. No rules here: who may call
+and the form of every field are checked before (edge.py), the rules in the handlers."""
 from __future__ import annotations
 
 from ot.common.v1 import case_pb2
@@ -40,7 +41,7 @@ def fields_from_proto(f: pb.ExpertFields, expert_id: str = "", overlay: Overlay 
                                                    for v in f.categories) if x)),
         competences=tuple(c.strip() for c in f.competences if c.strip()),
         cost=to_domain(pb.Cost, f.cost, Cost), price_note=f.price_note.strip(),
-        languages=tuple(x.strip().lower() for x in f.languages if x.strip()),
+        languages=tuple(dict.fromkeys(f.languages)),
         modalities=tuple(dict.fromkeys(x for x in (to_domain(pb.Modality, v, Modality) for v in f.modalities) if x)),
         network_status=NetworkStatus.AVAILABLE,
         contact=Contact(f.contact.name.strip(), f.contact.role.strip(), f.contact.email.strip()),
@@ -58,7 +59,10 @@ def proposals_to_proto(v: ProposalsView) -> pb.ListProposalsResponse:
                    for rank, ev, score, reasons in v.items])
     if v.computed_at:
         out.computed_at.CopyFrom(ts(v.computed_at))
-    if v.dropped:
+    if v.consent_withdrawn:
+        out.summary_fi = "Asiakkaan suostumus on peruttu: asiantuntijoita ei ehdoteta eikä nimetä."
+        out.summary_en = "The client's consent was withdrawn: no experts are proposed or assigned."
+    elif v.dropped:
         out.summary_fi = "Pyyntö on päättynyt; ehdotukset on poistettu."
         out.summary_en = "The request has ended; the proposals were dropped."
     elif not v.set_id:

@@ -1,8 +1,15 @@
 """Experts' use cases: command in -> rules -> one transaction with the state change and its events.
 
-Who may do what: anyone of the area reads the catalogue, agreements and service map;
-coordinators maintain the catalogue overlay, see proposals and assign; secretaries see
-proposals and assignments; an expert sees their own assignments.
+Who may call which use case is the edge's access table (edge.ACCESS), and the form of every
+field the edge's field rules (edge.FIELD_RULES, the guard included): both are checked before a
+handler runs, so the handlers keep the domain rules and the object-level ones:
+- an expert sees only the assignments of the experts linked to their own login subject, and a
+  login subject is linked to at most one expert (EXPERT_NOT_LINKED, SUBJECT_TAKEN);
+- a coordinator changes the catalogue fields only of the area's own experts (CATALOGUE_MANAGED);
+  another area's own experts and requests are not visible at all (NOT_FOUND);
+- a request whose consent was withdrawn is assigned to no one (SHARING_NOT_ALLOWED), and a
+  request that only consent has told about (the withdrawal overtook intake's submission) is not
+  known to any RPC until intake's event arrives.
 
 Tracing: an assignment continues the trace of the case (the trace that started with the
 professional's submission in intake), so one trace shows submission -> proposals -> assignment
@@ -19,13 +26,13 @@ from datetime import datetime
 from opentelemetry import trace
 from sqlalchemy.orm import Session, sessionmaker
 
-from ot_runtime.auth import Principal, require_role
+from ot_runtime import fields
+from ot_runtime.auth import Principal
 from ot_runtime.clock import Clock
-from ot_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from ot_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from ot_runtime.outbox import Outbox
 from ot_runtime.telemetry import context_from_traceparent, current_traceparent
 from ot_runtime.tenants import TENANTS
-from ot_runtime.privacy import guard
 
 from . import events
 from .domain import (ASSIGNABLE, ENDED, ORIGIN_AREA, Availability, Category, Cost, Expert, Modality, Overlay,
@@ -37,9 +44,8 @@ from .store import ExpertsRepository, decode_page_token, encode_page_token
 log = logging.getLogger("ot.experts")
 _tracer = trace.get_tracer("ot_experts")
 
-STAFF = ("coordinator", "secretary")
-MAX_REASON = 500
-
+# Request ids are intake's UUIDs; an event with anything else is refused (to the dead-letter topic).
+REQUEST_ID = fields.uuid().pattern
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class ProposalsView:
     categories: list[Category]
     status: RequestStatus
     dropped: bool
+    consent_withdrawn: bool
     items: list[tuple[int, ExpertView, int, list[dict]]]  # rank, expert, score, reasons
 
 
@@ -112,10 +119,8 @@ class ExpertsHandlers:
                 problems.append(FieldViolation("page_token", "Sivutunnus ei kelpaa; aloita alusta ilman sitä. / "
                                                "The page token is not valid; start again without it."))
         if not 1 <= f.page_size <= 100:
-            problems.append(FieldViolation("page_size", "Sivun koko 1–100. / Page size must be 1–100."))
-        if len(f.text) > 200:
-            problems.append(FieldViolation("text", "Hakusana enintään 200 merkkiä. / At most 200 characters.",
-                                           "too_long"))
+            problems.append(FieldViolation("page_size", "Sivun koko 1–100. / Page size must be 1–100.",
+                                           "out_of_range"))
         if problems:
             raise InvalidArgument(problems)
         with self.sessions() as s:
@@ -144,13 +149,10 @@ class ExpertsHandlers:
             return ExpertView(e, usability(e, self.tenant, repo.agreement(self.tenant)))
 
     def create_expert(self, who: Principal, e: Expert) -> ExpertView:
-        require_role(who, "coordinator")
         if not e.id:
             e = replace(e, id=slugify(f"{self.tenant}-{e.name_fi}"))
         e = replace(e, origin=ORIGIN_AREA, origin_area=self.tenant, dataset_version=0)
-        problems = validate_expert(e) + guard({"fields.description_fi": e.description_fi,
-                                               "fields.description_en": e.description_en,
-                                               "local_note": e.overlay.local_note})
+        problems = validate_expert(e)
         if problems:
             raise InvalidArgument(problems)
         now = self.clock.now()
@@ -158,7 +160,8 @@ class ExpertsHandlers:
             repo = ExpertsRepository(s, self.tenant)
             if repo.get_expert_row_exists(e.id):
                 raise FailedPrecondition(f"Tunnus {e.id} on jo käytössä. / The id {e.id} is already taken.",
-                                         "EXPERT_ID_TAKEN", f"experts/{e.id}")
+                                         "EXPERT_ID_TAKEN", f"experts/{e.id}", {"expert_id": e.id})
+            self._subject_free(repo, e)
             repo.add_expert(e, now)
             repo.save_overlay(e.id, e.overlay, who.subject, now)
         log.info("expert created", extra={"expert_id": e.id})
@@ -169,13 +172,6 @@ class ExpertsHandlers:
                       fields: Expert | None = None) -> ExpertView:
         """Change this area's overlay; and, for the area's own experts, the catalogue fields
         (`fields` replaces them all). Shared-catalogue entries change only through the dataset."""
-        require_role(who, "coordinator")
-        problems = guard({"local_note": local_note or ""})
-        if local_note is not None and len(local_note) > 1000:
-            problems.append(FieldViolation("local_note", "Enintään 1000 merkkiä. / At most 1000 characters.",
-                                           "too_long"))
-        if problems:
-            raise InvalidArgument(problems)
         now = self.clock.now()
         with self.sessions.begin() as s:
             repo = ExpertsRepository(s, self.tenant)
@@ -186,13 +182,14 @@ class ExpertsHandlers:
                         "Yhteisen luettelon tietoja muutetaan koordinoivan alueen aineistossa; tällä alueella voit "
                         "muuttaa saatavuutta, omaa huomiota ja aktiivisuutta. / Shared-catalogue entries change "
                         "through the coordinating area's dataset; here you can change availability, the local note "
-                        "and whether the expert is active.", "CATALOGUE_MANAGED", f"experts/{expert_id}")
+                        "and whether the expert is active.", "CATALOGUE_MANAGED", f"experts/{expert_id}",
+                        {"expert_id": expert_id, "origin": e.origin})
                 updated = replace(fields, id=e.id, origin=e.origin, origin_area=e.origin_area,
                                   dataset_version=0, overlay=e.overlay)
-                problems = validate_expert(updated) + guard({"fields.description_fi": updated.description_fi,
-                                                             "fields.description_en": updated.description_en})
+                problems = validate_expert(updated)
                 if problems:
                     raise InvalidArgument(problems)
+                self._subject_free(repo, updated)
                 repo.save_expert(updated, now)
             o = e.overlay
             o = Overlay(availability=availability or o.availability,
@@ -204,7 +201,6 @@ class ExpertsHandlers:
 
     def retire_expert(self, who: Principal, expert_id: str) -> ExpertView:
         """Retired experts are no longer proposed or assignable, but stay visible on past cases."""
-        require_role(who, "coordinator")
         now = self.clock.now()
         with self.sessions.begin() as s:
             repo = ExpertsRepository(s, self.tenant)
@@ -231,9 +227,7 @@ class ExpertsHandlers:
         """Intake reported a request (consumer, inside its transaction; the inbox makes a
         redelivery a no-op). Submitted or triaged: compute a fresh proposal set. Withdrawn or
         closed: drop the open proposals. Anything else: remember the status."""
-        if tenant != self.tenant:
-            raise FailedPrecondition(f"Tapahtuma on alueen {tenant!r}. / The event belongs to area {tenant!r}.",
-                                     "WRONG_AREA", f"requests/{request_id}")
+        self._event_about(request_id, tenant)
         now = self.clock.now()
         repo = ExpertsRepository(session, self.tenant)
         repo.upsert_request(request_id, type_, categories, status, current_traceparent(), now)
@@ -254,9 +248,11 @@ class ExpertsHandlers:
             dropped = repo.drop_open_sets(request_id, now)
             log.info("proposals dropped", extra={"request_id": request_id, "sets": dropped})
 
-    def on_consent_withdrawn(self, session: Session, request_id: str) -> None:
-        """The client's consent was withdrawn: stop offering the case (drop open proposals, and
-        compute none later). Assignments already made are the coordinator's to undo."""
+    def on_consent_withdrawn(self, session: Session, request_id: str, tenant: str) -> None:
+        """The client's consent was withdrawn: stop offering the case (drop open proposals, compute
+        none later, assign no one). Assignments already made are the coordinator's to undo. When
+        the withdrawal overtakes intake's submission, it is remembered for the request to come."""
+        self._event_about(request_id, tenant)
         now = self.clock.now()
         repo = ExpertsRepository(session, self.tenant)
         repo.mark_consent_withdrawn(request_id, now)
@@ -264,7 +260,6 @@ class ExpertsHandlers:
         log.info("consent withdrawn: proposals dropped", extra={"request_id": request_id, "sets": dropped})
 
     def proposals(self, who: Principal, request_id: str) -> ProposalsView:
-        require_role(who, *STAFF)
         with self.sessions() as s:
             repo = ExpertsRepository(s, self.tenant)
             request = self._request(repo, request_id)
@@ -281,11 +276,11 @@ class ExpertsHandlers:
             request_id=request_id, set_id=latest["id"] if latest else "", revision=latest["revision"] if latest else 0,
             trigger=latest["trigger"] if latest else "", computed_at=latest["computed_at"] if latest else None,
             categories=[Category(c) for c in request["categories"]], status=RequestStatus(request["status"]),
-            dropped=bool(latest and latest["dropped_at"]), items=items)
+            dropped=bool(latest and latest["dropped_at"]), consent_withdrawn=bool(request["consent_withdrawn_at"]),
+            items=items)
 
     # --- assignments ----------------------------------------------------------------------
     def assign(self, who: Principal, request_id: str, expert_ids: list[str], cost_approved: bool) -> list[AssignmentView]:
-        require_role(who, "coordinator")
         wanted = [x.strip() for x in expert_ids if x.strip()]
         if not wanted:
             raise InvalidArgument([FieldViolation("expert_ids", "Valitse vähintään yksi asiantuntija. / "
@@ -303,6 +298,12 @@ class ExpertsHandlers:
                     f"Pyyntöön ei voi nimetä asiantuntijaa tilassa {status.value}. / "
                     f"Experts cannot be assigned to a request in status {status.value}.",
                     "REQUEST_NOT_ASSIGNABLE", f"requests/{request_id}", {"status": status.value})
+            if request["consent_withdrawn_at"]:
+                # Consent would refuse too; experts knows it already and asks no one.
+                raise FailedPrecondition(
+                    "Asiakkaan suostumus on peruttu: tapausta ei jaeta asiantuntijoille. / The client's consent "
+                    "was withdrawn: the case is not shared with experts.", "SHARING_NOT_ALLOWED",
+                    f"requests/{request_id}", {"request_id": request_id, "cause": "consent_withdrawn"})
             agreement = repo.agreement(self.tenant)
             active = {a["expert_id"] for a in repo.assignments_of(request_id) if a["unassigned_at"] is None}
             for eid in wanted:
@@ -311,7 +312,7 @@ class ExpertsHandlers:
                 if eid in active:
                     raise FailedPrecondition(f"{e.name_fi} on jo nimetty tähän pyyntöön. / "
                                              f"{e.name_en or e.name_fi} is already assigned to this request.",
-                                             "ALREADY_ASSIGNED", subject)
+                                             "ALREADY_ASSIGNED", subject, {"expert_id": eid})
                 use = usability(e, self.tenant, agreement)
                 if not use.usable:
                     raise FailedPrecondition(f"{e.name_fi}: {use.fi} / {e.name_en or e.name_fi}: {use.en}",
@@ -338,13 +339,6 @@ class ExpertsHandlers:
         return self.list_assignments(who, request_id)
 
     def unassign(self, who: Principal, request_id: str, expert_id: str, reason: str) -> list[AssignmentView]:
-        require_role(who, "coordinator")
-        problems = guard({"reason": reason})
-        if len(reason) > MAX_REASON:
-            problems.append(FieldViolation("reason", f"Enintään {MAX_REASON} merkkiä. / At most {MAX_REASON} "
-                                           "characters.", "too_long"))
-        if problems:
-            raise InvalidArgument(problems)
         now = self.clock.now()
         with self.sessions.begin() as s:
             repo = ExpertsRepository(s, self.tenant)
@@ -354,7 +348,7 @@ class ExpertsHandlers:
             if not mine:
                 raise FailedPrecondition(f"Asiantuntijaa {expert_id} ei ole nimetty tähän pyyntöön. / "
                                          f"Expert {expert_id} is not assigned to this request.",
-                                         "NOT_ASSIGNED", f"experts/{expert_id}")
+                                         "NOT_ASSIGNED", f"experts/{expert_id}", {"expert_id": expert_id})
             repo.end_assignment(mine[0]["id"], who.subject, reason, now)
             remaining = sorted(a["expert_id"] for a in rows if a["expert_id"] != expert_id)
             with self._case_trace(request["traceparent"], "experts unassign", request_id):
@@ -365,18 +359,23 @@ class ExpertsHandlers:
         return self.list_assignments(who, request_id)
 
     def list_assignments(self, who: Principal, request_id: str) -> list[AssignmentView]:
-        require_role(who, *STAFF)
         with self.sessions() as s:
             repo = ExpertsRepository(s, self.tenant)
             request = self._request(repo, request_id)
             return [self._view(repo, a, request) for a in repo.assignments_of(request_id)]
 
     def my_assignments(self, who: Principal) -> list[AssignmentView]:
-        """The caller's current assignments, through the experts whose user subject is theirs."""
-        require_role(who, "expert")
+        """The caller's current assignments, through the expert linked to their login subject
+        (`user_subject`); nobody else's. A subject linked to no expert of this area is refused, so
+        the person learns to ask the coordinator to link it rather than seeing an empty list."""
         with self.sessions() as s:
             repo = ExpertsRepository(s, self.tenant)
             mine = repo.experts_for_subject(who.subject)
+            if not mine:
+                raise PermissionDenied(
+                    "Käyttäjätunnustasi ei ole liitetty yhteenkään tämän alueen asiantuntijaan; pyydä alueen "
+                    "koordinaattoria liittämään se. / Your user id is not linked to any expert of this area; ask "
+                    "the area's coordinator to link it.", reason="EXPERT_NOT_LINKED")
             return [self._view(repo, a, repo.get_request(a["request_id"]))
                     for a in repo.active_assignments_of_experts(mine)]
 
@@ -400,6 +399,25 @@ class ExpertsHandlers:
         links = [trace.Link(caller)] if caller.is_valid else []
         span = _tracer.start_as_current_span(name, context=context_from_traceparent(traceparent), links=links)
         return _with_attr(span, request_id)
+
+    @staticmethod
+    def _subject_free(repo: ExpertsRepository, e: Expert) -> None:
+        """A login subject is linked to one expert at most: otherwise its person would see another
+        expert's assignments."""
+        if e.user_subject and any(other != e.id for other in repo.experts_for_subject(e.user_subject, everywhere=True)):
+            raise FailedPrecondition("Käyttäjätunnus on jo liitetty toiseen asiantuntijaan. / The user id is already "
+                                     "linked to another expert.", "SUBJECT_TAKEN", f"experts/{e.id}",
+                                     {"expert_id": e.id})
+
+    def _event_about(self, request_id: str, tenant: str) -> None:
+        """An event's request id and area, checked before anything is written (the consumer sends
+        a refused event to the dead-letter topic)."""
+        if tenant != self.tenant:
+            raise FailedPrecondition("Tapahtuma on toisen alueen. / The event belongs to another area.",
+                                     "WRONG_AREA", "requests")
+        if not REQUEST_ID.fullmatch(request_id):
+            raise InvalidArgument([FieldViolation("request_id", "Pyynnön tunnus ei ole UUID. / The request id is "
+                                                  "not a UUID.", "bad_form")])
 
     def _expert(self, repo: ExpertsRepository, expert_id: str) -> Expert:
         e = repo.get_expert(expert_id) if expert_id else None

@@ -28,10 +28,11 @@ class ConsentSharingPolicy:
     """Asks the consent service, with the coordinator's own token, so its audit trail names the
     person who decided. No answer means no sharing: the assignment is refused and can be retried."""
 
-    def __init__(self, target: str, timeout_seconds: float = 5.0):
-        import grpc
+    def __init__(self, target: str, settings, timeout_seconds: float = 5.0):
         from ot.consent.v1 import consent_pb2_grpc
-        self.channel = grpc.insecure_channel(target)
+
+        from ot_runtime.grpc_client import make_channel
+        self.channel = make_channel(target, settings)  # TLS when the settings give a CA
         self.stub = consent_pb2_grpc.ConsentServiceStub(self.channel)
         self.timeout = timeout_seconds
 
@@ -49,7 +50,14 @@ class ConsentSharingPolicy:
                 request_id=request_id, purpose="expert assignment",
                 party=consent_pb2.Party(kind=consent_pb2.PARTY_KIND_EXPERT_ORGANISATION, id=expert_id)),
                 metadata=outgoing_metadata(current_bearer()), timeout=self.timeout)
-        except grpc.RpcError:
-            raise Unavailable("Suostumuspalvelu ei vastaa; nimeämistä ei tehty. Yritä hetken kuluttua. / The consent "
-                              "service does not answer; nothing was assigned. Please try again shortly.") from None
+        except grpc.RpcError as error:
+            code = error.code()
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable("Suostumuspalvelu ei vastaa; nimeämistä ei tehty. Yritä hetken kuluttua. / The "
+                                  "consent service does not answer; nothing was assigned. Please try again "
+                                  "shortly.") from None
+            # Consent answered, but not with a decision (it refused the question itself): no
+            # sharing, and the coordinator sees that retrying will not help.
+            return False, (f"Suostumuspalvelu ei hyväksynyt tarkistusta ({code.name}); nimeämistä ei tehty. / The "
+                           f"consent service refused the check ({code.name}); nothing was assigned.")
         return d.allowed, f"{d.reason_fi} / {d.reason_en}"

@@ -6,7 +6,9 @@
   note, active, retired). The dataset never touches it.
 - `agreements`, `groups`: seed data (the areas' agreements and the OT service map).
 - `case_requests`: what experts knows of intake's requests: id, type, categories, status and the
-  trace of the case. Never contact data or free text (intake's events carry none).
+  trace of the case. Never contact data or free text (intake's events carry none). A row whose
+  status is NOT_ANNOUNCED only remembers a consent withdrawal that arrived before intake's
+  submission: no use case sees it until intake's event fills it in.
 - `proposal_sets` / `proposals`: the explained ranking computed for a request.
 - `assignments`: one row per expert per request, kept after removal (history).
 The repository works inside a session the caller owns (unit of work = `sessions.begin()`).
@@ -159,6 +161,10 @@ outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 
 
+# The status of a request row that consent's withdrawal created before intake announced the request.
+NOT_ANNOUNCED = ""
+
+
 def encode_page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
 
@@ -230,8 +236,13 @@ class ExpertsRepository:
         """Whether the id is taken by any expert, another area's own ones included."""
         return self.session.execute(sa.select(experts.c.id).where(experts.c.id == expert_id)).first() is not None
 
-    def experts_for_subject(self, subject: str) -> list[str]:
-        return list(self.session.execute(sa.select(experts.c.id).where(experts.c.user_subject == subject)).scalars())
+    def experts_for_subject(self, subject: str, *, everywhere: bool = False) -> list[str]:
+        """The experts linked to a login subject: those of this area's catalogue, or (everywhere)
+        any row of the database, other areas' own experts included."""
+        q = sa.select(experts.c.id).where(experts.c.user_subject == subject)
+        if not everywhere:
+            q = q.where(sa.or_(experts.c.origin == "catalogue", experts.c.origin_area == self.tenant))
+        return list(self.session.execute(q.order_by(experts.c.id)).scalars())
 
     def add_expert(self, e: Expert, now: datetime) -> None:
         self.session.execute(experts.insert().values(**expert_row(e, now)))
@@ -271,33 +282,46 @@ class ExpertsRepository:
                       location=r["location"]) for r in self.session.execute(q).mappings()]
 
     # --- requests and proposals -----------------------------------------------------------
-    def get_request(self, request_id: str, *, for_update: bool = False):
+    def get_request(self, request_id: str, *, for_update: bool = False, include_unannounced: bool = False):
+        """The request as intake announced it; None when unknown (or only known from consent's
+        withdrawal, unless `include_unannounced`)."""
         q = sa.select(case_requests).where(case_requests.c.id == request_id, case_requests.c.tenant == self.tenant)
+        if not include_unannounced:
+            q = q.where(case_requests.c.status != NOT_ANNOUNCED)
         if for_update:
             q = q.with_for_update()
         return self.session.execute(q).mappings().first()
 
     def upsert_request(self, request_id: str, type_: RequestType | None, categories: list[Category],
                        status: RequestStatus, traceparent: str | None, now: datetime) -> None:
-        existing = self.get_request(request_id, for_update=True)
+        existing = self.get_request(request_id, for_update=True, include_unannounced=True)
         values = dict(type=type_.value if type_ else "", categories=[c.value for c in categories],
                       status=status.value, updated_at=now)
         if existing is None:
             self.session.execute(case_requests.insert().values(id=request_id, tenant=self.tenant,
                                                                traceparent=traceparent, **values))
         else:
+            # An event that leaves something out keeps what is known; a row that only remembered a
+            # withdrawal gets the case's trace from intake's event.
             if not categories:
                 values.pop("categories")
-            self.session.execute(case_requests.update().where(case_requests.c.id == request_id).values(**values))
+            if not type_:
+                values.pop("type")
+            if existing["traceparent"] is None:
+                values["traceparent"] = traceparent
+            self.session.execute(case_requests.update().where(case_requests.c.id == request_id,
+                                                              case_requests.c.tenant == self.tenant).values(**values))
 
     def mark_consent_withdrawn(self, request_id: str, now: datetime) -> None:
-        if self.get_request(request_id, for_update=True) is None:
-            # Consent's event came first: remember it for when intake's event arrives.
+        if self.get_request(request_id, for_update=True, include_unannounced=True) is None:
+            # Consent's event came first: remember it for when intake's event arrives (NOT_ANNOUNCED
+            # keeps the row out of every use case until then).
             self.session.execute(case_requests.insert().values(
-                id=request_id, tenant=self.tenant, type="", categories=[], status="", updated_at=now,
+                id=request_id, tenant=self.tenant, type="", categories=[], status=NOT_ANNOUNCED, updated_at=now,
                 consent_withdrawn_at=now))
         else:
-            self.session.execute(case_requests.update().where(case_requests.c.id == request_id)
+            self.session.execute(case_requests.update().where(case_requests.c.id == request_id,
+                                                              case_requests.c.tenant == self.tenant)
                                  .values(consent_withdrawn_at=now, updated_at=now))
 
     def latest_set(self, request_id: str):
