@@ -98,7 +98,7 @@ def test_a_refused_request_leaves_no_row_event_log_line_or_span_with_the_value(s
     assert count(intake, "requests") == 1 and count(intake, "outbox") == 1
 
     logs = captured_logs.getvalue()
-    assert "submission refused" in logs  # the refusals were logged, by kind only
+    assert "request refused at the edge" in logs  # the refusals were logged (at the edge), by kind only
     span_text = repr([(s.name, dict(s.attributes or {}), [e.attributes for e in s.events])
                       for s in spans.get_finished_spans()])
     with intake.app.engine.connect() as c:

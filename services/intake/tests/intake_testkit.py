@@ -45,7 +45,7 @@ class FakeVault:
     """In-memory stand-in for the consent service's key custody."""
 
     def __init__(self):
-        self.keys: dict[str, bytes] = {}
+        self.keys: dict[str, bytes] = {}  # the cases opened: as consent would hold them
         self.reads: list[tuple[str, str]] = []
 
     def open_case(self, r) -> bytes:
@@ -59,3 +59,23 @@ class FakeVault:
 
     def shred(self, request_id: str) -> None:
         self.keys.pop(request_id, None)
+
+
+def valid_request(**changes):
+    """A valid, fictional SubmitRequest as it comes over gRPC."""
+    from ot.common.v1 import case_pb2
+    from ot.intake.v1 import intake_pb2 as pb
+    req = pb.SubmitRequestRequest(
+        type=case_pb2.REQUEST_TYPE_OT_TUKI,
+        professional=pb.Professional(name="Testi Ammattilainen", email="testi@example.fi",
+                                     profession="koulukuraattori", organisation="Perusopetus",
+                                     sector=case_pb2.SECTOR_EDUCATION, wellbeing_area=TENANT),
+        categories=[case_pb2.CASE_CATEGORY_NEUROPSYCHIATRIC],
+        client=pb.ClientFacts(age_years=14, gender=pb.GENDER_BOY, family_situation="asuu äidin kanssa",
+                              earlier_services=["perheneuvola"], cooperation_partners=["koulukuraattori"]),
+        question="Miten koulu voi tukea nuorta, jonka koulunkäynti on keskeytynyt?",
+        discussed_in_own_team=True,
+        consent=pb.ConsentAssessment(need=pb.CONSENT_NEED_NOT_NEEDED))
+    for key, value in changes.items():
+        setattr(req, key, value)
+    return req

@@ -4,53 +4,14 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ot.common.v1 import case_pb2
 from ot.intake.v1 import intake_pb2 as pb
-from ot.intake.v1 import intake_pb2_grpc
+
+import sqlalchemy as sa
 
 from ot_guard.testing import sample
-from ot_runtime.grpc_server import GrpcServer
-from ot_runtime.testing import TestKeys, field_violations, status_details
-from ot_runtime.auth import TokenVerifier
-from ot_intake.grpc_api import IntakeServicer
+from ot_runtime.testing import field_violations, status_details
+from ot_intake.store import outbox, requests
 
-from intake_testkit import TENANT
-
-
-@pytest.fixture()
-def keys(tmp_path):
-    return TestKeys(tmp_path / "keys")
-
-
-@pytest.fixture()
-def stub(handlers, keys):
-    verifier = TokenVerifier(issuer="ot-dev", audience="ot-platform", tenant=TENANT,
-                             public_key_pem=keys.public_path.read_text())
-
-    def register(server):
-        intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(handlers), server)
-        return ["ot.intake.v1.IntakeService"]
-
-    server = GrpcServer(host="127.0.0.1", port=0, verifier=verifier, register=register)
-    server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-    yield intake_pb2_grpc.IntakeServiceStub(channel), channel
-    channel.close()
-    server.stop(1)
-
-
-def valid_request(**changes) -> pb.SubmitRequestRequest:
-    req = pb.SubmitRequestRequest(
-        type=case_pb2.REQUEST_TYPE_OT_TUKI,
-        professional=pb.Professional(name="Testi Ammattilainen", email="testi@example.fi",
-                                     profession="koulukuraattori", organisation="Perusopetus",
-                                     sector=case_pb2.SECTOR_EDUCATION, wellbeing_area=TENANT),
-        categories=[case_pb2.CASE_CATEGORY_NEUROPSYCHIATRIC],
-        client=pb.ClientFacts(age_years=14, gender=pb.GENDER_BOY, family_situation="asuu äidin kanssa"),
-        question="Miten koulu voi tukea nuorta, jonka koulunkäynti on keskeytynyt?",
-        discussed_in_own_team=True,
-        consent=pb.ConsentAssessment(need=pb.CONSENT_NEED_NOT_NEEDED))
-    for key, value in changes.items():
-        setattr(req, key, value)
-    return req
+from intake_testkit import valid_request
 
 
 def test_health_needs_no_token_and_reports_serving(stub):
@@ -93,8 +54,11 @@ def test_refusal_has_field_violations_with_kind_and_offsets_but_not_the_value(st
     with pytest.raises(grpc.RpcError) as err:
         client.SubmitRequest(valid_request(question=text, discussed_in_own_team=False), metadata=keys.metadata())
     assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    violations = {(v.field, v.reason) for v in field_violations(err.value)}
-    assert violations == {("question", "identity_code"), ("discussed_in_own_team", "precondition")}
+    # The guard at the edge answers first; the domain's rules are checked once the fields are clean.
+    assert {(v.field, v.reason) for v in field_violations(err.value)} == {("question", "identity_code")}
+    with pytest.raises(grpc.RpcError) as second:
+        client.SubmitRequest(valid_request(discussed_in_own_team=False), metadata=keys.metadata())
+    assert {(v.field, v.reason) for v in field_violations(second.value)} == {("discussed_in_own_team", "precondition")}
     from ot_guard import scan
     finding = scan(text)[0]
     value = text[finding.start:finding.end]
@@ -111,3 +75,46 @@ def test_wrong_transition_is_failed_precondition_with_the_reason(stub, keys):
     assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     [pre, info] = status_details(err.value)
     assert pre.violations[0].type == "LIFECYCLE" and info.metadata["status"] == "submitted"
+
+
+def rows(engine, table):
+    with engine.connect() as c:
+        return c.execute(sa.select(table)).mappings().all()
+
+
+@pytest.mark.parametrize("kind", ["identity_code", "name", "phone", "email", "address", "birth_date",
+                                  "diagnosis_code"])
+def test_client_identifying_data_is_refused_and_nothing_is_written(stub, keys, engine, vault, kind):
+    client, _ = stub
+    text = sample(kind)
+    with pytest.raises(grpc.RpcError) as err:
+        client.SubmitRequest(valid_request(question=text), metadata=keys.metadata())
+    [v] = field_violations(err.value)
+    assert (v.field, v.reason) == ("question", kind)
+    assert "merkit" in v.description and "characters" in v.description  # where to look
+    from ot_guard import scan
+    finding = scan(text)[0]
+    refused_value = text[finding.start:finding.end]
+    assert refused_value and refused_value not in v.description and refused_value not in err.value.details()
+    assert rows(engine, requests) == [] and rows(engine, outbox) == [] and vault.keys == {}
+
+
+def test_the_guard_checks_every_client_list_item_and_names_its_position(stub, keys):
+    client, _ = stub
+    request = valid_request()
+    request.client.cooperation_partners.append(sample("phone"))
+    with pytest.raises(grpc.RpcError) as err:
+        client.SubmitRequest(request, metadata=keys.metadata())
+    assert [v.field for v in field_violations(err.value)] == ["client.cooperation_partners[1]"]
+
+
+def test_a_triage_note_with_client_data_is_refused(stub, keys):
+    client, _ = stub
+    created = client.SubmitRequest(valid_request(), metadata=keys.metadata())
+    with pytest.raises(grpc.RpcError) as err:
+        client.TriageRequest(pb.TriageRequestRequest(request_id=created.request_id, note=sample("identity_code")),
+                             metadata=keys.metadata(roles=("coordinator",)))
+    assert [(v.field, v.reason) for v in field_violations(err.value)] == [("note", "identity_code")]
+    got = client.GetRequest(pb.GetRequestRequest(request_id=created.request_id),
+                            metadata=keys.metadata(roles=("coordinator",)))
+    assert got.status == case_pb2.REQUEST_STATUS_SUBMITTED and got.triage_note == ""

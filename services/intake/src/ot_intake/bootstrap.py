@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from ot.intake.v1 import intake_pb2, intake_pb2_grpc
+from ot.intake.v1 import intake_pb2_grpc
 
 from ot_runtime.clock import Clock, SystemClock
 from ot_runtime.consumer import EventConsumer
@@ -16,6 +16,7 @@ from ot_runtime.settings import Settings
 from ot_runtime.web import HttpServer
 
 from .consumers import event_handlers
+from .edge import ACCESS, FIELD_RULES, SERVICE as EDGE_SERVICE
 from .grpc_api import IntakeServicer
 from .handlers import IntakeHandlers
 from .store import inbox, outbox
@@ -23,7 +24,7 @@ from .vault import ConsentVault
 from .web import create_app
 
 SERVICE = "intake"
-SERVICE_FULL_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
+SERVICE_FULL_NAME = EDGE_SERVICE.full_name
 
 
 @dataclass
@@ -46,7 +47,7 @@ def build(settings: Settings, *, clock: Clock | None = None, relay_batch_size: i
     topic = settings.topic(SERVICE)
     events_out = Outbox(outbox, source=settings.event_source, tenant=settings.tenant)
     handlers = IntakeHandlers(sessions=sessions, outbox=events_out, tenant=settings.tenant, topic=topic,
-                              clock=clock or SystemClock(), vault=ConsentVault(consent_target))
+                              clock=clock or SystemClock(), vault=ConsentVault(consent_target, settings))
 
     def register(server) -> list[str]:
         intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(handlers), server)
@@ -55,7 +56,7 @@ def build(settings: Settings, *, clock: Clock | None = None, relay_batch_size: i
     parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox,
                  consumes=["experts", "consent"], handlers=event_handlers(handlers), register=register,
                  make_app=lambda checks, verifier: create_app(settings.tenant, checks),
-                 relay_batch_size=relay_batch_size)
+                 access=ACCESS, field_rules=FIELD_RULES, relay_batch_size=relay_batch_size)
     return IntakeApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
                      relay=parts.relay, consumer=parts.consumer, grpc_server=parts.grpc_server,
                      http_server=parts.http_server)

@@ -47,9 +47,6 @@ CHALLENGING_DIVORCES_GROUP_PREFIX = "haastavat-erot-"
 DEFAULT_LEAD_DAYS_CHALLENGING_DIVORCES = 7
 DEFAULT_LEAD_DAYS_OTHER_GROUPS = 21
 
-MAX_TEXT = 4000
-MAX_LIST_ITEMS = 20
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass
@@ -72,16 +69,6 @@ class ClientFacts:
     cooperation_partners: list[str] = field(default_factory=list)
     health_information: str = ""
 
-    def free_text_fields(self) -> dict[str, str]:
-        """Every client field a person types into; the guard checks all of them."""
-        fields = {"client.family_situation": self.family_situation,
-                  "client.health_information": self.health_information}
-        for i, text in enumerate(self.earlier_services):
-            fields[f"client.earlier_services[{i}]"] = text
-        for i, text in enumerate(self.cooperation_partners):
-            fields[f"client.cooperation_partners[{i}]"] = text
-        return fields
-
 
 @dataclass
 class Consent:
@@ -103,12 +90,12 @@ class Submission:
     anonymous: bool
     idempotency_key: str = ""
 
-    def guarded_fields(self) -> dict[str, str]:
-        return {**self.client.free_text_fields(), "question": self.question}
-
 
 def validate_submission(sub: Submission, tenant: str) -> list[FieldViolation]:
-    """Every rule a submission must meet, as field violations (bilingual, Finnish first)."""
+    """The domain's rules for a submission (required answers, the own-team precondition, the
+    area, consent), as field violations (bilingual, Finnish first). The form of each field
+    (length, closed forms such as the e-mail, control characters) and the client-identifier
+    guard are checked at the edge before this runs (edge.FIELD_RULES)."""
     v: list[FieldViolation] = []
 
     def bad(field_: str, fi: str, en: str, reason: str = "invalid") -> None:
@@ -130,9 +117,6 @@ def validate_submission(sub: Submission, tenant: str) -> list[FieldViolation]:
     if not p.email.strip() and not p.phone.strip():
         bad("professional.email", "Anna sähköposti tai puhelinnumero, jotta sinuun saadaan yhteys.",
             "Give an e-mail address or a phone number so that the team can reach you.", "required")
-    if p.email.strip() and not EMAIL_RE.match(p.email.strip()):
-        bad("professional.email", "Sähköpostiosoite ei ole muotoa nimi@organisaatio.fi.",
-            "The e-mail address is not of the form name@organisation.fi.")
     if p.sector is None:
         bad("professional.sector", "Valitse sektori (sosiaali, terveys tai opetus).",
             "Choose the sector (social, health or education).", "required")
@@ -148,14 +132,6 @@ def validate_submission(sub: Submission, tenant: str) -> list[FieldViolation]:
             "precondition")
     if not sub.question.strip():
         bad("question", "Kirjoita kysymyksesi OT-tiimille.", "Write your question to the OT team.", "required")
-    for name, text in sub.guarded_fields().items():
-        if len(text) > MAX_TEXT:
-            bad(name, f"Teksti on liian pitkä (enintään {MAX_TEXT} merkkiä).",
-                f"The text is too long (at most {MAX_TEXT} characters).", "too_long")
-    for name, items in (("client.earlier_services", sub.client.earlier_services),
-                        ("client.cooperation_partners", sub.client.cooperation_partners)):
-        if len(items) > MAX_LIST_ITEMS:
-            bad(name, f"Enintään {MAX_LIST_ITEMS} riviä.", f"At most {MAX_LIST_ITEMS} items.", "too_many")
     age = sub.client.age_years
     if age is not None and not 0 <= age <= 25:
         bad("client.age_years", "Iän on oltava 0–25 vuotta (tai merkitse ikä tuntemattomaksi).",
@@ -194,7 +170,7 @@ class ConsultationRequest:
     anonymous: bool
     submitted_at: datetime
     updated_at: datetime
-    screening_score: int
+    screening_score: int | None  # None only in a view that withholds it (a platform service's)
     triage_note: str = ""
     meeting_id: str = ""
     expert_ids: list[str] = field(default_factory=list)

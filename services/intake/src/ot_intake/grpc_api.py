@@ -34,7 +34,7 @@ def submission_from_proto(req: pb.SubmitRequestRequest) -> Submission:
         consent=Consent(need=to_domain(pb.ConsentNeed, req.consent.need, ConsentNeed),
                         given_by=to_domain(pb.ConsentGiver, req.consent.given_by, ConsentGiver),
                         child_capacity_assessed=req.consent.child_capacity_assessed),
-        anonymous=req.anonymous, idempotency_key=req.idempotency_key.strip()[:100])
+        anonymous=req.anonymous, idempotency_key=req.idempotency_key)
 
 
 def screening_to_proto(s: Screening) -> pb.Screening:
@@ -50,7 +50,7 @@ def request_to_proto(r: ConsultationRequest, screening: Screening | None = None)
         screening = screen(Submission(type=r.type, professional=p, categories=r.categories, client=c,
                                       question=r.question, discussed_in_own_team=r.discussed_in_own_team,
                                       consent=r.consent, anonymous=r.anonymous))
-    elif screening is None:  # without the content only the stored score can be shown
+    elif screening is None and r.screening_score is not None:  # without the content only the stored score
         screening = Screening(score=r.screening_score, band=band_for(r.screening_score), reasons=[])
     return pb.Request(
         request_id=r.id, tenant=r.tenant, type=to_proto(case_pb2.RequestType, r.type),
@@ -68,7 +68,8 @@ def request_to_proto(r: ConsultationRequest, screening: Screening | None = None)
                                      given_by=to_proto(pb.ConsentGiver, r.consent.given_by),
                                      child_capacity_assessed=r.consent.child_capacity_assessed),
         anonymous=r.anonymous, submitted_at=ts(r.submitted_at), updated_at=ts(r.updated_at),
-        triage_note=r.triage_note, screening=screening_to_proto(screening), meeting_id=r.meeting_id,
+        triage_note=r.triage_note, screening=screening_to_proto(screening) if screening else None,
+        meeting_id=r.meeting_id,
         expert_ids=r.expert_ids, content_erased=r.content_erased, content_included=r.content_included)
 
 

@@ -1,11 +1,14 @@
 """Intake's use cases: command in -> rules -> one transaction with the state change and its events.
 
-The client-identifier guard runs first in `submit` and `triage`: a refused submission raises
-before any row, event, span attribute or log line is written, and the error names only the
-field, the kind of data and where it is, never the value.
+Who may call each use case, and the form of every field (lengths, closed forms, the
+client-identifier guard), are checked at the edge before a handler runs (edge.py): a refused
+submission raises before any row, event, span attribute or log line is written. What the
+handlers check is the domain (required answers, the lifecycle, deadlines) and the object-level
+rule: which request this caller may touch (`_may_act`).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -17,15 +20,14 @@ from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ot_runtime.auth import Principal, require_role
+from ot_runtime.auth import Principal
 from ot_runtime.clock import Clock
 from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied,
                                ResourceExhausted)
 from ot_runtime.outbox import Outbox
-from ot_runtime.privacy import guard
 
 from . import events
-from .domain import (ConsultationRequest, Meeting, Status, Submission, default_lead_days,
+from .domain import (ClientFacts, Consent, ConsultationRequest, Meeting, Status, Submission, default_lead_days,
                      validate_meeting, validate_submission)
 from .seula import Screening, screen
 from .store import IntakeRepository, RequestFilter, decode_page_token
@@ -34,8 +36,6 @@ from .vault import CaseVault, open_content, open_text, seal_content, seal_text
 log = logging.getLogger("ot.intake")
 
 STAFF = ("coordinator", "secretary")
-MAX_NOTE = 2000
-
 
 
 @dataclass
@@ -49,19 +49,18 @@ class IntakeHandlers:
 
     # --- professionals --------------------------------------------------------------------
     def submit(self, who: Principal, sub: Submission) -> tuple[ConsultationRequest, Screening]:
-        require_role(who, "professional")
-        refused = guard(sub.guarded_fields())
-        problems = refused + validate_submission(sub, self.tenant)
+        """Store a new request. The steps are ordered so that no failure we can see leaves a
+        consent case without its request: every rule first, then the write transaction (a
+        database that does not answer, or a retry of the same idempotency key, ends it there),
+        then consent's new data key, and the commit last. Only a crash between consent's answer
+        and the commit can still leave a case behind; intake's RequestSubmitted event for the
+        request id is what tells consent that the request exists."""
+        problems = validate_submission(sub, self.tenant)
         if problems:
             # Only counts and kinds: the values are exactly what must not reach a log.
             log.info("submission refused", extra={"violations": len(problems),
                                                   "kinds": sorted({p.reason for p in problems})})
             raise InvalidArgument(problems)
-        if sub.idempotency_key:
-            with self.sessions() as s:
-                existing = IntakeRepository(s).find_by_idempotency_key(who.subject, sub.idempotency_key, self.tenant)
-            if existing:
-                return self._with_content(existing, "submission retry"), screen(sub)
         screening = screen(sub)
         now = self.clock.now()
         r = ConsultationRequest(
@@ -70,37 +69,49 @@ class IntakeHandlers:
             client=sub.client, question=sub.question, discussed_in_own_team=True, consent=sub.consent,
             anonymous=sub.anonymous, submitted_at=now, updated_at=now, screening_score=screening.score,
             idempotency_key=sub.idempotency_key)
-        # The key first: without it nothing is written, so a consent outage loses nothing half-way.
-        r.sealed_content = seal_content(self.vault.open_case(r), r)
+        existing = None
         try:
             with self.sessions.begin() as s:
-                IntakeRepository(s).add(r)
-                self.outbox.add(s, topic=self.topic, ce_type=events.REQUEST_SUBMITTED, subject=r.id,
-                                message=events.request_submitted(r), time=now)
+                repo = IntakeRepository(s)
+                if sub.idempotency_key:
+                    existing = repo.find_by_idempotency_key(who.subject, sub.idempotency_key, self.tenant)
+                if existing is None:
+                    # The row first, still without content: the database has answered and taken
+                    # every value before consent is asked. A concurrent retry with the same key
+                    # waits here on the unique index and then fails, so it never asks consent.
+                    repo.add(r)
+                    r.sealed_content = seal_content(self.vault.open_case(r), r)
+                    repo.set_sealed_content(r.id, r.sealed_content)
+                    self.outbox.add(s, topic=self.topic, ce_type=events.REQUEST_SUBMITTED, subject=r.id,
+                                    message=events.request_submitted(r), time=now)
         except IntegrityError:
+            if not sub.idempotency_key:
+                raise
             # The same idempotency key raced in twice: the first one won; return it.
             with self.sessions() as s:
                 existing = IntakeRepository(s).find_by_idempotency_key(who.subject, sub.idempotency_key, self.tenant)
             if existing is None:
                 raise
+        if existing is not None:
             return self._with_content(existing, "submission retry"), screening
         trace.get_current_span().set_attribute("ot.request_id", r.id)
         log.info("request submitted", extra={"request_id": r.id, "type": r.type.value})
         return r, screening
 
     def get(self, who: Principal, request_id: str) -> ConsultationRequest:
-        """The request, with its case content for the requester and the OT team (each read is
-        audited by consent); a platform service gets the request without content."""
+        """The request, with its case content for the requester, the OT team and an assigned
+        expert when consent hands out the key (each read is audited there). A platform service
+        (feedback, for the worker's address) gets it without any case data."""
         with self.sessions() as s:
             r = self._load(IntakeRepository(s), request_id)
-        self._may_read(who, r)
-        if r.owner_subject == who.subject or who.has_any(*STAFF):
-            return self._with_content(r, "view")
-        return r
+        if who.has_any("service"):
+            return _without_case_data(r)
+        self._may_act(who, r, owner=True, staff=True, expert=True)
+        return self._with_content(r, "view")
 
     def withdraw(self, who: Principal, request_id: str) -> ConsultationRequest:
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
-            self._may_act(who, r)
+            self._may_act(who, r, owner=True, staff=True)
             meeting_id = r.meeting_id
             previous = r.move_to(Status.WITHDRAWN, now)
             if meeting_id:
@@ -111,7 +122,7 @@ class IntakeHandlers:
     def book(self, who: Principal, request_id: str, meeting_id: str) -> ConsultationRequest:
         """Book a group-consultation request into a meeting, refusing past the deadline or when full."""
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
-            self._may_act(who, r)
+            self._may_act(who, r, owner=True, staff=True)
             meeting = repo.get_meeting(meeting_id, self.tenant)
             if meeting is None:
                 raise NotFound(f"Kokousta {meeting_id} ei ole. / There is no meeting {meeting_id}.")
@@ -129,11 +140,10 @@ class IntakeHandlers:
 
     # --- coordinators and secretaries -----------------------------------------------------
     def list(self, who: Principal, f: RequestFilter) -> tuple[list[ConsultationRequest], str, int]:
-        require_role(who, *STAFF)
         if f.page_token:
             try:
                 decode_page_token(f.page_token)
-            except Exception:
+            except ValueError:
                 raise InvalidArgument([FieldViolation("page_token", "Sivutunnus ei kelpaa; aloita alusta ilman sitä. "
                                                       "/ The page token is not valid; start again without it.")])
         if not 1 <= f.page_size <= 100:
@@ -142,13 +152,8 @@ class IntakeHandlers:
             return IntakeRepository(s).list(self.tenant, f)
 
     def triage(self, who: Principal, request_id: str, note: str) -> ConsultationRequest:
-        require_role(who, "coordinator")
-        problems = guard({"note": note})
-        if len(note) > MAX_NOTE:
-            problems.append(FieldViolation("note", f"Enintään {MAX_NOTE} merkkiä. / At most {MAX_NOTE} characters.",
-                                           "too_long"))
-        if problems:
-            raise InvalidArgument(problems)
+        with self.sessions() as s:
+            self._load(IntakeRepository(s), request_id)  # a missing request is NOT_FOUND, not "erased"
         key = self.vault.data_key(request_id, "triage note") if note else None
         if note and key is None:
             raise FailedPrecondition("Tapauksen sisältö on poistettu; muistiinpanoa ei voi lisätä. / The case content "
@@ -164,21 +169,19 @@ class IntakeHandlers:
         return self._transition(request_id, step)
 
     def mark_consulted(self, who: Principal, request_id: str) -> ConsultationRequest:
-        require_role(who, *STAFF)
         return self._transition(request_id, lambda repo, r, now: (r.move_to(Status.CONSULTED, now), None))
 
     def return_recommendations(self, who: Principal, request_id: str) -> ConsultationRequest:
-        require_role(who, *STAFF, "expert")
-        return self._transition(request_id,
-                                lambda repo, r, now: (r.move_to(Status.RECOMMENDATIONS_RETURNED, now), None))
+        def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
+            self._may_act(who, r, staff=True, expert=True)
+            return r.move_to(Status.RECOMMENDATIONS_RETURNED, now), None
+        return self._transition(request_id, step)
 
     def close(self, who: Principal, request_id: str) -> ConsultationRequest:
-        require_role(who, "coordinator")
         return self._transition(request_id, lambda repo, r, now: (r.move_to(Status.CLOSED, now), None))
 
     def publish_meeting(self, who: Principal, group_id: str, starts_at: datetime | None, capacity: int,
                         lead_days: int) -> Meeting:
-        require_role(who, *STAFF)
         now = self.clock.now()
         problems = validate_meeting(group_id, starts_at, capacity, lead_days, now)
         if problems:
@@ -199,10 +202,10 @@ class IntakeHandlers:
     def export_professional(self, who: Principal, subject: str) -> tuple[int, str]:
         """Everything intake holds about the professional: their contact details and the requests
         they made (ids, type, status, dates). Not the case content: that is the client's data."""
-        subject = subject.strip()
+        _require_subject(subject)
         if subject != who.subject and not who.has_any("admin"):
             raise PermissionDenied("Vain oma tai tietosuojavastaavan pyytämä vienti. / Only your own data, or an "
-                                   "export by the data-protection officer (admin).")
+                                   "export by the data-protection officer (admin).", reason="NOT_OWN_DATA")
         with self.sessions() as s:
             owned = IntakeRepository(s).owned_by(subject, self.tenant)
         data = {"subject": subject, "area": self.tenant, "exported_at": self.clock.now().isoformat(),
@@ -222,10 +225,7 @@ class IntakeHandlers:
 
     def erase_professional(self, who: Principal, subject: str) -> int:
         """Erase the professional's identifying data; what statistics need stays."""
-        require_role(who, "admin")
-        subject = subject.strip()
-        if not subject:
-            raise InvalidArgument([FieldViolation("subject", "Anna käyttäjätunnus. / Give the user id.", "required")])
+        _require_subject(subject)
         pseudonym = "erased:" + hashlib.sha256(f"{self.tenant}:{subject}".encode()).hexdigest()[:24]
         with self.sessions.begin() as s:
             count = IntakeRepository(s).erase_professional(subject, pseudonym, self.tenant)
@@ -274,7 +274,9 @@ class IntakeHandlers:
         log.info("request moved", extra={"request_id": r.id, "from": previous.value, "to": r.status.value})
 
     def on_content_erased(self, session: Session, request_id: str) -> None:
-        """Consent destroyed the request's key: drop the now unreadable ciphertext as well."""
+        """Consent destroyed the request's key: drop the now unreadable ciphertext, and the
+        client's age and gender with it (case data too). What statistics count stays: type,
+        categories, area, dates, status."""
         if IntakeRepository(session).erase_content(request_id, self.clock.now()):
             log.info("case content erased", extra={"request_id": request_id})
 
@@ -308,15 +310,30 @@ class IntakeHandlers:
             raise NotFound(f"Pyyntöä {request_id!r} ei löydy tältä alueelta. / No request {request_id!r} in this area.")
         return r
 
-    def _may_read(self, who: Principal, r: ConsultationRequest) -> None:
-        if r.owner_subject != who.subject and not who.has_any(*STAFF, "service"):
-            # Same answer as for a missing request: do not reveal that it exists.
-            raise NotFound(f"Pyyntöä {r.id!r} ei löydy tältä alueelta. / No request {r.id!r} in this area.")
-
-    def _may_act(self, who: Principal, r: ConsultationRequest) -> None:
-        """Withdraw and book: the requester, or the area's coordinator or secretary on their behalf."""
-        if r.owner_subject != who.subject and not who.has_any(*STAFF):
-            raise NotFound(f"Pyyntöä {r.id!r} ei löydy tältä alueelta. / No request {r.id!r} in this area.")
+    @staticmethod
+    def _may_act(who: Principal, r: ConsultationRequest, *, owner: bool = False, staff: bool = False,
+                 expert: bool = False) -> None:
+        """The object-level rule: may `who` act on this request? `owner`: the professional who
+        submitted it; `staff`: the area's coordinator or secretary; `expert`: an expert assigned
+        to it (subject "expert-<expert id>" with the id among the request's experts). A refusal
+        says why in its ErrorInfo reason: NOT_OWNER, NOT_ASSIGNED, or ROLE_NOT_ALLOWED for a
+        caller the access table would already have refused."""
+        if staff and who.has_any(*STAFF):
+            return
+        if owner and who.has_any("professional") and r.owner_subject == who.subject:
+            return
+        if expert and who.has_any("expert") and who.subject in {f"expert-{e}" for e in r.expert_ids}:
+            return
+        info = {"request_id": r.id}
+        if expert and who.has_any("expert"):
+            raise PermissionDenied("Et ole tämän pyynnön nimetty asiantuntija. / You are not an expert assigned to "
+                                   "this request.", reason="NOT_ASSIGNED", info=info)
+        if owner and who.has_any("professional"):
+            raise PermissionDenied("Pyyntö on toisen ammattilaisen: vain pyytäjä tai OT-tiimi voi käsitellä sitä. / "
+                                   "The request is another professional's: only its requester or the OT team may act "
+                                   "on it.", reason="NOT_OWNER", info=info)
+        raise PermissionDenied("Roolisi ei riitä tähän. / Your role does not allow this.",
+                               reason="ROLE_NOT_ALLOWED", info=info)
 
     def _refuse_booking(self, repo: IntakeRepository, meeting: Meeting, now: datetime, reason: str,
                         fi: str, en: str) -> None:
@@ -334,3 +351,18 @@ class IntakeHandlers:
             en += " The group has no other meeting with room now; ask the secretary."
         error_type = ResourceExhausted if reason == "MEETING_FULL" else FailedPrecondition
         raise error_type(f"{fi} / {en}", violation_type=reason, subject=f"meetings/{meeting.id}", info=info)
+
+
+def _without_case_data(r: ConsultationRequest) -> ConsultationRequest:
+    """What a platform service sees of a request: its facts (type, status, categories, dates) and
+    the worker's contact, nothing about the client or the case (no content, age, gender, consent
+    assessment or screening)."""
+    return dataclasses.replace(r, client=ClientFacts(age_years=None, gender=None), question="",
+                               consent=Consent(need=None, given_by=None, child_capacity_assessed=False),
+                               screening_score=None, triage_note="", sealed_content=None, sealed_triage_note=None,
+                               content_included=False)
+
+
+def _require_subject(subject: str) -> None:
+    if not subject:
+        raise InvalidArgument([FieldViolation("subject", "Anna käyttäjätunnus. / Give the user id.", "required")])

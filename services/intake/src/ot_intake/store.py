@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,7 +34,8 @@ requests = sa.Table(
     sa.Column("profession", sa.String(200), nullable=False),
     sa.Column("organisation", sa.String(200), nullable=False),
     sa.Column("sector", sa.String(20), nullable=False),
-    sa.Column("client", sa.JSON, nullable=False),  # age and gender only; the texts are sealed
+    # Age and gender only (the texts are sealed); emptied when the request's key is shredded.
+    sa.Column("client", sa.JSON, nullable=False),
     sa.Column("sealed_content", sa.LargeBinary, nullable=True),  # NULL once erased
     sa.Column("discussed_in_own_team", sa.Boolean, nullable=False),
     sa.Column("consent_need", sa.String(40), nullable=False),
@@ -93,10 +95,23 @@ def encode_page_token(submitted_at: datetime, request_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([submitted_at.isoformat(), request_id]).encode()).decode()
 
 
+# The times a page can start from: those of any stored request (see fields' timestamp range).
+_TOKEN_TIMES = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc))
+
+
 def decode_page_token(token: str) -> tuple[datetime, str]:
-    """Raise ValueError for a token we did not make."""
-    at, rid = json.loads(base64.urlsafe_b64decode(token.encode()))
-    return datetime.fromisoformat(at), str(rid)
+    """Raise ValueError for any token we did not make: not base64 JSON of [time, request id], a
+    time without a zone (it cannot be compared with a stored time) or out of range, an id that
+    is not a request id."""
+    try:
+        at, rid = json.loads(base64.urlsafe_b64decode(token.encode()))
+        when = datetime.fromisoformat(at)
+        rid = str(uuid.UUID(rid))
+    except (TypeError, ValueError, AttributeError) as error:  # binascii.Error and JSON errors are ValueErrors
+        raise ValueError("not a page token of this service") from error
+    if when.tzinfo is None or not _TOKEN_TIMES[0] <= when < _TOKEN_TIMES[1]:
+        raise ValueError("not a page token of this service")
+    return when, rid
 
 
 class IntakeRepository:
@@ -115,14 +130,18 @@ class IntakeRepository:
             status=r.status.value, updated_at=r.updated_at, meeting_id=r.meeting_id or None,
             expert_ids=r.expert_ids))
 
+    def set_sealed_content(self, request_id: str, sealed: bytes) -> None:
+        self.session.execute(requests.update().where(requests.c.id == request_id).values(sealed_content=sealed))
+
     def set_triage_note(self, request_id: str, sealed: bytes | None) -> None:
         self.session.execute(requests.update().where(requests.c.id == request_id)
                              .values(sealed_triage_note=sealed))
 
     def erase_content(self, request_id: str, at: datetime) -> bool:
-        """Drop the ciphertext too (its key is already gone); False when there is no such request."""
+        """Drop the ciphertext (its key is already gone) and the client's age and gender; False
+        when there is no such request."""
         result = self.session.execute(requests.update().where(requests.c.id == request_id).values(
-            sealed_content=None, sealed_triage_note=None, content_erased_at=at))
+            sealed_content=None, sealed_triage_note=None, client={}, content_erased_at=at))
         return result.rowcount == 1
 
     def get(self, request_id: str, tenant: str, *, for_update: bool = False) -> ConsultationRequest | None:

@@ -18,7 +18,7 @@ from ot.consent.v1 import consent_pb2, consent_pb2_grpc
 from ot_runtime.auth import current_bearer
 from ot_runtime.crypto import open_sealed, seal
 from ot_runtime.errors import NotFound, PermissionDenied, Unavailable
-from ot_runtime.grpc_client import outgoing_metadata
+from ot_runtime.grpc_client import make_channel, outgoing_metadata
 from ot_runtime.protoconv import to_proto
 
 from .domain import ConsultationRequest
@@ -67,8 +67,8 @@ def open_text(key: bytes, r: ConsultationRequest, field: str, blob: bytes) -> st
 class ConsentVault:
     """CaseVault over consent's gRPC API."""
 
-    def __init__(self, target: str, timeout_seconds: float = 5.0):
-        self.channel = grpc.insecure_channel(target)
+    def __init__(self, target: str, settings, timeout_seconds: float = 5.0):
+        self.channel = make_channel(target, settings)  # TLS when the settings give a CA
         self.stub = consent_pb2_grpc.ConsentServiceStub(self.channel)
         self.timeout = timeout_seconds
 
