@@ -79,6 +79,7 @@ def require_role(principal: Principal, *roles: str) -> None:
 
 
 SERVICE_ROLE = "service"
+MAX_SUBJECT = 128  # an identity provider's user id is a UUID or a short name
 
 
 class _Keys:
@@ -150,6 +151,11 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise Unauthenticated("Tunnisteesta puuttuu käyttäjä (sub). / The token has no subject (sub).")
+        # The subject is stored (owner of a request, actor in the audit trail): it must fit and be plain.
+        if len(subject) > MAX_SUBJECT or not subject.isprintable():
+            raise Unauthenticated(f"Tunnisteen käyttäjä (sub) on yli {MAX_SUBJECT} merkkiä tai siinä on ohjausmerkkejä. "
+                                  f"/ The token's subject (sub) is over {MAX_SUBJECT} characters or has control "
+                                  "characters.")
         area = claims.get(AREA_CLAIM)
         roles = claims.get(ROLES_CLAIM) or []
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
