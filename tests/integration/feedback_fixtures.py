@@ -57,7 +57,8 @@ class RunningFeedback(RunningService):
 def start_feedback(feedback_database_url, kafka_bootstrap, topic_prefix, keys, spans, smtp_sink):
     """Start feedback (migrations, gRPC, HTTP, relay, consumer; no scheduler thread) on loopback.
 
-    `start(intake, clock)`: intake is the running intake service it asks for contact e-mails.
+    `start(intake, clock)`: intake is the running intake service it asks for contact e-mails
+    (None when the test sends no mail). Keyword arguments are extra environment variables.
     Calling it again starts another instance on the same database: a restart (after stopping the
     first) or a second replica (while the first runs)."""
     from ot_feedback.bootstrap import build
@@ -69,11 +70,12 @@ def start_feedback(feedback_database_url, kafka_bootstrap, topic_prefix, keys, s
     started: list[RunningFeedback] = []
 
     def start(intake, clock, **extra_env) -> RunningFeedback:
-        env = service_env("feedback", feedback_database_url, kafka_bootstrap, topic_prefix, keys,
-                          OT_FEEDBACK_LINK_SECRET=link_secret, OT_SERVICE_TOKEN_KEY_FILE=str(keys.service_private_path),
-                          OT_INTAKE_GRPC_TARGET=f"127.0.0.1:{intake.app.grpc_server.port}",
-                          OT_SMTP_HOST="127.0.0.1", OT_SMTP_PORT=str(smtp_sink.port),
-                          OT_FEEDBACK_PUBLIC_URL=PUBLIC_URL, **extra_env)
+        # intake None: a test that sends no mail (feedback connects to intake only at send time).
+        target = f"127.0.0.1:{intake.app.grpc_server.port}" if intake else "127.0.0.1:9"
+        env = service_env("feedback", feedback_database_url, kafka_bootstrap, topic_prefix, keys, **{
+            "OT_FEEDBACK_LINK_SECRET": link_secret, "OT_SERVICE_TOKEN_KEY_FILE": str(keys.service_private_path),
+            "OT_INTAKE_GRPC_TARGET": target, "OT_SMTP_HOST": "127.0.0.1", "OT_SMTP_PORT": str(smtp_sink.port),
+            "OT_FEEDBACK_PUBLIC_URL": PUBLIC_URL, **extra_env})
         service = start_service("feedback", build, MIGRATIONS, env, clock, running=RunningFeedback)
         started.append(service)
         return service

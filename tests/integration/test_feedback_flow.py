@@ -35,6 +35,8 @@ def worker_emails() -> list[str]:
     """Distinct synthetic addresses from the guard's corpus (tests type no identifiers of their own)."""
     found: list[str] = []
     for entry in load_corpus():
+        if entry["note"].startswith("disguised"):
+            continue  # Unicode look-alikes: the guard's own tests, not a deliverable address
         for f in entry["findings"]:
             value = entry["text"][f["start"]:f["end"]]
             if f["kind"] == "email" and value not in found:

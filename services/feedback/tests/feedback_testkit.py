@@ -24,6 +24,8 @@ def worker_emails() -> list[str]:
     """Distinct synthetic e-mail addresses from the guard's corpus."""
     found = []
     for entry in load_corpus():
+        if entry["note"].startswith("disguised"):
+            continue  # Unicode look-alikes: the guard's own tests, not a deliverable address
         for f in entry["findings"]:
             value = entry["text"][f["start"]:f["end"]]
             if f["kind"] == "email" and value not in found:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import sqlalchemy as sa
-from ot.feedback.v1 import feedback_pb2, feedback_pb2_grpc
+from ot.feedback.v1 import feedback_pb2_grpc
 
 from ot_runtime.clock import Clock, SystemClock
 from ot_runtime.consumer import EventConsumer
@@ -20,6 +20,7 @@ from ot_runtime.web import HttpServer
 from .consumers import event_handlers
 from .directory import GrpcIntakeDirectory, IntakeDirectory, SignedServiceToken
 from .domain import FollowUpPolicy, LinkSigner
+from .edge import ACCESS, FIELD_RULES, SERVICE as FEEDBACK_SERVICE
 from .grpc_api import FeedbackServicer
 from .handlers import FeedbackHandlers
 from .mailer import Mailer, SmtpConfig, SmtpMailer
@@ -28,7 +29,7 @@ from .store import inbox, outbox
 from .web import create_app
 
 SERVICE = "feedback"
-SERVICE_FULL_NAME = feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name
+SERVICE_FULL_NAME = FEEDBACK_SERVICE.full_name
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,11 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
         feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(handlers), server)
         return [SERVICE_FULL_NAME]
 
-    # Feedback publishes no events yet; its outbox and topic are ready for when it does.
-    parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox, consumes=["intake"],
-                 handlers=event_handlers(handlers), register=register,
+    # Feedback publishes no events yet; its outbox and topic are ready for when it does. It reads
+    # intake's request events and consent's key shredding.
+    parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox,
+                 consumes=["intake", "consent"], handlers=event_handlers(handlers), register=register,
+                 access=ACCESS, field_rules=FIELD_RULES,
                  make_app=lambda checks, verifier: create_app(settings.tenant, checks, handlers, verifier),
                  relay_batch_size=relay_batch_size)
     http = parts.http_server
@@ -126,7 +129,7 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
                                 "tokens, with which feedback signs its calls to intake)")
         tokens = SignedServiceToken.from_file(config.service_token_key_file, tenant=settings.tenant,
                                               issuer=settings.service_jwt_issuer, audience=settings.jwt_audience)
-        directory = GrpcIntakeDirectory(config.intake_target, tokens)
+        directory = GrpcIntakeDirectory(config.intake_target, tokens, settings)
     mailer = mailer or SmtpMailer(config.smtp)
     scheduler = FeedbackScheduler(
         sessions=sessions, directory=directory, mailer=mailer, signer=signer, policy=config.policy, clock=clock,

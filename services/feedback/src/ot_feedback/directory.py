@@ -22,6 +22,7 @@ from ot.common.v1 import case_pb2
 from ot.intake.v1 import intake_pb2, intake_pb2_grpc
 
 from ot_runtime.devtoken import make_token
+from ot_runtime.grpc_client import make_channel
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,16 @@ class SignedServiceToken:
 
 
 class GrpcIntakeDirectory:
-    def __init__(self, target: str, tokens: TokenSource, timeout_seconds: float = 10.0):
+    def __init__(self, target: str, tokens: TokenSource, settings, timeout_seconds: float = 10.0):
         self.target = target
         self.tokens = tokens
+        self.settings = settings  # the channel's TLS settings (ot_runtime.grpc_client.make_channel)
         self.timeout = timeout_seconds
         self._channel: grpc.Channel | None = None
 
     def _stub(self) -> intake_pb2_grpc.IntakeServiceStub:
         if self._channel is None:  # lazily: nothing connects at build time
-            self._channel = grpc.insecure_channel(self.target)
+            self._channel = make_channel(self.target, self.settings)
         return intake_pb2_grpc.IntakeServiceStub(self._channel)
 
     def contact(self, request_id: str) -> Contact | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
@@ -131,6 +132,13 @@ class LinkError(Exception):
         self.reason = reason
 
 
+# <id: letters, digits, dashes>.<expiry: unix seconds>.<MAC: 32 bytes, unpadded base64url>, each
+# written exactly as sign() writes it: [0-9] and not \d (which also matches other scripts' digits,
+# as int() does), no leading zero (one link, one spelling).
+_TOKEN = re.compile(r"([A-Za-z0-9-]{1,64})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})")
+_MAX_TOKEN = 64 + 1 + 12 + 1 + 43
+
+
 class LinkSigner:
     """`<feedback id>.<expiry, unix seconds>.<HMAC-SHA256 of both>`: the link proves who it is for
     and until when, without a lookup; single use is the database's `used_at` (see handlers)."""
@@ -149,12 +157,15 @@ class LinkSigner:
         return f"{feedback_id}.{expires}.{self._mac(feedback_id, expires)}"
 
     def verify(self, token: str, now: datetime) -> str:
-        """The feedback id the token was made for; LinkError if it is not ours or has expired."""
-        try:
-            feedback_id, raw_expires, mac = token.split(".")
-            expires = int(raw_expires)
-        except ValueError:
-            raise LinkError("invalid") from None
+        """The feedback id the token was made for; LinkError if it is not ours or has expired.
+
+        The token's form is checked first (ASCII, its three parts, bounded lengths): anything
+        else is simply not a link of ours, however long or strange, and never reaches int() or
+        the MAC comparison (which refuses non-ASCII text with a TypeError)."""
+        if len(token) > _MAX_TOKEN or not (parts := _TOKEN.fullmatch(token)):
+            raise LinkError("invalid")
+        feedback_id, raw_expires, mac = parts.groups()
+        expires = int(raw_expires)
         if not hmac.compare_digest(mac, self._mac(feedback_id, expires)):
             raise LinkError("invalid")
         if now >= datetime.fromtimestamp(expires, timezone.utc):
@@ -189,8 +200,6 @@ def parse_answer(form: Mapping[str, str]) -> tuple[Answer, list[FieldViolation]]
     if nxt and what_next is None:
         v.append(FieldViolation("what_next", "Valitse jokin annetuista vaihtoehdoista. / "
                                 "Choose one of the options given.", "invalid"))
+    # The free text's length and form are the edge's (edge.FORM_RULES), checked before this.
     text = (form.get("free_text") or "").strip()
-    if len(text) > MAX_FREE_TEXT:
-        v.append(FieldViolation("free_text", f"Teksti on liian pitkä (enintään {MAX_FREE_TEXT} merkkiä). / "
-                                f"The text is too long (at most {MAX_FREE_TEXT} characters).", "too_long"))
     return Answer(usefulness, got_needed, what_next, text), v

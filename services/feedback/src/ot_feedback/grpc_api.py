@@ -1,11 +1,9 @@
-"""Thin servicer: proto in -> handler -> proto out. No rules here."""
+"""Thin servicer: proto in -> handler -> proto out. No rules here (who may call: edge.ACCESS)."""
 from __future__ import annotations
 
 from ot.common.v1 import case_pb2
 from ot.feedback.v1 import feedback_pb2 as pb
 from ot.feedback.v1 import feedback_pb2_grpc
-
-from ot_runtime.auth import current_principal
 
 from ot_runtime.protoconv import to_domain, to_proto, ts
 from .domain import FollowUpState, MailKind, RequestType
@@ -27,13 +25,13 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
 
     def GetStatistics(self, request, context):
         type_ = to_domain(case_pb2.RequestType, request.type, RequestType)
-        period, tables, rates = self.h.statistics(current_principal(), request.period, type_)
+        period, tables, rates = self.h.statistics(request.period, type_)
         return pb.Statistics(tenant=self.h.tenant, period=period.label, period_start=ts(period.start),
                              period_end=ts(period.end), tables=[table_to_proto(t) for t in tables],
                              response_rate_percent=rates, suppression_rule=RULE_TEXT)
 
     def GetFollowUp(self, request, context):
-        row, by_kind = self.h.get_follow_up(current_principal(), request.request_id)
+        row, by_kind = self.h.get_follow_up(request.request_id)
         first, reminder = by_kind.get(MailKind.REQUEST.value, {}), by_kind.get(MailKind.REMINDER.value, {})
         return pb.FollowUp(
             request_id=row["request_id"], type=to_proto(case_pb2.RequestType, RequestType(row["type"])),

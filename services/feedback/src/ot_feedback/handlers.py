@@ -1,7 +1,10 @@
-"""Feedback's use cases: intake's events in, the worker's answer in, statistics out.
+"""Feedback's use cases: intake's and consent's events in, the worker's answer in, statistics out.
 
-The worker's free text goes through the client-identifier guard before anything is stored; a
-refused answer stores nothing, logs only the kinds found, and leaves the link usable.
+Who may call the gRPC use cases is the edge's (edge.ACCESS, checked before a handler runs; the
+statistics page checks the same table). The worker's answer comes from the web form, so its
+fields are checked here (edge.check_form: form first, then the client-identifier guard) before
+anything is stored; a refused answer stores nothing, logs only the kinds found, and leaves the link
+usable. What the worker wrote about the case is kept only while the case's content exists.
 """
 from __future__ import annotations
 
@@ -14,21 +17,18 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from ot_runtime.auth import Principal, require_role
 from ot_runtime.clock import Clock
 from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ot_runtime.vocabulary import CATEGORY_LABELS, SECTOR_LABELS
-from ot_runtime.privacy import guard
 
 from .domain import (FOLLOW_UP_TRIGGERS, GOT_NEEDED_LABELS, TYPE_LABELS, Category, FollowUpPolicy, FollowUpState,
                      GotNeeded, LinkError, LinkSigner, MailKind, MailState, RequestType, Sector, Status,
                      parse_answer)
+from .edge import check_form
 from .stats import TOTAL, Period, PeriodError, Table, parse_period
-from .store import answers, follow_ups, mails, request_facts
+from .store import answers, follow_ups, mails, request_facts, shredded_requests
 
 log = logging.getLogger("ot.feedback")
-
-STAFF = ("coordinator", "secretary")
 
 
 class LinkRefused(Exception):
@@ -39,13 +39,18 @@ class LinkRefused(Exception):
         self.reason = reason
 
 
+# What an answer keeps once the case is shredded: exactly what statistics count.
+COUNTED_FIELDS = ("usefulness", "got_needed")
+
+
 @dataclass(frozen=True)
 class FormContext:
     follow_up_id: str
+    request_id: str
     type: RequestType
     consulted_at: datetime
     expires_at: datetime
-
+    content_kept: bool  # False once consent shredded the case: the form asks only what is counted
 
 
 @dataclass
@@ -121,6 +126,21 @@ class FeedbackHandlers:
         log.info("feedback cancelled", extra={"request_id": request_id, "reason": reason})
         return True
 
+    def on_key_shredded(self, session: Session, *, request_id: str, shredded_at: datetime) -> None:
+        """Consent destroyed the request's data key: drop what the worker wrote about the case
+        (free text, what happened next) and remember it, so a later answer keeps only the counts."""
+        # Lock the follow-up first: an answer being stored at this moment holds the same row, so
+        # it either commits before this (and is blanked below) or sees the mark afterwards.
+        follow_up_ids = session.execute(sa.select(follow_ups.c.id).where(follow_ups.c.request_id == request_id)
+                                        .with_for_update()).scalars().all()
+        if not _shredded(session, request_id):
+            session.execute(shredded_requests.insert().values(request_id=request_id, tenant=self.tenant,
+                                                              shredded_at=shredded_at))
+        if follow_up_ids:
+            session.execute(answers.update().where(answers.c.follow_up_id.in_(follow_up_ids))
+                            .values(free_text="", what_next=None))
+        log.info("feedback case content dropped", extra={"request_id": request_id})
+
     @staticmethod
     def _fact(session: Session, request_id: str):
         return session.execute(sa.select(request_facts).where(request_facts.c.request_id == request_id)
@@ -136,6 +156,7 @@ class FeedbackHandlers:
         with self.sessions() as s:
             row = s.execute(sa.select(follow_ups).where(follow_ups.c.id == fid,
                                                         follow_ups.c.tenant == self.tenant)).mappings().first()
+            content_kept = row is not None and not _shredded(s, row["request_id"])
         if row is None:
             raise LinkRefused("invalid")
         if row["used_at"] is not None or row["state"] == FollowUpState.ANSWERED:
@@ -144,18 +165,23 @@ class FeedbackHandlers:
             raise LinkRefused("expired")
         if row["state"] != FollowUpState.SENT:
             raise LinkRefused("cancelled")
-        return FormContext(fid, RequestType(row["type"]), row["consulted_at"], row["expires_at"])
+        return FormContext(fid, row["request_id"], RequestType(row["type"]), row["consulted_at"], row["expires_at"],
+                           content_kept)
 
     def answer(self, token: str, form: dict[str, str]) -> FormContext:
         """Store the answer once. InvalidArgument (nothing stored, link still usable) when a field
-        needs fixing or the free text holds client-identifying data; LinkRefused when used."""
+        needs fixing or the free text holds client-identifying data; LinkRefused when used.
+        Once the case is shredded only the counted fields are read: the rest is not asked for."""
         ctx = self.open_link(token)
-        answer, problems = parse_answer(form)
-        refused = guard({"free_text": answer.free_text})
-        if refused or problems:
-            log.info("feedback answer refused", extra={"violations": len(refused) + len(problems),
-                                                        "kinds": sorted({p.reason for p in refused + problems})})
-            raise InvalidArgument(refused + problems)
+        if not ctx.content_kept:
+            form = {k: v for k, v in form.items() if k in COUNTED_FIELDS}
+        problems = check_form(form)
+        answer, rules = parse_answer(form)
+        problems += [p for p in rules if p.field not in {q.field for q in problems}]
+        if problems:
+            log.info("feedback answer refused", extra={"violations": len(problems),
+                                                        "kinds": sorted({p.reason for p in problems})})
+            raise InvalidArgument(problems)
         now = self.clock.now()
         with self.sessions.begin() as s:
             # Single use: only one answer can move the follow-up from sent to answered.
@@ -165,10 +191,13 @@ class FeedbackHandlers:
                 state=FollowUpState.ANSWERED.value, used_at=now, updated_at=now)).rowcount
             if taken != 1:
                 raise LinkRefused("used")
+            # Read after the follow-up row is ours (see on_key_shredded): shredded meanwhile or not.
+            kept = not _shredded(s, ctx.request_id)
             s.execute(answers.insert().values(
                 follow_up_id=ctx.follow_up_id, tenant=self.tenant, type=ctx.type.value, usefulness=answer.usefulness,
-                got_needed=answer.got_needed.value, what_next=answer.what_next.value if answer.what_next else None,
-                free_text=answer.free_text, answered_at=now))
+                got_needed=answer.got_needed.value,
+                what_next=answer.what_next.value if answer.what_next and kept else None,
+                free_text=answer.free_text if kept else "", answered_at=now))
             # The reminder goes only to those who have not answered.
             s.execute(mails.update().where(mails.c.follow_up_id == ctx.follow_up_id,
                                            mails.c.state == MailState.DUE.value)
@@ -177,8 +206,7 @@ class FeedbackHandlers:
         return ctx
 
     # --- coordinators ------------------------------------------------------------------------
-    def get_follow_up(self, who: Principal, request_id: str) -> tuple[dict, dict[str, dict]]:
-        require_role(who, *STAFF)
+    def get_follow_up(self, request_id: str) -> tuple[dict, dict[str, dict]]:
         with self.sessions() as s:
             row = s.execute(sa.select(follow_ups).where(follow_ups.c.request_id == request_id,
                                                         follow_ups.c.tenant == self.tenant)).mappings().first()
@@ -189,9 +217,8 @@ class FeedbackHandlers:
                 sa.select(mails).where(mails.c.follow_up_id == row["id"])).mappings()}
         return dict(row), by_kind
 
-    def statistics(self, who: Principal, period_text: str, type_: RequestType | None = None
+    def statistics(self, period_text: str, type_: RequestType | None = None
                    ) -> tuple[Period, list[Table], dict[str, str]]:
-        require_role(who, *STAFF)
         try:
             period = parse_period(period_text)
         except PeriodError as bad:
@@ -258,3 +285,8 @@ class FeedbackHandlers:
             else:
                 rates[c] = f"{100 * fr.values[('answered', c)] / fr.values[(TOTAL, c)]:.0f}"
         return tables, rates
+
+
+def _shredded(session: Session, request_id: str) -> bool:
+    return session.execute(sa.select(shredded_requests.c.request_id)
+                           .where(shredded_requests.c.request_id == request_id)).first() is not None

@@ -46,22 +46,29 @@ def _local(year: int, month: int) -> datetime:
     return datetime(year, month, 1, tzinfo=LOCAL).astimezone(timezone.utc)
 
 
+# Years a report can be about: from the epoch (the edge's range for times) to 2199. Year 9999 has
+# no next year to end at, and year 0 is no date at all.
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+
+
 def parse_period(text: str) -> Period:
     """"2026" (year), "2026-Q2" (quarter), "2026-05" (month); boundaries in Finnish time."""
     text = (text or "").strip().upper()
-    if m := re.fullmatch(r"(\d{4})", text):
-        y = int(m[1])
-        return Period(text, _local(y, 1), _local(y + 1, 1))
-    if m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-        y, q = int(m[1]), int(m[2])
-        start_month = 3 * (q - 1) + 1
-        end = _local(y + 1, 1) if q == 4 else _local(y, start_month + 3)
-        return Period(text, _local(y, start_month), end)
-    if m := re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", text):
-        y, mo = int(m[1]), int(m[2])
+    # [0-9], not \d: \d also takes other scripts' digits.
+    m = re.fullmatch(r"([0-9]{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?", text)
+    if not m:
+        raise PeriodError("Anna jakso muodossa 2026, 2026-Q2 tai 2026-05. / "
+                          "Give the period as 2026, 2026-Q2 or 2026-05.")
+    y = int(m[1])
+    if not FIRST_YEAR <= y <= LAST_YEAR:
+        raise PeriodError(f"Vuoden pitää olla {FIRST_YEAR}–{LAST_YEAR}. / The year must be {FIRST_YEAR}–{LAST_YEAR}.")
+    if m[2]:
+        start_month = 3 * (int(m[2]) - 1) + 1
+        return Period(text, _local(y, start_month), _local(y + 1, 1) if m[2] == "4" else _local(y, start_month + 3))
+    if m[3]:
+        mo = int(m[3])
         return Period(text, _local(y, mo), _local(y + 1, 1) if mo == 12 else _local(y, mo + 1))
-    raise PeriodError("Anna jakso muodossa 2026, 2026-Q2 tai 2026-05. / "
-                      "Give the period as 2026, 2026-Q2 or 2026-05.")
+    return Period(text, _local(y, 1), _local(y + 1, 1))
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 No contact data is kept here: the worker's e-mail address is asked from intake at send time and
 forgotten after the SMTP exchange. The facts for statistics are ids, types, categories, sector,
-group ids and dates: what intake's events carry, nothing more.
+group ids and dates: what intake's events carry, nothing more. What the worker wrote about the
+case (the free text, what happened next) is kept only while the case's content exists: consent's
+key-shredded event blanks it, and an answer given after that keeps only what statistics count.
 """
 from __future__ import annotations
 
@@ -55,6 +57,8 @@ answers = sa.Table(
     sa.Column("type", sa.String(40), nullable=False),
     sa.Column("usefulness", sa.Integer, nullable=False),
     sa.Column("got_needed", sa.String(10), nullable=False),
+    # Case data: blanked when the case is shredded (see shredded_requests). Statistics count only
+    # usefulness and got_needed, by type and answered_at.
     sa.Column("what_next", sa.String(40), nullable=True),
     sa.Column("free_text", sa.Text, nullable=False, server_default=""),  # passed the guard
     sa.Column("answered_at", UtcDateTime(), nullable=False),
@@ -80,6 +84,16 @@ request_facts = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Index("ix_request_facts_tenant_submitted", "tenant", "submitted_at"),
     sa.Index("ix_request_facts_tenant_consulted", "tenant", "consulted_at"),
+)
+
+# Requests whose data key consent has shredded (ot.consent.key.shredded.v1): from then on feedback
+# keeps nothing the worker wrote about them, including answers that arrive later (with the default
+# timings the key is shredded before the feedback mail goes out).
+shredded_requests = sa.Table(
+    "shredded_requests", metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(40), nullable=False),
+    sa.Column("shredded_at", UtcDateTime(), nullable=False),
 )
 
 outbox = outbox_table(metadata)

@@ -1,9 +1,15 @@
 """Feedback's HTTP side: health and metrics, the worker's feedback form (reached through the signed
 link), and the statistics as a page with charts and as CSV for the area's coordinators.
 
-The form needs no login: the link is the permission, and it works once. The statistics need a
-coordinator's or secretary's bearer token, either in the Authorization header (curl, a reporting
-tool) or, for a browser, pasted once at /stats/login, which keeps it in an HttpOnly cookie.
+The form needs no login: the link is the permission, and it works once. The form is a public
+edge, so it is checked like a gRPC request: the body's size (MAX_CONTENT_LENGTH), its encoding
+(URL-encoded UTF-8, strictly), then each field's form and the guard (edge.check_form, in the
+handler). Anything that is not a link of ours, however long or strange, is "the link is not
+valid"; every refusal is a page that says what happened, never a 500.
+
+The statistics need a coordinator's or secretary's bearer token (the roles of GetStatistics in
+edge.ACCESS), either in the Authorization header (curl, a reporting tool) or, for a browser,
+pasted once at /stats/login, which keeps it in an HttpOnly cookie.
 """
 from __future__ import annotations
 
@@ -12,15 +18,19 @@ import io
 import logging
 import re
 from html import escape
+from urllib.parse import parse_qsl
 
 from flask import Flask, Response, make_response, redirect, request
+from werkzeug.exceptions import HTTPException
 
+from ot_runtime.access import method_path
 from ot_runtime.auth import TokenVerifier, require_role
 from ot_runtime.errors import InvalidArgument, OtError
 from ot_runtime.tenants import TENANTS
 
 from .domain import GOT_NEEDED_LABELS, MAX_FREE_TEXT, TYPE_LABELS, WHAT_NEXT_LABELS, RequestType
-from .handlers import STAFF, FeedbackHandlers, LinkRefused
+from .edge import ACCESS, SERVICE
+from .handlers import FeedbackHandlers, FormContext, LinkRefused
 from .stats import HIDDEN, RULE_TEXT, TOTAL, Table
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;line-height:1.5;padding:0 1rem}
@@ -39,6 +49,50 @@ REFUSED = {
     "cancelled": (410, "Palautekysely on peruttu.", "The feedback request was cancelled.",
                   "Tähän pyyntöön ei kysytä palautetta.", "No feedback is asked for this request."),
 }
+
+
+# The largest body any page here needs: the answer form's 2000-character free text, every character
+# a 4-byte UTF-8 one sent percent-encoded (12 bytes), is 24 kB; the sign-in form's token is ~1 kB.
+MAX_BODY_BYTES = 32 * 1024
+MAX_FORM_FIELDS = 10  # the answer form has four; anything far beyond that is not our form
+
+# Refusals of the request itself (before any link or field is looked at).
+BAD_REQUEST = {
+    400: ("Lomaketta ei voi lukea.", "The form cannot be read.",
+          "Lähetä lomake uudelleen selaimella.", "Please send the form again from your browser."),
+    413: ("Lähetetty tieto on liian suuri.", "What was sent is too large.",
+          f"Lomakkeen enimmäiskoko on {MAX_BODY_BYTES // 1024} kt; lyhennä tekstiä.",
+          f"The form may be at most {MAX_BODY_BYTES // 1024} kB; please shorten the text."),
+    415: ("Lomaketta ei voi lukea.", "The form cannot be read.",
+          "Lomake lähetetään tavallisena verkkolomakkeena (application/x-www-form-urlencoded).",
+          "The form is sent as an ordinary web form (application/x-www-form-urlencoded)."),
+}
+
+
+class BadForm(Exception):
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+def posted_form() -> dict[str, str]:
+    """The posted fields, read strictly: an ordinary URL-encoded form (what the pages' forms send)
+    whose values are valid UTF-8. Werkzeug's own parser quietly drops or mangles what it cannot
+    decode; here that is a 400 instead, so nothing but what the person typed is ever checked or
+    stored. A body over MAX_BODY_BYTES is refused (413) before it is read. Line breaks become
+    "\n" (browsers send "\r\n" but count one character per break against the form's maxlength)."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise BadForm(415)
+    body = request.get_data(cache=False)
+    try:
+        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict",
+                          max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # UnicodeDecodeError included: raw bytes, or %-escapes that are not UTF-8
+        raise BadForm(400) from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields.setdefault(name, value.replace("\r\n", "\n"))
+    return fields
 
 
 class _HideLinkTokens(logging.Filter):
@@ -69,7 +123,10 @@ def _radio(name: str, options: list[tuple[str, str]], chosen: str) -> str:
                        f"{' checked' if v == chosen else ''}> {escape(text)}</label>" for v, text in options)
 
 
-def form_page(area: str, type_: RequestType, expires_at, values: dict, errors: dict[str, str]) -> str:
+def form_page(area: str, ctx: FormContext, values: dict, errors: dict[str, str]) -> str:
+    """The questions; once the case's content is shredded only the two that statistics count (the
+    worker is not asked for what would not be kept)."""
+    type_, expires_at = ctx.type, ctx.expires_at
     fi_type, en_type = TYPE_LABELS[type_]
 
     def err(name: str) -> str:
@@ -89,20 +146,31 @@ Vastaa viimeistään {expires_at:%d.%m.%Y}. <span class='en' lang='en'>Please an
 {err("got_needed")}{_radio("got_needed", [(g.value, f"{fi} / {en}") for g, (fi, en) in GOT_NEEDED_LABELS.items()],
                            values.get("got_needed", ""))}
 </fieldset>
-<fieldset><legend>3. Mitä sen jälkeen tapahtui? <span class='en' lang='en'>/ What happened next?</span></legend>
+{_case_questions(values, err) if ctx.content_kept else _CASE_GONE}
+<p><button type='submit'>Lähetä <span lang='en'>/ Send</span></button></p>
+</form>"""
+
+
+_CASE_GONE = """<p class='note'>Tapauksen tiedot on jo poistettu, joten tapauksesta ei kysytä enempää: vastauksista
+tallennetaan vain yllä olevat kaksi, tilastoja varten. <span class='en' lang='en'>The case's data has already been
+deleted, so nothing more is asked about the case: only the two answers above are kept, for statistics.</span></p>"""
+
+
+def _case_questions(values: dict, err) -> str:
+    """What the worker says about the case: kept only until the case's content is shredded."""
+    return f"""<fieldset><legend>3. Mitä sen jälkeen tapahtui? <span class='en' lang='en'>/ What happened next?</span></legend>
 {err("what_next")}{_radio("what_next", [(w.value, f"{fi} / {en}") for w, (fi, en) in WHAT_NEXT_LABELS.items()],
                           values.get("what_next", ""))}
 </fieldset>
 <fieldset><legend>4. Vapaa palaute <span class='en' lang='en'>/ Free feedback</span></legend>
 <p class='note'>Älä kirjoita asiakkaan tunnistetietoja (nimi, henkilötunnus, yhteystiedot, syntymäaika, diagnoosikoodi):
-vastaus, jossa niitä on, palautetaan korjattavaksi eikä sitä tallenneta.
-<span class='en' lang='en'>Do not write client-identifying data (name, identity code, contact details, date of birth,
-diagnosis code): an answer holding any is returned to be fixed and is not saved.</span></p>
+vastaus, jossa niitä on, palautetaan korjattavaksi eikä sitä tallenneta. Teksti poistetaan, kun tapauksen tiedot
+poistetaan. <span class='en' lang='en'>Do not write client-identifying data (name, identity code, contact details,
+date of birth, diagnosis code): an answer holding any is returned to be fixed and is not saved. The text is deleted
+when the case's data is deleted.</span></p>
 {err("free_text")}<textarea name='free_text' rows='6' cols='70' maxlength='{MAX_FREE_TEXT}'
 aria-describedby='free_text-error'>{escape(values.get("free_text", ""))}</textarea>
-</fieldset>
-<p><button type='submit'>Lähetä <span lang='en'>/ Send</span></button></p>
-</form>"""
+</fieldset>"""
 
 
 # --- statistics rendering ---------------------------------------------------------------------
@@ -194,6 +262,24 @@ feedback form. The area's coordinator sees the statistics (small counts suppress
 /stats.csv, and over gRPC (<code>ot.feedback.v1.FeedbackService</code>).</p>
 <p><a href="/healthz">healthz</a> · <a href="/readyz">readyz</a> · <a href="/metrics">metrics</a></p>""")
 
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    def bad_request(status: int) -> Response:
+        fi, en, fi_more, en_more = BAD_REQUEST[status]
+        return page(f"{fi} / {en}", f"<h1>{fi} <span class='en' lang='en'>/ {en}</span></h1>"
+                                    f"<p>{fi_more} <span class='en' lang='en'>{en_more}</span></p>", status)
+
+    @app.errorhandler(BadForm)
+    def bad_form(error: BadForm):
+        return bad_request(error.status)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        # Werkzeug's own refusals (a too large body, a malformed request) as our pages, not its English ones.
+        if error.code in BAD_REQUEST:
+            return bad_request(error.code)
+        return error
+
     def refused(reason: str) -> Response:
         code, fi, en, fi_more, en_more = REFUSED[reason]
         return page(f"{fi} / {en}", f"<h1>{fi} <span class='en' lang='en'>/ {en}</span></h1>"
@@ -205,31 +291,38 @@ feedback form. The area's coordinator sees the statistics (small counts suppress
             ctx = handlers.open_link(token)
         except LinkRefused as why:
             return refused(why.reason)
-        return page("Palaute / Feedback", form_page(area, ctx.type, ctx.expires_at, {}, {}))
+        return page("Palaute / Feedback", form_page(area, ctx, {}, {}))
 
     @app.post("/palaute/<token>")
     def send_form(token: str):
-        values = {k: request.form.get(k, "") for k in ("usefulness", "got_needed", "what_next", "free_text")}
+        posted = posted_form()
+        values = {k: posted.get(k, "") for k in ("usefulness", "got_needed", "what_next", "free_text")}
         try:
             handlers.answer(token, values)
         except LinkRefused as why:
             return refused(why.reason)
         except InvalidArgument as bad:
-            ctx = handlers.open_link(token)
+            try:
+                ctx = handlers.open_link(token)
+            except LinkRefused as why:  # it expired or was used in the meantime
+                return refused(why.reason)
             errors: dict[str, str] = {}
             for v in bad.violations:
                 errors[v.field] = (errors[v.field] + " " if v.field in errors else "") + v.description
-            return page("Palaute / Feedback", form_page(area, ctx.type, ctx.expires_at, values, errors), 422)
+            return page("Palaute / Feedback", form_page(area, ctx, values, errors), 422)
         return page("Kiitos! / Thank you!", "<h1>Kiitos palautteestasi! <span class='en' lang='en'>/ Thank you for "
                                             "your feedback!</span></h1><p>Vastauksesi on tallennettu. "
                                             "<span class='en' lang='en'>Your answer was saved.</span></p>")
 
     # --- statistics (coordinators, secretaries) ------------------------------------------------
+    # The page shows what GetStatistics answers, to the same roles.
+    stats_roles = sorted(ACCESS[method_path(SERVICE, "GetStatistics")])
+
     def principal():
         header = request.headers.get("Authorization") or (
             f"Bearer {request.cookies['ot_token']}" if request.cookies.get("ot_token") else None)
         who = verifier.verify(header)
-        require_role(who, *STAFF)
+        require_role(who, *stats_roles)
         return who
 
     def stats_args():
@@ -246,12 +339,12 @@ feedback form. The area's coordinator sees the statistics (small counts suppress
     @app.get("/stats")
     def stats():
         try:
-            who = principal()
+            principal()
         except OtError as error:
             return auth_failed(error)
         period_text, type_ = stats_args()
         try:
-            period, tables, rates = handlers.statistics(who, period_text, type_)
+            period, tables, rates = handlers.statistics(period_text, type_)
         except InvalidArgument as bad:
             return page("Tilastot / Statistics", f"<p class='err'>{escape(bad.violations[0].description)}</p>", 400)
         return page(f"Tilastot {period.label} / Statistics",
@@ -260,12 +353,12 @@ feedback form. The area's coordinator sees the statistics (small counts suppress
     @app.get("/stats.csv")
     def stats_csv_view():
         try:
-            who = principal()
+            principal()
         except OtError as error:
             return Response(error.message + "\n", 401, mimetype="text/plain")
         period_text, type_ = stats_args()
         try:
-            period, tables, _ = handlers.statistics(who, period_text, type_)
+            period, tables, _ = handlers.statistics(period_text, type_)
         except InvalidArgument as bad:
             return Response(bad.violations[0].description + "\n", 400, mimetype="text/plain")
         resp = Response(stats_csv(period, tables), mimetype="text/csv")
@@ -275,10 +368,10 @@ feedback form. The area's coordinator sees the statistics (small counts suppress
     @app.route("/stats/login", methods=["GET", "POST"])
     def login():
         if request.method == "POST":
-            token = request.form.get("token", "").strip()
+            token = posted_form().get("token", "").strip()
             try:
                 who = verifier.verify(f"Bearer {token}")
-                require_role(who, *STAFF)
+                require_role(who, *stats_roles)
             except OtError as error:
                 return auth_failed(error)
             resp = redirect("/stats")

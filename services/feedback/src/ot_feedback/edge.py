@@ -1,0 +1,59 @@
+"""Feedback's edges: who may call each RPC and the form of every field a gRPC caller can set
+(enforced by the shared interceptors before a handler runs: ot_runtime.access, ot_runtime.fields),
+and the same rules for the one door that is not gRPC, the worker's answer form behind the mailed
+link (checked by `check_form` in the handler, before the guard reads anything).
+
+Roles (README, DOMAIN.md): the OT team (coordinator, secretary) runs the follow-ups and reports
+on the service; nobody else has a reason to call feedback. The professional answers through the
+link, not with a token. The admin (the area's data-protection officer) needs nothing here:
+feedback keeps no contact data, the free text goes with the case's content (consent's shredding),
+and the statistics are counts with small cells suppressed, not personal data.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from ot.feedback.v1 import feedback_pb2 as pb
+
+from ot_runtime import fields as f
+from ot_runtime.access import access_table
+from ot_runtime.errors import FieldViolation
+
+from .domain import MAX_FREE_TEXT, GotNeeded, WhatNext
+
+SERVICE = pb.DESCRIPTOR.services_by_name["FeedbackService"]
+
+STAFF = ("coordinator", "secretary")
+
+ACCESS = access_table(SERVICE, {
+    # The area's figures: the coordinator reports on the service, secretaries on their groups' work.
+    "GetStatistics": STAFF,
+    # Where one request's follow-up is (dates, state; never the answer): the OT team who asked for
+    # the feedback (DOMAIN.md: the secretary asks the worker) and answers "did the mail go?".
+    "GetFollowUp": STAFF,
+})
+
+FIELD_RULES = f.field_rules({
+    # "2026", "2026-Q2" or "2026-05": a short closed value, never stored; the handler parses it and
+    # names what is wrong with it.
+    pb.GetStatisticsRequest: {"period": f.token(16)},
+    pb.GetFollowUpRequest: {"request_id": f.uuid()},
+})
+
+# The answer form's fields (web.py posts them to handlers.answer). Empty values are left to the
+# handler's own rules (which are required), so only a value that is there is checked here.
+FORM_RULES: Mapping[str, f.Rule] = {
+    "usefulness": f.choice({"1", "2", "3", "4", "5"}),
+    "got_needed": f.choice(g.value for g in GotNeeded),
+    "what_next": f.choice(w.value for w in WhatNext),
+    "free_text": f.text(MAX_FREE_TEXT),
+}
+
+
+def check_form(values: Mapping[str, str]) -> list[FieldViolation]:
+    """The answer form's fields as the gRPC edge checks a request: every field's form first
+    (length, control characters such as NUL, closed choices), and the client-identifier guard over
+    the guarded ones only when every form is right, so the guard never reads an over-long text.
+    Fields the form does not have are not read (the strict form reader has bounded their number)."""
+    return f.check_form({name: value for name, value in values.items() if name in FORM_RULES and value},
+                        FORM_RULES)

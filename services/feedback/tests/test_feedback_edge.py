@@ -1,0 +1,164 @@
+"""Feedback's gRPC edge, in-process on loopback with the real interceptor chain and SQLite: the
+tables cover every RPC and field, every role × RPC cell, another area's token, fuzzing."""
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from ot.common.v1 import case_pb2
+from ot.feedback.v1 import feedback_pb2 as pb
+from ot.feedback.v1 import feedback_pb2_grpc
+
+from ot_runtime.access import method_path, unlisted_methods
+from ot_runtime.auth import ROLES
+from ot_runtime.fields import unruled_fields
+from ot_runtime.grpc_server import GrpcServer
+from ot_runtime.testing import TestKeys, field_violations, fuzz_service, status_details
+from ot_feedback.edge import ACCESS, FIELD_RULES, SERVICE
+from ot_feedback.grpc_api import FeedbackServicer
+
+from test_feedback_followup import consulted
+
+OTHER_AREA = "keski-suomi"
+
+
+@pytest.fixture()
+def keys(tmp_path):
+    return TestKeys(tmp_path / "keys")
+
+
+@pytest.fixture()
+def server(handlers, keys):
+    def register(grpc_server):
+        feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(handlers), grpc_server)
+        return [SERVICE.full_name]
+
+    running = GrpcServer(host="127.0.0.1", port=0, verifier=keys.verifier(), register=register, access=ACCESS,
+                         field_rules=FIELD_RULES)
+    running.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
+    yield channel
+    channel.close()
+    running.stop(0)
+
+
+@pytest.fixture()
+def request_id(handlers) -> str:
+    """A request that was consulted: its follow-up is scheduled."""
+    rid = str(uuid.uuid4())
+    consulted(handlers, rid)
+    return rid
+
+
+def valid_requests(request_id: str) -> dict:
+    return {"GetStatistics": pb.GetStatisticsRequest(period="2026"),
+            "GetFollowUp": pb.GetFollowUpRequest(request_id=request_id)}
+
+
+def call(channel, method: str, request, metadata):
+    stub = feedback_pb2_grpc.FeedbackServiceStub(channel)
+    return getattr(stub, method)(request, metadata=metadata, timeout=10)
+
+
+def refusal(channel, method, request, metadata) -> grpc.RpcError | None:
+    try:
+        call(channel, method, request, metadata)
+    except grpc.RpcError as error:
+        return error
+    return None
+
+
+def reason(error: grpc.RpcError) -> str:
+    return next((d.reason for d in status_details(error) if hasattr(d, "reason")), "")
+
+
+def test_every_rpc_has_its_roles_and_every_request_field_its_rule():
+    assert unlisted_methods(SERVICE, ACCESS) == []
+    assert unruled_fields(SERVICE, FIELD_RULES) == []
+
+
+def test_only_the_ot_team_reads_statistics_and_follow_ups():
+    # The table itself, as the README states it: nobody else has a reason to call feedback.
+    assert {m.name: sorted(ACCESS[method_path(SERVICE, m.name)]) for m in SERVICE.methods} == {
+        "GetStatistics": ["coordinator", "secretary"], "GetFollowUp": ["coordinator", "secretary"]}
+
+
+@pytest.mark.parametrize("method", [m.name for m in SERVICE.methods])
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix(server, keys, request_id, method, role):
+    allowed = role in ACCESS[method_path(SERVICE, method)]
+    error = refusal(server, method, valid_requests(request_id)[method], keys.metadata(roles=(role,)))
+    if allowed:
+        assert error is None, (method, role, error and error.code())
+    else:
+        assert error is not None and error.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert reason(error) == "ROLE_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("method", [m.name for m in SERVICE.methods])
+@pytest.mark.parametrize("role", ["coordinator", "service"])
+def test_another_areas_token_is_refused_in_every_rpc(server, keys, request_id, method, role):
+    error = refusal(server, method, valid_requests(request_id)[method],
+                    keys.metadata(roles=(role,), area=OTHER_AREA))
+    assert error is not None and error.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert "toisen hyvinvointialueen" in error.details()
+
+
+def test_a_follow_up_of_another_area_is_not_found(server, keys, handlers, request_id):
+    # The one object-level rule: an area's staff see only their own area's follow-ups.
+    handlers.tenant = OTHER_AREA
+    rid = str(uuid.uuid4())
+    consulted(handlers, rid)
+    handlers.tenant = "pohjois-savo"
+    error = refusal(server, "GetFollowUp", pb.GetFollowUpRequest(request_id=rid),
+                    keys.metadata(roles=("coordinator",)))
+    assert error.code() is grpc.StatusCode.NOT_FOUND
+    found = call(server, "GetFollowUp", pb.GetFollowUpRequest(request_id=request_id),
+                 keys.metadata(roles=("secretary",)))
+    assert found.state == pb.FOLLOW_UP_STATE_SCHEDULED
+
+
+@pytest.mark.parametrize("period", ["9999", "0000", "0001-Q1", "1969-12", "2200"])
+def test_a_year_no_report_can_cover_is_invalid_argument_not_internal(server, keys, period):
+    error = refusal(server, "GetStatistics", pb.GetStatisticsRequest(period=period),
+                    keys.metadata(roles=("coordinator",)))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in field_violations(error)] == ["period"]
+    assert "1970–2199" in field_violations(error)[0].description
+
+
+@pytest.mark.parametrize("request_message,field,why", [
+    (pb.GetStatisticsRequest(period="2026" * 5), "period", "too_long"),
+    (pb.GetStatisticsRequest(period="2026\x00"), "period", "control_character"),
+    (pb.GetStatisticsRequest(period="٢٠٢٦"), "period", "bad_form"),
+    (pb.GetFollowUpRequest(request_id="r" * 70000), "request_id", "too_long"),
+    (pb.GetFollowUpRequest(request_id="not-a-request-id"), "request_id", "bad_form"),
+])
+def test_malformed_fields_are_refused_at_the_edge_naming_the_field(server, keys, request_message, field, why):
+    method = "GetStatistics" if isinstance(request_message, pb.GetStatisticsRequest) else "GetFollowUp"
+    error = refusal(server, method, request_message, keys.metadata(roles=("coordinator",)))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert [(v.field, v.reason) for v in field_violations(error)] == [(field, why)]
+
+
+def test_an_unknown_request_type_is_refused(server, keys):
+    error = refusal(server, "GetStatistics", pb.GetStatisticsRequest(period="2026", type=99),
+                    keys.metadata(roles=("coordinator",)))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in field_violations(error)] == ["type"]
+
+
+def test_fuzzing_every_rpc_finds_no_internal_error_and_leaves_the_service_healthy(server, keys, request_id):
+    staff = keys.metadata(roles=("coordinator",))
+    seen = fuzz_service(server, SERVICE, lambda method: staff, examples=80, raw_payloads=30,
+                        seed_messages=valid_requests(request_id))
+    # The seeds' mutations got past the edge: the fuzzer reached the handlers, not only the checks.
+    assert seen["GetStatistics"].get("OK", 0) > 0 and seen["GetFollowUp"].get("OK", 0) > 0, seen
+    assert seen["GetStatistics"].get("INVALID_ARGUMENT", 0) > 0
+    health = health_pb2_grpc.HealthStub(server).Check(health_pb2.HealthCheckRequest(service=SERVICE.full_name))
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    stats = call(server, "GetStatistics", pb.GetStatisticsRequest(period="2026-Q1",
+                                                                  type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION), staff)
+    assert stats.period == "2026-Q1" and stats.tables
