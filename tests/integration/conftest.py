@@ -9,9 +9,12 @@ import base64
 import io
 import logging
 import os
+import socket
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pytest
@@ -131,8 +134,9 @@ class RunningService:
     def stop(self) -> None:
         self.channel.close()
         self.app.grpc_server.stop(2)
-        if getattr(self.app, "purger", None):
-            self.app.purger.stop()
+        for worker in ("purger", "anchorer"):  # consent's own background workers, when started
+            if getattr(self.app, worker, None):
+                getattr(self.app, worker).stop()
         self.app.consumer.stop()
         self.app.relay.stop()
         self.app.http_server.stop()
@@ -166,10 +170,18 @@ def start_consent(make_database, kafka_bootstrap, topic_prefix, keys, spans):
 
     started: list[RunningService] = []
 
-    def start(clock=None) -> RunningService:
-        env = service_env("consent", make_database("consent"), kafka_bootstrap, topic_prefix, keys,
-                          OT_CONSENT_MASTER_KEY=base64.b64encode(os.urandom(32)).decode())
-        service = start_service("consent", build, MIGRATIONS, env, clock)
+    def start(clock=None, *, database_url: str | None = None, **env) -> RunningService:
+        """`env` adds or replaces settings (None removes one); `database_url` starts it again on an
+        existing database. Given the older OT_CONSENT_MASTER_KEY, that one is used instead."""
+        settings_env = service_env("consent", database_url or make_database("consent"), kafka_bootstrap,
+                                   topic_prefix, keys,
+                                   OT_CONSENT_MASTER_KEYS="v1:" + base64.b64encode(os.urandom(32)).decode(),
+                                   OT_CONSENT_AUDIT_KEY=base64.b64encode(os.urandom(32)).decode())
+        if "OT_CONSENT_MASTER_KEY" in env:
+            settings_env.pop("OT_CONSENT_MASTER_KEYS")
+        settings_env.update(env)
+        service = start_service("consent", build, MIGRATIONS, {k: v for k, v in settings_env.items() if v is not None},
+                                clock)
         started.append(service)
         return service
 
@@ -263,3 +275,46 @@ def header(record, name: str) -> str | None:
         if key == name:
             return value.decode()
     return None
+
+
+class OwnKafka:
+    """A broker of one test's own, run by scripts/kafka.sh on free ports with its own data dir
+    (the jars are the cached ones), for tests that stop and restart a broker: the shared broker
+    is never touched."""
+
+    SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kafka.sh"
+
+    def __init__(self, data_dir: Path):
+        port, controller_port = _free_port(), _free_port()
+        self.env = {**os.environ, "OT_DATA_DIR": str(data_dir), "KAFKA_PORT": str(port),
+                    "KAFKA_CONTROLLER_PORT": str(controller_port)}
+        self.bootstrap = f"127.0.0.1:{port}"
+
+    def _run(self, command: str) -> None:
+        done = subprocess.run(["bash", str(self.SCRIPT), command], env=self.env, capture_output=True, text=True,
+                              timeout=180)
+        if done.returncode:
+            pytest.fail(f"kafka.sh {command} failed for the test's own broker:\n{done.stderr[-3000:]}", pytrace=False)
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def own_kafka(tmp_path_factory):
+    """Start a broker of this test's own (see OwnKafka); it is stopped after the test, passed or failed."""
+    broker = OwnKafka(tmp_path_factory.mktemp("own-kafka"))
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()

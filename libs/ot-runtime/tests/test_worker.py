@@ -30,3 +30,24 @@ def test_errors_are_survived_and_stop_ends_the_loop():
     calls = worker.calls
     assert not worker._thread.is_alive()
     assert worker.calls == calls
+
+
+class Backing(BackgroundWorker):
+    """A step that backs off for an hour, as a retry would after a long outage."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def step(self) -> bool:
+        self.waiting.set()
+        self.pause(3600)
+        return True
+
+
+def test_stop_cuts_a_pause_short():
+    worker = Backing()
+    worker.start()
+    assert worker.waiting.wait(5)
+    worker.stop(5)
+    assert not worker._thread.is_alive() and worker.stopping

@@ -1,11 +1,37 @@
 """Event consumer with an inbox and a dead-letter topic.
 
-For each record: read the CloudEvent, check the area, decode the payload, and run the handler
-in a database transaction that also records the event id in the inbox. Offsets are committed
-only after that transaction, so a crash re-delivers, and the inbox turns the re-delivery into a
-no-op. A record that can never be processed (not a CloudEvent, another area's, undecodable,
-refused by the rules) goes to the dead-letter topic with the reason in its headers, and the
-consumer keeps going. A passing failure (database down) is retried from the same offset.
+What holds, per consumer group and partition:
+
+- **Exactly once in effect (at-least-once delivery plus the inbox).** A record's handler runs in
+  a database transaction that also writes the event id to the inbox; the offset is committed only
+  after that transaction commits (or after the record is on the dead-letter topic). A crash or a
+  failed commit in between delivers the record again, and the inbox makes the repeat a no-op.
+- **Nothing is skipped.** The committed offset never passes a record that was neither processed
+  nor dead-lettered. After any failure the consumer seeks back to that record and polls it again;
+  the records behind it in that partition wait (other partitions go on), so one case's events are
+  also handled in order.
+- **Passing trouble is retried, with backoff (tenacity).** Lost or refused database connections,
+  serialisation failures, deadlocks, lock and statement timeouts (`OperationalError`,
+  `InterfaceError`, any invalidated connection), pool timeouts, `ot_runtime.errors.Unavailable`
+  from a service the handler calls (or a gRPC UNAVAILABLE / DEADLINE_EXCEEDED), and a failed
+  dead-letter send: the same record is tried again after exponentially growing waits up to
+  `retry_max_seconds`, as long as it takes. Waits end at once on `stop()`. One poll's records
+  get at most `retry_round_seconds` of retrying between them (each record at least one attempt),
+  then the consumer polls again and the same records come back: the group never drops a
+  consumer that is only waiting, and a partition whose record keeps failing does not starve the
+  others.
+- **A record that can never be processed goes to the dead-letter topic, then the consumer goes
+  on.** Not a CloudEvent, another area's, an undecodable payload, a rule's refusal (any `OtError`
+  but `Unavailable`, or `Poison`), a constraint or data error from the database (`IntegrityError`,
+  `DataError`). The record keeps its key, value and headers, plus `ot_dlt_reason` (reason text,
+  never payload content), `ot_dlt_error` (the error's kind), `ot_dlt_attempts`, `ot_dlt_topic`,
+  `ot_dlt_partition`, `ot_dlt_offset` and `ot_dlt_consumer`. An unexpected exception (a bug) is
+  retried `unexpected_attempts` times and then dead-lettered with its type as the reason.
+- **A record is never dropped because the dead-letter topic is unavailable**: until the send is
+  acknowledged the record stays uncommitted and is retried (the dead-letter topic is itself
+  at-least-once: an unacknowledged send that did arrive may arrive twice).
+
+`replay_dead_letters` puts chosen dead-lettered events back on their topics once the cause is fixed.
 """
 from __future__ import annotations
 
@@ -14,19 +40,23 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import grpc
 import sqlalchemy as sa
 from google.protobuf.message import DecodeError, Message
 from kafka import KafkaConsumer
-from kafka.structs import OffsetAndMetadata
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import (Retrying, retry_if_exception_type, stop_before_delay, stop_when_event_set,
+                      wait_exponential)
 
 from .cloudevents import CloudEvent, MalformedEvent
 from .db import utcnow
-from .errors import OtError
+from .errors import OtError, Unavailable
 from .telemetry import context_from_kafka_headers
 from .worker import BackgroundWorker
 
@@ -34,6 +64,12 @@ log = logging.getLogger("ot.consumer")
 _tracer = trace.get_tracer("ot_runtime.consumer")
 
 CONSUMED = Counter("ot_events_consumed_total", "Events consumed", ["type", "outcome"])
+RETRIED = Counter("ot_events_retried_total",
+                  "Failed attempts at an event that will be tried again (transient, unexpected, dead_letter_send)",
+                  ["type", "kind"])
+
+TRANSIENT, PERMANENT, UNEXPECTED = "transient", "permanent", "unexpected"
+_PASSING_GRPC = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 @dataclass(frozen=True)
@@ -46,10 +82,65 @@ class Poison(Exception):
     """This record can never be processed; the message is the reason (no payload content)."""
 
 
+def classify(error: BaseException) -> str:
+    """TRANSIENT (retry as long as it takes), PERMANENT (dead-letter now) or UNEXPECTED (a bug:
+    retry a few times, then dead-letter)."""
+    if isinstance(error, Unavailable):
+        return TRANSIENT
+    if isinstance(error, (Poison, MalformedEvent, DecodeError, OtError)):
+        return PERMANENT
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated or isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            return TRANSIENT
+        if isinstance(error, (sa_exc.IntegrityError, sa_exc.DataError)):
+            return PERMANENT
+        return UNEXPECTED
+    if isinstance(error, (sa_exc.TimeoutError, sa_exc.DisconnectionError, TimeoutError, ConnectionError)):
+        return TRANSIENT
+    if isinstance(error, grpc.RpcError) and callable(getattr(error, "code", None)) and error.code() in _PASSING_GRPC:
+        return TRANSIENT
+    return UNEXPECTED
+
+
+def dead_letter_reason(error: BaseException) -> str:
+    """Why a record is dead-lettered, in words that never carry a value from the record or a
+    database row (a database's message can: "Key (email)=(...) already exists")."""
+    if isinstance(error, OtError):
+        return error.message  # written never to echo a refused value
+    if isinstance(error, (Poison, MalformedEvent)):
+        return str(error)
+    if isinstance(error, sa_exc.DBAPIError):
+        orig = error.orig
+        constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+        return (f"the database refused the change: {type(orig).__name__}"
+                + (f" (constraint {constraint})" if constraint else ""))
+    return f"unexpected {type(error).__name__} in the handler"
+
+
+@dataclass(frozen=True)
+class _DeadLetter:
+    reason: str
+    error: str  # the error's kind (exception type)
+    attempts: int
+
+
+class _TryAgain(Exception):
+    """The attempt failed for a passing reason: tenacity waits, then tries again."""
+
+
+class _Stopping(Exception):
+    """stop() was called: leave the record where it is."""
+
+
 class EventConsumer(BackgroundWorker):
     def __init__(self, *, bootstrap_servers: str, topics: list[str], group_id: str, tenant: str,
                  sessions: sessionmaker, inbox: sa.Table, handlers: dict[str, Handler],
-                 producer, dead_letter_topic: str, poll_timeout_ms: int = 500):
+                 producer, dead_letter_topic: str, poll_timeout_ms: int = 500, kafka_config: dict | None = None,
+                 retry_initial_seconds: float = 0.5, retry_max_seconds: float = 30.0,
+                 retry_round_seconds: float = 60.0, unexpected_attempts: int = 5,
+                 send_timeout: float = 15.0, commit_timeout_ms: int = 15000):
+        """`kafka_config`: extra KafkaConsumer settings (TLS, SASL...); they may not turn on
+        auto-commit or change the group, on which the guarantees rest."""
         super().__init__()
         self.name = f"consumer-{group_id}"
         self.idle_seconds = 0  # poll() itself waits for records
@@ -62,88 +153,245 @@ class EventConsumer(BackgroundWorker):
         self.producer = producer
         self.dead_letter_topic = dead_letter_topic
         self.poll_timeout_ms = poll_timeout_ms
-        self.consumer = KafkaConsumer(
-            *topics, bootstrap_servers=bootstrap_servers.split(","), group_id=group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest", client_id=group_id,
-            max_poll_records=100)
+        self.retry_initial_seconds = retry_initial_seconds
+        self.retry_max_seconds = retry_max_seconds
+        self.unexpected_attempts = unexpected_attempts
+        self.send_timeout = send_timeout
+        self.commit_timeout_ms = commit_timeout_ms
+        config = {"bootstrap_servers": bootstrap_servers.split(","), "client_id": group_id,
+                  "auto_offset_reset": "earliest", "max_poll_records": 100, "max_poll_interval_ms": 300000,
+                  **(kafka_config or {}),
+                  "group_id": group_id, "enable_auto_commit": False}
+        # A retry round must end well within max.poll.interval, or the group would drop us.
+        self.retry_round_seconds = min(retry_round_seconds, config["max_poll_interval_ms"] / 1000 / 3)
+        self._round_ends = 0.0
+        # Unexpected errors per record, kept across rounds so the bound holds however the
+        # retrying is split up; a record's entry goes when it is settled.
+        self._unexpected: dict[tuple[str, int, int], int] = {}
+        self.consumer = KafkaConsumer(*topics, **config)
+
+    # --- the loop ------------------------------------------------------------------------------
+    def step(self) -> bool:
+        return self.poll_once() > 0
 
     def poll_once(self) -> int:
-        """Process what one poll returns; return how many records were handled (any outcome)."""
+        """Settle what one poll returns, in order per partition; return how many records were
+        settled (processed, found already processed, ignored or dead-lettered)."""
         batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms)
-        handled = 0
-        for tp, records in batches.items():
-            for record in records:
-                try:
-                    self._process(record)
-                except (OperationalError, DBAPIError):
-                    # Passing trouble (database away): do not skip the record, try it again.
-                    log.exception("database unavailable; will retry the event",
-                                  extra={"topic": tp.topic, "partition": tp.partition, "offset": record.offset})
-                    self.consumer.seek(tp, record.offset)
-                    time.sleep(1.0)
-                    break
-                handled += 1
-                self.consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
-        return handled
+        self._round_ends = time.monotonic() + self.retry_round_seconds
+        # poll() has moved every partition's position past its whole batch: whatever happens
+        # below, the finally clause moves it back to the first record not settled.
+        unsettled = {tp: records[0].offset for tp, records in batches.items() if records}
+        settled = 0
+        try:
+            for tp, records in batches.items():
+                for record in records:
+                    if self.stopping or not self._settle(record):
+                        break  # this record, and the rest of its partition's batch, wait
+                    unsettled[tp] = record.offset + 1
+                    settled += 1
+                    if not self._commit(tp, record.offset + 1):
+                        return settled  # poll again: a rebalance or the broker's return sorts it out
+            return settled
+        finally:
+            for tp, records in batches.items():
+                if records and unsettled[tp] <= records[-1].offset:
+                    self._rewind(tp, unsettled[tp])
 
-    def _process(self, record) -> None:
+    def _commit(self, tp, next_offset: int) -> bool:
+        try:
+            self.consumer.commit({tp: OffsetAndMetadata(next_offset, "", -1)}, timeout_ms=self.commit_timeout_ms)
+            return True
+        except KafkaError as error:
+            # The record's transaction is committed; if this offset never is, the record comes
+            # again and the inbox makes it a no-op.
+            log.warning("offset commit failed; the record is done and its redelivery will be a no-op",
+                        extra={"topic": tp.topic, "partition": tp.partition, "offset": next_offset - 1,
+                               "error": type(error).__name__})
+            return False
+
+    def _rewind(self, tp, offset: int) -> None:
+        try:
+            self.consumer.seek(tp, offset)
+        except (ValueError, KafkaError):
+            pass  # no longer ours (rebalanced): its next owner starts from the committed offset
+
+    # --- one record ------------------------------------------------------------------------------
+    def _settle(self, record) -> bool:
+        """Process the record or dead-letter it; False when it is to stay where it is."""
+        settled = self._settle_once(record)
+        if settled:
+            self._unexpected.pop((record.topic, record.partition, record.offset), None)
+        return settled
+
+    def _settle_once(self, record) -> bool:
         try:
             event = CloudEvent.from_record(record.headers, record.value)
         except MalformedEvent as bad:
-            self._dead_letter(record, str(bad), "unknown")
-            return
+            return self._dead_letter(record, "unknown", _DeadLetter(str(bad), type(bad).__name__, 1))
         handler = self.handlers.get(event.type)
         if handler is None:
             CONSUMED.labels(event.type, "ignored").inc()
-            return  # another consumer's business; not an error
+            return True  # another consumer's business; not an error
         with _tracer.start_as_current_span(f"{record.topic} process", kind=SpanKind.CONSUMER,
-                                           context=context_from_kafka_headers(record.headers)) as span:
+                                           context=context_from_kafka_headers(record.headers or [])) as span:
             span.set_attribute("messaging.system", "kafka")
             span.set_attribute("messaging.destination.name", record.topic)
             span.set_attribute("messaging.message.id", event.id)
             span.set_attribute("cloudevents.event_type", event.type)
-            try:
-                if event.tenant != self.tenant:
-                    raise Poison(f"event is for area {event.tenant!r}, this consumer serves {self.tenant!r}")
-                try:
-                    message = handler.message_type.FromString(event.data)
-                except DecodeError:
-                    raise Poison(f"payload is not a valid {handler.message_type.DESCRIPTOR.full_name}") from None
-                outcome = self._apply(event, handler, message)
-                CONSUMED.labels(event.type, outcome).inc()
-                span.set_attribute("ot.outcome", outcome)
-            except (Poison, OtError) as refused:
+            outcome = self._outcome(record, event, handler)
+            if outcome is None:
+                span.set_status(Status(StatusCode.ERROR, "not processed yet; will be retried"))
+                return False
+            if isinstance(outcome, _DeadLetter):
                 span.set_status(Status(StatusCode.ERROR, "dead-lettered"))
-                self._dead_letter(record, getattr(refused, "message", None) or str(refused), event.type)
+                return self._dead_letter(record, event.type, outcome)
+            CONSUMED.labels(event.type, outcome).inc()
+            span.set_attribute("ot.outcome", outcome)
+            return True
+
+    def _outcome(self, record, event: CloudEvent, handler: Handler) -> str | _DeadLetter | None:
+        """'processed' or 'duplicate'; a _DeadLetter; or None (not settled: stopping, or still
+        failing for a passing reason at the end of this round)."""
+        if event.tenant != self.tenant:
+            return _DeadLetter(f"event is for area {event.tenant!r}, this consumer serves {self.tenant!r}",
+                               "Poison", 1)
+        try:
+            message = handler.message_type.FromString(event.data)
+        except DecodeError:
+            return _DeadLetter(f"payload is not a valid {handler.message_type.DESCRIPTOR.full_name}",
+                               "DecodeError", 1)
+        attempts = 0
+        where_in_log = (record.topic, record.partition, record.offset)
+
+        def attempt():
+            nonlocal attempts
+            if self.stopping:
+                raise _Stopping()
+            attempts += 1
+            try:
+                return self._apply(event, handler, message)
+            except Exception as error:
+                kind = classify(error)
+                if kind == PERMANENT:
+                    return _DeadLetter(dead_letter_reason(error), type(error).__name__, attempts)
+                where = {"event_id": event.id, "ce_type": event.type, "topic": record.topic,
+                         "partition": record.partition, "offset": record.offset, "attempt": attempts,
+                         "error": type(error).__name__}
+                if kind == UNEXPECTED:
+                    unexpected = self._unexpected[where_in_log] = self._unexpected.get(where_in_log, 0) + 1
+                    if unexpected >= self.unexpected_attempts:
+                        log.error("event failed with an unexpected error every time; dead-lettering it",
+                                  extra=where, exc_info=error)
+                        return _DeadLetter(f"{dead_letter_reason(error)}, {unexpected} attempts",
+                                           type(error).__name__, attempts)
+                RETRIED.labels(event.type, kind).inc()
+                log.warning("event not processed (%s error); trying again", kind, extra=where,
+                            exc_info=error if kind == UNEXPECTED else None)
+                raise _TryAgain() from error
+
+        try:
+            return self._retrying()(attempt)
+        except (_TryAgain, _Stopping):
+            return None
+
+    def _retrying(self) -> Retrying:
+        """Attempts until success, stop(), or the end of this poll's round (at least one)."""
+        return Retrying(
+            retry=retry_if_exception_type(_TryAgain),
+            wait=wait_exponential(multiplier=self.retry_initial_seconds, max=self.retry_max_seconds),
+            stop=stop_when_event_set(self._stop) | stop_before_delay(max(0.0, self._round_ends - time.monotonic())),
+            sleep=self.pause, reraise=True)
 
     def _apply(self, event: CloudEvent, handler: Handler, message: Message) -> str:
-        with self.sessions.begin() as session:
-            seen = session.execute(sa.select(self.inbox.c.event_id).where(
-                self.inbox.c.consumer == self.group_id, self.inbox.c.event_id == event.id)).first()
-            if seen:
-                return "duplicate"
-            handler.handle(session, event, message)
-            session.execute(self.inbox.insert().values(
-                consumer=self.group_id, event_id=event.id, ce_type=event.type, processed_at=utcnow()))
-        return "processed"
+        try:
+            with self.sessions.begin() as session:
+                if self._seen(session, event.id):
+                    return "duplicate"
+                handler.handle(session, event, message)
+                session.execute(self.inbox.insert().values(
+                    consumer=self.group_id, event_id=event.id, ce_type=event.type, processed_at=utcnow()))
+            return "processed"
+        except sa_exc.IntegrityError:
+            # Two members of the group on one record at once (a rebalance mid-record): the
+            # other's inbox row won, and this is a repeat. Otherwise the handler's own refusal.
+            with self.sessions() as session:
+                if self._seen(session, event.id):
+                    return "duplicate"
+            raise
 
-    def _dead_letter(self, record, reason: str, ce_type: str) -> None:
-        headers = list(record.headers or []) + [
-            ("ot_dlt_reason", reason.encode()),
+    def _seen(self, session: Session, event_id: str) -> bool:
+        return session.execute(sa.select(self.inbox.c.event_id).where(
+            self.inbox.c.consumer == self.group_id, self.inbox.c.event_id == event_id)).first() is not None
+
+    def _dead_letter(self, record, ce_type: str, verdict: _DeadLetter) -> bool:
+        """True once the dead-letter topic has the record; False (the record stays) when stop()
+        came first or the send still fails at the end of this round."""
+        headers = [(k, v) for k, v in (record.headers or []) if not k.startswith("ot_dlt_")] + [
+            ("ot_dlt_reason", verdict.reason[:500].encode()),
+            ("ot_dlt_error", verdict.error.encode()),
+            ("ot_dlt_attempts", str(verdict.attempts).encode()),
             ("ot_dlt_topic", record.topic.encode()),
             ("ot_dlt_partition", str(record.partition).encode()),
             ("ot_dlt_offset", str(record.offset).encode()),
             ("ot_dlt_consumer", self.group_id.encode()),
         ]
-        self.producer.send(self.dead_letter_topic, key=record.key, value=record.value, headers=headers).get(timeout=15)
-        CONSUMED.labels(ce_type, "dead_letter").inc()
-        log.warning("event sent to the dead-letter topic",
-                    extra={"reason": reason, "topic": record.topic, "partition": record.partition,
-                           "offset": record.offset, "dead_letter_topic": self.dead_letter_topic})
+        where = {"reason": verdict.reason, "error": verdict.error, "topic": record.topic,
+                 "partition": record.partition, "offset": record.offset, "dead_letter_topic": self.dead_letter_topic}
 
-    def step(self) -> bool:
-        return self.poll_once() > 0
+        def send():
+            if self.stopping:
+                raise _Stopping()
+            try:
+                self.producer.send(self.dead_letter_topic, key=record.key, value=record.value,
+                                   headers=headers).get(timeout=self.send_timeout)
+            except Exception as error:
+                RETRIED.labels(ce_type, "dead_letter_send").inc()
+                log.warning("dead-letter send failed; the record stays and is tried again",
+                            extra={**where, "send_error": type(error).__name__})
+                raise _TryAgain() from error
+
+        try:
+            self._retrying()(send)
+        except (_TryAgain, _Stopping):
+            return False
+        CONSUMED.labels(ce_type, "dead_letter").inc()
+        log.warning("event sent to the dead-letter topic", extra=where)
+        return True
 
     def stop(self, timeout: float = 30.0) -> None:
         super().stop(timeout)
         self.consumer.close()
+
+
+def replay_dead_letters(bootstrap_servers: str, dead_letter_topic: str, event_ids: set[str], producer,
+                        kafka_config: dict | None = None, timeout_ms: int = 15000) -> int:
+    """Put the dead-lettered records of `event_ids` back on the topics they came from (their
+    `ot_dlt_topic`), with their key, value and CloudEvents headers, once the cause is fixed; returns
+    how many were sent. The inbox never recorded them, so the consumer processes them as new (or
+    dead-letters them again, with fresh `ot_dlt_*` headers). Replaying one twice is harmless: the
+    second copy is a repeat to the inbox."""
+    reader = KafkaConsumer(bootstrap_servers=bootstrap_servers.split(","), group_id=None, enable_auto_commit=False,
+                           **(kafka_config or {}))
+    sent = 0
+    try:
+        partitions = [TopicPartition(dead_letter_topic, p)
+                      for p in reader.partitions_for_topic(dead_letter_topic) or ()]
+        reader.assign(partitions)
+        reader.seek_to_beginning(*partitions)
+        ends = reader.end_offsets(partitions)
+        deadline = time.monotonic() + timeout_ms / 1000
+        while any(reader.position(tp) < end for tp, end in ends.items()) and time.monotonic() < deadline:
+            for records in reader.poll(timeout_ms=500).values():
+                for record in records:
+                    headers = dict(record.headers or [])
+                    if headers.get("ce_id", b"").decode("utf-8", "replace") not in event_ids:
+                        continue
+                    original = [(k, v) for k, v in record.headers if not k.startswith("ot_dlt_")]
+                    producer.send(headers["ot_dlt_topic"].decode(), key=record.key, value=record.value,
+                                  headers=original).get(timeout=timeout_ms / 1000)
+                    sent += 1
+    finally:
+        reader.close()
+    log.info("dead-lettered events replayed", extra={"dead_letter_topic": dead_letter_topic, "replayed": sent})
+    return sent

@@ -35,11 +35,14 @@ class UtcDateTime(sa.types.TypeDecorator):
 
 
 def create_engine(url: str) -> Engine:
+    """`hide_parameters`: a database error's text names the statement, never the values bound to
+    it, so an error logged anywhere cannot carry a name, an address or case text."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                  hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -49,7 +52,7 @@ def create_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker:
@@ -57,7 +60,13 @@ def session_factory(engine: Engine) -> sessionmaker:
 
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
-    """Events waiting to be published, written in the same transaction as the state change."""
+    """Events waiting to be published, written in the same transaction as the state change.
+
+    A row is pending while `published_at` and `failed_at` are both empty. `attempts` and
+    `last_error` count the broker's refusals of that row (never connection trouble); after the
+    relay's bound the row gets `failed_at` and is passed over. Also adds the relay's lease row
+    table (`outbox_lease`) to `metadata`: every service with an outbox has one relay lease."""
+    outbox_lease_table(metadata)
     return sa.Table(
         "outbox", metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -72,7 +81,22 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("traceparent", sa.String(100), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("published_at", UtcDateTime(), nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+        sa.Column("last_error", sa.String(300), nullable=True),
+        sa.Column("failed_at", UtcDateTime(), nullable=True),
         sa.Index("ix_outbox_unpublished", "published_at", "id"),
+    )
+
+
+def outbox_lease_table(metadata: sa.MetaData) -> sa.Table:
+    """One row: which relay replica may publish now, and until when (see ot_runtime.outbox)."""
+    if "outbox_lease" in metadata.tables:
+        return metadata.tables["outbox_lease"]
+    return sa.Table(
+        "outbox_lease", metadata,
+        sa.Column("name", sa.String(40), primary_key=True),
+        sa.Column("holder", sa.String(100), nullable=True),
+        sa.Column("expires_at", UtcDateTime(), nullable=True),
     )
 
 
