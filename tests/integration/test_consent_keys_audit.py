@@ -125,7 +125,7 @@ def test_rotation_and_retirement_shut_a_backup_from_before_a_purge_and_keep_live
     with old.app.handlers.sessions.begin() as s:
         old.app.handlers.on_request_finished(s, purged, clock.now(), recommendations=True)
     clock.advance(days=15)
-    assert old.app.handlers.purge() == [purged]
+    assert old.app.handlers.purge().shredded == [purged]
 
     # The operator adds v2 in front (the Secret's master-keys), restarts, and runs the commands.
     v2 = os.urandom(32)

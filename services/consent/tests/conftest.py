@@ -46,3 +46,39 @@ def make_handlers(engine, clock, audit_key):
 @pytest.fixture()
 def handlers(make_handlers):
     return make_handlers()
+
+
+@pytest.fixture()
+def keys(tmp_path):
+    from ot_runtime.testing import TestKeys
+    return TestKeys(tmp_path / "keys")
+
+
+@pytest.fixture()
+def channel(handlers, keys):
+    """Consent's gRPC edge in-process on loopback, as bootstrap wires it (access table and field
+    rules included), over the test's SQLite database."""
+    import grpc
+    from ot.consent.v1 import consent_pb2_grpc
+
+    from ot_runtime.grpc_server import GrpcServer
+    from ot_consent.edge import ACCESS, FIELD_RULES, SERVICE
+    from ot_consent.grpc_api import ConsentServicer
+
+    def register(server):
+        consent_pb2_grpc.add_ConsentServiceServicer_to_server(ConsentServicer(handlers), server)
+        return [SERVICE.full_name]
+
+    server = GrpcServer(host="127.0.0.1", port=0, verifier=keys.verifier(TENANT), register=register, access=ACCESS,
+                        field_rules=FIELD_RULES)
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield channel
+    channel.close()
+    server.stop(1)
+
+
+@pytest.fixture()
+def client(channel):
+    from ot.consent.v1 import consent_pb2_grpc
+    return consent_pb2_grpc.ConsentServiceStub(channel)

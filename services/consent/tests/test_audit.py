@@ -186,3 +186,34 @@ def test_one_users_entries_can_be_exported(handlers):
     fill(handlers, 4)  # opened by prof-1, then three reads by the coordinator
     mine, _ = handlers.query_audit(COORDINATOR, "", "", None, None, 100, 0, actor="prof-1")
     assert [r["action"] for r in mine] == ["case.opened"]
+
+
+def test_verify_audit_reads_the_anchors_with_the_services_kafka_settings(tmp_path, keys, monkeypatch):
+    """verify-audit --anchors-from-topic connects as the service's own clients do (TLS, SASL)."""
+    import kafka
+
+    from ot_runtime.settings import load_settings
+    from ot_consent.main import anchors_from_topic
+    ca = tmp_path / "kafka-ca.crt"
+    ca.write_text("not read in this test")
+    settings = load_settings("consent", {
+        "OT_TENANT": TENANT, "DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "KAFKA_BOOTSTRAP_SERVERS": "kafka:9093",
+        **keys.env(), "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SSL_CA_FILE": str(ca),
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "consent", "KAFKA_SASL_PASSWORD": "pw"})
+    seen = {}
+
+    class Recording:
+        def __init__(self, **config):
+            seen.update(config)
+
+        def partitions_for_topic(self, topic):
+            return set()
+
+        def close(self):
+            seen["closed"] = True
+
+    monkeypatch.setattr(kafka, "KafkaConsumer", Recording)
+    assert anchors_from_topic(settings) == []
+    assert seen["security_protocol"] == "SASL_SSL" and seen["ssl_cafile"] == str(ca)
+    assert (seen["sasl_mechanism"], seen["sasl_plain_username"]) == ("SCRAM-SHA-512", "consent")
+    assert seen["closed"]

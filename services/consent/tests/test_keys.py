@@ -54,7 +54,7 @@ def test_after_purge_rotation_and_retirement_a_backup_from_before_the_purge_open
     with old.sessions.begin() as s:
         old.on_request_finished(s, "r-purged", NOW, recommendations=True)
     clock.advance(days=15)
-    assert old.purge() == ["r-purged"]
+    assert old.purge().shredded == ["r-purged"]
     # Until the version is retired, the backup plus the master key still opens the purged case:
     assert [opens(V1, r) for r in before_purge] == [True, True]
 

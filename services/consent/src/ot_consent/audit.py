@@ -33,6 +33,13 @@ from .store import audit_head, audit_log
 
 GENESIS = "0" * 64
 
+# Every action the trail records: the closed set QueryAudit's `action` filter accepts (edge.py),
+# and `Trail.append` refuses any other, so a new action is added here or nowhere.
+ACTIONS = frozenset({
+    "case.opened", "case.abandoned", "content.read", "consent.recorded", "consent.withdrawn", "sharing.check",
+    "policy.changed", "key.shredded", "master_key.current", "master_key.rewrapped", "master_key.retired",
+})
+
 
 def _body(previous: str, sequence: int, at: datetime, actor: str, roles: str, tenant: str, action: str,
           request_id: str, detail: str) -> bytes:
@@ -102,6 +109,8 @@ class Trail:
 
     def append(self, session: Session, *, at: datetime, who: Principal | None, action: str, request_id: str,
                detail: str) -> int:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}: add it to audit.ACTIONS")
         actor = who.subject if who else "system"
         roles = ",".join(sorted(who.roles)) if who else "system"
         head = session.execute(sa.select(audit_head).where(audit_head.c.tenant == self.tenant)

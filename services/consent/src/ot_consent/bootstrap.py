@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from ot.consent.v1 import consent_pb2, consent_pb2_grpc
@@ -19,8 +20,9 @@ from ot_runtime.worker import BackgroundWorker
 
 from .consumers import event_handlers
 from .domain import RequestType, policies_from_env
+from .edge import ACCESS, FIELD_RULES
 from .grpc_api import ConsentServicer
-from .handlers import ConsentHandlers
+from .handlers import DEFAULT_ORPHAN_GRACE, ConsentHandlers
 from .store import inbox, outbox
 from .web import create_app
 
@@ -68,7 +70,8 @@ def _whole_number(settings: Settings, name: str, default: int, minimum: int) -> 
 
 
 class PurgeScheduler(BackgroundWorker):
-    """Applies the retention policies every OT_PURGE_INTERVAL_SECONDS (default one hour)."""
+    """Discards orphan cases and applies the retention policies every OT_PURGE_INTERVAL_SECONDS
+    (default one hour)."""
 
     name = "purge-scheduler"
 
@@ -78,7 +81,7 @@ class PurgeScheduler(BackgroundWorker):
         self.idle_seconds = interval_seconds
 
     def step(self) -> bool:
-        self.handlers.purge()
+        self.handlers.purge()  # orphans first, then retention
         return False  # then wait a whole interval
 
 
@@ -117,6 +120,11 @@ def build_handlers(settings: Settings, clock: Clock | None = None) -> tuple[sa.E
     rotate-master-key, retire-master-key)."""
     keys, trail_key = master_keys(settings), audit_key(settings)
     unkeyed_until = _whole_number(settings, "OT_CONSENT_AUDIT_UNKEYED_UNTIL", 0, 0)
+    # How long a case opened by intake may wait for intake's RequestSubmitted before the purge
+    # discards it as an orphan. Intake's relay publishes within seconds; at least a minute, so a
+    # slow relay is never taken for a crash.
+    orphan_grace = _whole_number(settings, "OT_CONSENT_ORPHAN_GRACE_SECONDS",
+                                 int(DEFAULT_ORPHAN_GRACE.total_seconds()), 60)
     try:
         defaults = policies_from_env(settings.extra)
     except ValueError as exc:
@@ -126,7 +134,7 @@ def build_handlers(settings: Settings, clock: Clock | None = None) -> tuple[sa.E
                                outbox=Outbox(outbox, source=settings.event_source, tenant=settings.tenant),
                                tenant=settings.tenant, topic=settings.topic(SERVICE), clock=clock or SystemClock(),
                                master_keys=keys, audit_key=trail_key, audit_unkeyed_until=unkeyed_until,
-                               default_policies=defaults)
+                               default_policies=defaults, orphan_grace=timedelta(seconds=orphan_grace))
     return engine, handlers
 
 
@@ -151,7 +159,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
             return [repo.policy(settings.tenant, t, handlers.default_policies) for t in RequestType]
 
     parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox, consumes=["intake"],
-                 handlers=event_handlers(handlers), register=register,
+                 handlers=event_handlers(handlers), register=register, access=ACCESS, field_rules=FIELD_RULES,
                  make_app=lambda checks, verifier: create_app(settings.tenant, checks, current_policies))
     return ConsentApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
                       relay=parts.relay, consumer=parts.consumer, purger=PurgeScheduler(handlers, interval),

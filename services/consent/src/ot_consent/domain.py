@@ -15,7 +15,7 @@ class PartyKind(StrEnum):
 
 @dataclass(frozen=True)
 class Party:
-    kind: PartyKind
+    kind: PartyKind | None  # None: the caller did not say (refused by the handlers, never stored)
     id: str = ""
 
     def label(self) -> str:
@@ -46,6 +46,11 @@ class Case:
     recommendations_returned_at: datetime | None = None
     ended_at: datetime | None = None  # closed or withdrawn
     content_erased_at: datetime | None = None
+    # When intake's RequestSubmitted for this id arrived: the request really was stored. A case
+    # never confirmed is an orphan (intake failed or crashed after asking for the key), which
+    # the purge discards after a grace period (`abandoned_at`).
+    confirmed_at: datetime | None = None
+    abandoned_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Decision:
 
 def sharing_decision(case: Case | None, consent: ConsentVersion | None, party: Party) -> Decision:
     """May this request's case go to `party`? The order of the checks is the order of the reasons."""
-    if case is None:
+    if case is None or case.abandoned_at is not None:  # an abandoned case's request never existed
         return Decision(False, "UNKNOWN_REQUEST", "Pyyntöä ei tunneta tällä alueella.",
                         "The request is not known in this area.")
     if case.content_erased_at is not None:
@@ -125,6 +130,21 @@ def policies_from_env(env) -> dict[RequestType, RetentionPolicy]:
                 raise ValueError(f"{name} must be a whole number of days 0-3650, got {raw!r}")
         out[type_] = RetentionPolicy(type_, *values)
     return out
+
+
+def orphans_due(unconfirmed: list[Case], latest_confirmed_opening: datetime | None, sweep_since: datetime | None,
+                now: datetime, grace: timedelta) -> list[Case]:
+    """The unconfirmed cases to discard now: opened at least `grace` ago, and opened before a case
+    that intake has since confirmed. The second condition keeps a stalled pipeline (Kafka down,
+    intake's relay or consent's consumer stopped) from discarding real requests whose events have
+    not arrived yet: while nothing newer is confirmed, nothing is swept. Cases opened before
+    `sweep_since` + `grace` (the upgrade that brought the sweep, see store.orphan_sweep) are left
+    alone too."""
+    if latest_confirmed_opening is None:
+        return []
+    return [c for c in unconfirmed if c.confirmed_at is None and c.content_erased_at is None
+            and c.opened_at + grace <= now and c.opened_at < latest_confirmed_opening
+            and (sweep_since is None or c.opened_at >= sweep_since + grace)]
 
 
 def erasure_due(case: Case, policy: RetentionPolicy) -> tuple[datetime, str]:

@@ -1,4 +1,5 @@
-"""Thin servicer: proto in -> handler -> proto out."""
+"""Thin servicer: proto in -> handler -> proto out. Roles and the form of every field are checked
+before it (edge.py)."""
 from __future__ import annotations
 
 from ot.common.v1 import case_pb2
@@ -13,8 +14,15 @@ from .domain import ConsentForm, ConsentGiver, ConsentVersion, Party, PartyKind,
 from .handlers import ConsentHandlers
 
 
+def party(p: pb.Party) -> Party:
+    """An unspecified kind stays None (the handlers refuse it: taken as the OT team, it would be
+    allowed everything); the OT team has no id."""
+    kind = to_domain(pb.PartyKind, p.kind, PartyKind)
+    return Party(kind, "" if kind is PartyKind.OT_TEAM else p.id)
+
+
 def parties(items) -> list[Party]:
-    return [Party(to_domain(pb.PartyKind, p.kind, PartyKind) or PartyKind.OT_TEAM, p.id.strip()) for p in items]
+    return [party(p) for p in items]
 
 
 def version_to_proto(v: ConsentVersion) -> pb.ConsentRecord:
@@ -31,7 +39,7 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
 
     def OpenCase(self, request, context):
         key, version = self.h.open_case(
-            current_principal(), request.request_id.strip(), to_domain(case_pb2.RequestType, request.type, RequestType),
+            current_principal(), request.request_id, to_domain(case_pb2.RequestType, request.type, RequestType),
             to_domain(pb.ConsentForm, request.form, ConsentForm), to_domain(pb.ConsentGiver, request.given_by,
                                                                             ConsentGiver),
             request.child_capacity_assessed, parties(request.scope))
@@ -56,8 +64,7 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
                                  versions=[version_to_proto(v) for v in versions])
 
     def CheckSharing(self, request, context):
-        d = self.h.check_sharing(current_principal(), request.request_id, parties([request.party])[0],
-                                 request.purpose)
+        d = self.h.check_sharing(current_principal(), request.request_id, party(request.party), request.purpose)
         return pb.SharingDecision(allowed=d.allowed, reason_fi=d.fi, reason_en=d.en, reason_code=d.code)
 
     def SetRetentionPolicy(self, request, context):
@@ -77,7 +84,9 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
             for p in self.h.policies(current_principal())])
 
     def RunPurge(self, request, context):
-        done = self.h.purge(current_principal())
+        # The report is about retention (keys shredded and announced); orphans discarded in the same
+        # run are in the audit trail (case.abandoned), their requests never existed for the caller.
+        done = self.h.purge(current_principal()).shredded
         return pb.PurgeReport(shredded=len(done), request_ids=done)
 
     def QueryAudit(self, request, context):
@@ -85,7 +94,7 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
             current_principal(), request.request_id, request.action,
             from_ts(request.from_time, request.HasField("from_time")),
             from_ts(request.to_time, request.HasField("to_time")), request.page_size or 100, request.after_sequence,
-            request.actor.strip())
+            request.actor)
         return pb.QueryAuditResponse(entries=[audit_to_proto(r) for r in rows], next_after_sequence=next_after)
 
     def VerifyAudit(self, request, context):

@@ -1,29 +1,34 @@
 """Consent's use cases. Every read of case content (a data key handed out) and every sharing
 decision is written to the audit trail in the same transaction as its effect; so are the master
-key operations (a new current version, a re-wrap batch, a retirement)."""
+key operations (a new current version, a re-wrap batch, a retirement).
+
+Who may call each use case over gRPC, and the form of every field (request ids, party ids,
+purposes: all of them may reach the trail, which can never be edited), are checked at the edge
+before a handler runs (edge.py). What the handlers check is the domain (required answers, ranges)
+and the object-level rule: which case this caller may touch. `who` None is an operator's command
+or a background job with database access (purge, export-audit, verify-audit)."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from ot.events.v1 import consent_events_pb2 as ev
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ot_runtime.auth import Principal, require_role
+from ot_runtime.auth import Principal
 from ot_runtime.clock import Clock
 from ot_runtime.crypto import CannotOpen, KeyVersionNotHeld, MasterKeys, new_key
 from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied,
                                Unavailable)
 from ot_runtime.outbox import Outbox
-from ot_runtime.privacy import guard
 from ot_runtime.settings import SettingsError
 
 from . import audit
-from .domain import (DEFAULT_POLICIES, Case, ConsentForm, ConsentGiver, ConsentVersion, Decision, Party, PartyKind, RequestType,
-                     RetentionPolicy, erasure_due, sharing_decision)
+from .domain import (DEFAULT_POLICIES, Case, ConsentForm, ConsentGiver, ConsentVersion, Decision, Party, PartyKind,
+                     RequestType, RetentionPolicy, erasure_due, orphans_due, sharing_decision)
 from .store import ConsentRepository, audit_log
 
 log = logging.getLogger("ot.consent")
@@ -34,6 +39,10 @@ KEY_SHREDDED = "ot.consent.key.shredded.v1"
 AUDIT_ANCHORED = "ot.consent.audit.anchored.v1"
 AUDIT_ANCHOR_SUBJECT = "audit-trail"  # one record key: the anchors stay in order on one partition
 STAFF = ("coordinator", "secretary")
+# A case intake has not confirmed (its RequestSubmitted) this long after opening is an orphan;
+# intake's relay publishes within seconds. OT_CONSENT_ORPHAN_GRACE_SECONDS.
+DEFAULT_ORPHAN_GRACE = timedelta(hours=1)
+ABANDONED_REASON = "abandoned: intake never stored the request"
 
 
 def _ts(value: datetime):
@@ -43,13 +52,13 @@ def _ts(value: datetime):
     return out
 
 
-def guard_purpose(purpose: str) -> str:
-    """The caller's reason goes into the audit trail, which can never be edited: it must not carry
-    client-identifying data (the platform's one refused-data policy, ot_guard)."""
-    refused = guard({"purpose": purpose})
-    if refused:
-        raise InvalidArgument(refused)
-    return purpose[:200] or "unspecified"
+def _purpose(purpose: str) -> str:
+    """The caller's reason, as the audit trail records it (its form and the guard: edge.py)."""
+    return purpose or "unspecified"
+
+
+def _not_owner(request_id: str, message: str) -> PermissionDenied:
+    return PermissionDenied(message, reason="NOT_OWNER", info={"request_id": request_id})
 
 
 def validate_consent(form: ConsentForm | None, given_by: ConsentGiver | None, capacity: bool,
@@ -66,7 +75,10 @@ def validate_consent(form: ConsentForm | None, given_by: ConsentGiver | None, ca
             v.append(FieldViolation("child_capacity_assessed", "Arvioi ensin lapsen kyky päättää asiasta. / First "
                                     "assess the child's capacity to decide.", "required"))
     for i, party in enumerate(scope):
-        if party.kind is not PartyKind.OT_TEAM and not party.id.strip():
+        if party.kind is None:
+            v.append(FieldViolation(f"scope[{i}].kind", "Kerro vastaanottajan laji. / Give the kind of recipient.",
+                                    "required"))
+        elif party.kind is not PartyKind.OT_TEAM and not party.id.strip():
             v.append(FieldViolation(f"scope[{i}].id", "Nimeä ryhmä tai asiantuntijaorganisaatio. / Name the group or "
                                     "expert organisation.", "required"))
     return v
@@ -86,6 +98,12 @@ class Retirement:
     final_before: datetime | None  # every purge before this is now final in every backup too
 
 
+@dataclass(frozen=True)
+class PurgeRun:
+    shredded: list[str]   # retention ended: key destroyed and announced (key.shredded events)
+    abandoned: list[str]  # orphans: opened, never stored by intake; key destroyed, nobody to tell
+
+
 @dataclass
 class ConsentHandlers:
     sessions: sessionmaker
@@ -97,6 +115,7 @@ class ConsentHandlers:
     audit_key: bytes = field(repr=False)
     audit_unkeyed_until: int = 0  # OT_CONSENT_AUDIT_UNKEYED_UNTIL: see audit.py
     default_policies: dict = field(default_factory=lambda: dict(DEFAULT_POLICIES))  # the area's, from settings
+    orphan_grace: timedelta = DEFAULT_ORPHAN_GRACE
 
     def __post_init__(self):
         self.trail = audit.Trail(self.audit_key, self.tenant, self.audit_unkeyed_until)
@@ -105,8 +124,8 @@ class ConsentHandlers:
     def open_case(self, who: Principal, request_id: str, type_: RequestType | None, form: ConsentForm | None,
                   given_by: ConsentGiver | None, capacity: bool, scope: list[Party]) -> tuple[bytes, ConsentVersion]:
         """Record the initial assessment and owner; return the request's new data key. A retry by
-        the same owner returns the same key, so intake can safely call again after a timeout."""
-        require_role(who, "professional")
+        the same owner returns the same key, so intake can safely call again after a timeout. The
+        case stays unconfirmed until intake's RequestSubmitted arrives (`confirm_request`)."""
         problems = validate_consent(form, given_by, capacity, scope)
         if not request_id:
             problems.append(FieldViolation("request_id", "Pyynnön tunnus puuttuu. / The request id is missing.",
@@ -116,43 +135,55 @@ class ConsentHandlers:
                                            "required"))
         if problems:
             raise InvalidArgument(problems)
-        now = self.clock.now()
         try:
-            with self.sessions.begin() as s:
-                repo = ConsentRepository(s)
-                existing = repo.case(request_id, self.tenant)
-                if existing is not None:
-                    if existing.owner_subject != who.subject:
-                        raise PermissionDenied("Pyyntö on jo avattu toiselle ammattilaiselle. / The request is already "
-                                               "open for another professional.")
-                    return self._unwrap(request_id, repo.wrapped_key(request_id)), repo.current(request_id)
-                repo.add_case(Case(request_id=request_id, tenant=self.tenant, type=type_, owner_subject=who.subject,
-                                   opened_at=now))
-                version = ConsentVersion(request_id=request_id, version=1, form=form, given_by=given_by,
-                                         child_capacity_assessed=capacity, scope=scope, given_at=now, withdrawn=False,
-                                         recorded_at=now, recorded_by=who.subject)
-                repo.add_version(version)
-                key = new_key()
-                self._lock_current_master_key(repo)
-                repo.add_key(request_id, *self.master_keys.wrap(key, self._aad(request_id)), now)
-                self.trail.append(s, at=now, who=who, action="case.opened", request_id=request_id,
-                                  detail=f"type={type_.value}; consent={form.value}")
-                return key, version
+            return self._open_case(who, request_id, type_, form, given_by, capacity, scope)
         except IntegrityError:
-            return self.open_case(who, request_id, type_, form, given_by, capacity, scope)  # raced: now it exists
+            # Raced with the same id: the other call's case exists now (a second failure is a bug).
+            return self._open_case(who, request_id, type_, form, given_by, capacity, scope)
+
+    def _open_case(self, who: Principal, request_id: str, type_: RequestType, form: ConsentForm,
+                   given_by: ConsentGiver | None, capacity: bool, scope: list[Party]) -> tuple[bytes, ConsentVersion]:
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            repo = ConsentRepository(s)
+            existing = repo.case(request_id, self.tenant)
+            if existing is not None:
+                if existing.owner_subject != who.subject:
+                    raise _not_owner(request_id, "Pyyntö on jo avattu toiselle ammattilaiselle. / The request is "
+                                                 "already open for another professional.")
+                if existing.abandoned_at is not None:
+                    raise FailedPrecondition(
+                        "Tapaus poistettiin, koska pyyntöä ei tallennettu ajoissa; lähetä pyyntö uudelleen. / The "
+                        "case was discarded because the request was not stored in time; submit it again.",
+                        "CASE_ABANDONED", request_id)
+                return self._unwrap(request_id, repo.wrapped_key(request_id)), repo.current(request_id)
+            repo.add_case(Case(request_id=request_id, tenant=self.tenant, type=type_, owner_subject=who.subject,
+                               opened_at=now))
+            version = ConsentVersion(request_id=request_id, version=1, form=form, given_by=given_by,
+                                     child_capacity_assessed=capacity, scope=scope, given_at=now, withdrawn=False,
+                                     recorded_at=now, recorded_by=who.subject)
+            repo.add_version(version)
+            key = new_key()
+            self._lock_current_master_key(repo)
+            repo.add_key(request_id, *self.master_keys.wrap(key, self._aad(request_id)), now)
+            self.trail.append(s, at=now, who=who, action="case.opened", request_id=request_id,
+                              detail=f"type={type_.value}; consent={form.value}")
+            return key, version
 
     def data_key(self, who: Principal, request_id: str, purpose: str) -> bytes:
         with self.sessions.begin() as s:
             repo = ConsentRepository(s)
             case = self._case(repo, request_id)
             if case.owner_subject != who.subject and not who.has_any(*STAFF):
-                raise NotFound(f"Pyyntöä {request_id!r} ei löydy. / No request {request_id!r}.")
+                raise _not_owner(request_id, "Vain pyynnön tehnyt ammattilainen tai OT-tiimi voi lukea sen sisällön. / "
+                                             "Only the professional who made the request or the OT team may read its "
+                                             "content.")
             wrapped = repo.wrapped_key(request_id)
             if wrapped is None:
                 raise NotFound("Tapauksen sisältö on poistettu säilytysajan päätyttyä. / The case content was erased "
                                "at the end of its retention.")
             self.trail.append(s, at=self.clock.now(), who=who, action="content.read", request_id=request_id,
-                              detail=f"purpose={guard_purpose(purpose)}")
+                              detail=f"purpose={_purpose(purpose)}")
             return self._unwrap(request_id, wrapped)
 
     # --- consent --------------------------------------------------------------------------
@@ -177,12 +208,16 @@ class ConsentHandlers:
         with self.sessions() as s:
             repo = ConsentRepository(s)
             case = self._case(repo, request_id)
-            if case.owner_subject != who.subject and not who.has_any("coordinator"):
-                raise NotFound(f"Pyyntöä {request_id!r} ei löydy. / No request {request_id!r}.")
+            if case.owner_subject != who.subject and not who.has_any("coordinator", "admin"):
+                raise _not_owner(request_id, "Suostumuksen näkevät pyynnön tehnyt ammattilainen, koordinaattori ja "
+                                             "tietosuojavastaava. / The consent is seen by the professional who made "
+                                             "the request, the coordinator and the data-protection officer.")
             return repo.versions(request_id)
 
     def check_sharing(self, who: Principal, request_id: str, party: Party, purpose: str) -> Decision:
-        require_role(who, "service", *STAFF)
+        if party.kind is None:  # an unnamed kind is not the OT team: it would be allowed as such
+            raise InvalidArgument([FieldViolation("party.kind", "Kerro vastaanottajan laji. / Give the kind of "
+                                                  "recipient.", "required")])
         with self.sessions.begin() as s:
             repo = ConsentRepository(s)
             case = repo.case(request_id, self.tenant)
@@ -190,12 +225,11 @@ class ConsentHandlers:
             if case is not None:  # an unknown id has no trail to add to
                 self.trail.append(s, at=self.clock.now(), who=who, action="sharing.check", request_id=request_id,
                                   detail=f"party={party.label()}; allowed={decision.allowed}; reason={decision.code}; "
-                                         f"purpose={guard_purpose(purpose)}")
+                                         f"purpose={_purpose(purpose)}")
         return decision
 
     # --- retention ------------------------------------------------------------------------
     def set_policy(self, who: Principal, policy: RetentionPolicy) -> RetentionPolicy:
-        require_role(who, "coordinator")
         problems = []
         if not 0 <= policy.grace_days_after_recommendations <= 3650:
             problems.append(FieldViolation("grace_days_after_recommendations", "0–3650 päivää. / 0–3650 days."))
@@ -210,16 +244,15 @@ class ConsentHandlers:
                                      f"max={policy.max_days_after_submission}")
         return policy
 
-    def policies(self, who: Principal) -> list[RetentionPolicy]:
-        require_role(who, *STAFF)
+    def policies(self, who: Principal | None) -> list[RetentionPolicy]:
         with self.sessions() as s:
             repo = ConsentRepository(s)
             return [repo.policy(self.tenant, t, self.default_policies) for t in RequestType]
 
-    def purge(self, who: Principal | None = None) -> list[str]:
-        """Shred the data keys of every case past its retention. Idempotent: done cases are skipped."""
-        if who is not None:
-            require_role(who, "coordinator")
+    def purge(self, who: Principal | None = None) -> PurgeRun:
+        """Discard the orphan cases, then shred the data keys of every case past its retention.
+        Idempotent: done cases are skipped."""
+        abandoned = self.sweep_orphans(who)
         now = self.clock.now()
         with self.sessions() as s:
             repo = ConsentRepository(s)
@@ -231,7 +264,37 @@ class ConsentHandlers:
                 shredded.append(case.request_id)
         if shredded:
             log.info("case content shredded", extra={"count": len(shredded)})
-        return shredded
+        return PurgeRun(shredded, abandoned)
+
+    def sweep_orphans(self, who: Principal | None = None) -> list[str]:
+        """Discard every case that intake never confirmed within the grace period (see
+        domain.orphans_due): its key destroyed, its consent versions dropped (they were about a
+        request that does not exist), an audit entry `case.abandoned`. No event: nobody else
+        knows the case."""
+        now = self.clock.now()
+        with self.sessions() as s:
+            repo = ConsentRepository(s)
+            due = orphans_due(repo.unconfirmed_cases(self.tenant), repo.latest_confirmed_opening(self.tenant),
+                              repo.sweep_since(), now, self.orphan_grace)
+        abandoned = [c.request_id for c in due if self._abandon(c.request_id, who)]
+        if abandoned:
+            log.info("orphan cases discarded", extra={"count": len(abandoned)})
+        return abandoned
+
+    def _abandon(self, request_id: str, who: Principal | None) -> bool:
+        with self.sessions.begin() as s:
+            repo = ConsentRepository(s)
+            case = repo.case(request_id, self.tenant, for_update=True)
+            if case is None or case.confirmed_at is not None or case.content_erased_at is not None:
+                return False  # confirmed at the last moment, or another replica did it meanwhile
+            now = self.clock.now()
+            repo.shred_key(request_id, now, ABANDONED_REASON)
+            repo.drop_versions(request_id)
+            case.content_erased_at = case.abandoned_at = now
+            repo.save_case(case)
+            self.trail.append(s, at=now, who=who, action="case.abandoned", request_id=request_id,
+                              detail=f"not confirmed by intake within {int(self.orphan_grace.total_seconds())} s")
+        return True
 
     def _shred(self, request_id: str, reason: str, who: Principal | None) -> bool:
         with self.sessions.begin() as s:
@@ -253,10 +316,13 @@ class ConsentHandlers:
     def query_audit(self, who: Principal | None, request_id: str, action: str, start: datetime | None, end: datetime | None,
                     page_size: int, after_sequence: int, actor: str = "") -> tuple[list, int]:
         """`who` None: an operator's command with database access (export-audit)."""
-        if who is not None:
-            require_role(who, "coordinator")
+        problems = []
         if not 1 <= page_size <= 1000:
-            raise InvalidArgument([FieldViolation("page_size", "1–1000.")])
+            problems.append(FieldViolation("page_size", "Sivun koko 1–1000. / A page size of 1–1000.", "out_of_range"))
+        if after_sequence < 0:
+            problems.append(FieldViolation("after_sequence", "Ei negatiivinen. / Not negative.", "out_of_range"))
+        if problems:
+            raise InvalidArgument(problems)
         q = sa.select(audit_log).where(audit_log.c.tenant == self.tenant, audit_log.c.sequence > after_sequence)
         if request_id:
             q = q.where(audit_log.c.request_id == request_id)
@@ -276,8 +342,6 @@ class ConsentHandlers:
 
     def verify_audit(self, who: Principal | None, anchors: list[audit.Anchor] | None = None) -> audit.Verification:
         """`anchors`: heads published earlier (consent's topic or log), to find a cut-back trail."""
-        if who is not None:
-            require_role(who, "coordinator")
         with self.sessions() as s:
             return self.trail.verify(s, anchors or ())
 
@@ -410,9 +474,21 @@ class ConsentHandlers:
         return Retirement(key_id, still_held, final_before)
 
     # --- events from intake ---------------------------------------------------------------
+    def confirm_request(self, session: Session, request_id: str) -> None:
+        """Intake stored the request (its RequestSubmitted, or any later event about it): the case
+        is confirmed, never an orphan."""
+        case = ConsentRepository(session).confirm(request_id, self.tenant, self.clock.now())
+        if case is not None and case.abandoned_at is not None:
+            # Its event came after the grace period and a newer request's: the pipeline was slower
+            # than the setting allows. Its content cannot be opened any more; say so to the operator.
+            log.warning("intake stored a request whose case was discarded as an orphan: raise "
+                        "OT_CONSENT_ORPHAN_GRACE_SECONDS", extra={"request_id": request_id})
+
     def on_request_finished(self, session: Session, request_id: str, at: datetime, recommendations: bool) -> None:
         """Intake says the recommendations were returned, or the request closed or was withdrawn:
-        the retention clock starts. A request consent never saw is nothing to keep."""
+        the retention clock starts (and the request exists: the case is confirmed too). A request
+        consent never saw is nothing to keep."""
+        self.confirm_request(session, request_id)
         repo = ConsentRepository(session)
         case = repo.case(request_id, self.tenant, for_update=True)
         if case is None:
@@ -429,8 +505,8 @@ class ConsentHandlers:
             repo = ConsentRepository(s)
             case = self._case(repo, request_id, for_update=True)
             if case.owner_subject != who.subject:
-                raise PermissionDenied("Vain pyynnön tehnyt ammattilainen kirjaa suostumuksen. / Only the professional "
-                                       "who made the request records its consent.")
+                raise _not_owner(request_id, "Vain pyynnön tehnyt ammattilainen kirjaa suostumuksen. / Only the "
+                                             "professional who made the request records its consent.")
             previous = repo.current(request_id)
             now = self.clock.now()
             version = make(previous, now)
@@ -451,7 +527,7 @@ class ConsentHandlers:
 
     def _case(self, repo: ConsentRepository, request_id: str, for_update: bool = False) -> Case:
         case = repo.case(request_id, self.tenant, for_update=for_update) if request_id else None
-        if case is None:
+        if case is None or case.abandoned_at is not None:  # an abandoned case's request never existed
             raise NotFound(f"Pyyntöä {request_id!r} ei löydy tältä alueelta. / No request {request_id!r} in this area.")
         return case
 

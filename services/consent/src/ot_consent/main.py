@@ -23,13 +23,15 @@ def migrate(settings, args=None) -> None:
 
 
 def purge(settings, args=None) -> None:
-    """Apply the retention policies once, now, and publish the shredding events before exiting."""
+    """Discard orphan cases and apply the retention policies once, now, and publish the shredding
+    events before exiting."""
     from .bootstrap import build
     app = build(settings)
     done = app.handlers.purge()
     while app.relay.publish_batch():
         pass
-    print(json.dumps({"shredded": len(done), "request_ids": done}))
+    print(json.dumps({"shredded": len(done.shredded), "request_ids": done.shredded,
+                      "abandoned": len(done.abandoned), "abandoned_request_ids": done.abandoned}))
     app.producer.close(timeout=10)
     app.engine.dispose()
 
@@ -65,12 +67,15 @@ def anchors_from_topic(settings, timeout_seconds: float = 30.0) -> list:
     from ot.events.v1 import consent_events_pb2
 
     from ot_runtime.cloudevents import CloudEvent, MalformedEvent
+    from ot_runtime.kafka import client_config
 
     from .audit import Anchor
     from .handlers import AUDIT_ANCHORED
     topic = settings.topic("consent")
+    # The same connection settings (TLS, SASL) as every Kafka client of the service.
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","), group_id=None,
-                             enable_auto_commit=False, client_id=f"ot-consent-verify-{settings.tenant}")
+                             enable_auto_commit=False, client_id=f"ot-consent-verify-{settings.tenant}",
+                             **client_config(settings))
     try:
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not parts:

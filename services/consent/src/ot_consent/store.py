@@ -22,6 +22,10 @@ cases = sa.Table(
     sa.Column("recommendations_returned_at", UtcDateTime(), nullable=True),
     sa.Column("ended_at", UtcDateTime(), nullable=True),
     sa.Column("content_erased_at", UtcDateTime(), nullable=True),
+    # Intake's RequestSubmitted arrived (the request was stored); cases from before this column
+    # count as confirmed (migration 0004). Still NULL after the grace period: an orphan, abandoned.
+    sa.Column("confirmed_at", UtcDateTime(), nullable=True),
+    sa.Column("abandoned_at", UtcDateTime(), nullable=True),
     sa.Index("ix_cases_erasure", "tenant", "content_erased_at"),
 )
 
@@ -63,6 +67,16 @@ master_keys = sa.Table(
     # When consent first ran with it as the current version (none for a version only retired here).
     sa.Column("made_current_at", UtcDateTime(), nullable=True),
     sa.Column("retired_at", UtcDateTime(), nullable=True),
+)
+
+# One row: when the migration that taught consent to confirm cases ran (0004). Cases opened
+# before since + the grace period are never swept as orphans: during the rolling upgrade the
+# previous release's consumers may have taken (and ignored) their RequestSubmitted. No row (a
+# database made without the migrations, as in unit tests): no such limit.
+orphan_sweep = sa.Table(
+    "orphan_sweep", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("since", UtcDateTime(), nullable=False),
 )
 
 retention_policies = sa.Table(
@@ -198,6 +212,28 @@ class ConsentRepository:
         self.session.execute(data_keys.update().where(data_keys.c.request_id == request_id)
                              .values(wrapped_key=None, shredded_at=at, shred_reason=reason))
 
+    def confirm(self, request_id: str, tenant: str, at) -> Case | None:
+        """Mark the case confirmed (once); the case as it is now, or None when consent never saw it."""
+        self.session.execute(cases.update().where(cases.c.request_id == request_id, cases.c.tenant == tenant,
+                                                  cases.c.confirmed_at.is_(None)).values(confirmed_at=at))
+        return self.case(request_id, tenant)
+
+    def unconfirmed_cases(self, tenant: str) -> list[Case]:
+        rows = self.session.execute(sa.select(cases).where(cases.c.tenant == tenant, cases.c.confirmed_at.is_(None),
+                                                           cases.c.content_erased_at.is_(None))).mappings()
+        return [_case(r) for r in rows]
+
+    def latest_confirmed_opening(self, tenant: str):
+        """When the newest case that intake has confirmed was opened (None: none confirmed yet)."""
+        return self.session.execute(sa.select(sa.func.max(cases.c.opened_at)).where(
+            cases.c.tenant == tenant, cases.c.confirmed_at.is_not(None))).scalar()
+
+    def sweep_since(self):
+        return self.session.execute(sa.select(orphan_sweep.c.since).where(orphan_sweep.c.id == 1)).scalar()
+
+    def drop_versions(self, request_id: str) -> None:
+        self.session.execute(consent_versions.delete().where(consent_versions.c.request_id == request_id))
+
     def open_cases(self, tenant: str) -> list[Case]:
         rows = self.session.execute(sa.select(cases).where(cases.c.tenant == tenant,
                                                            cases.c.content_erased_at.is_(None))).mappings()
@@ -223,7 +259,8 @@ def _case(row) -> Case:
     return Case(request_id=row["request_id"], tenant=row["tenant"], type=RequestType(row["type"]),
                 owner_subject=row["owner_subject"], opened_at=row["opened_at"],
                 recommendations_returned_at=row["recommendations_returned_at"], ended_at=row["ended_at"],
-                content_erased_at=row["content_erased_at"])
+                content_erased_at=row["content_erased_at"], confirmed_at=row["confirmed_at"],
+                abandoned_at=row["abandoned_at"])
 
 
 def _version(r) -> ConsentVersion:

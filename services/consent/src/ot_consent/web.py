@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask
+from flask import Flask, Response
+from sqlalchemy import exc as sa_exc
 
 from ot_guard.policy import REFUSED_KINDS_IN_CLIENT_TEXT
 from ot_runtime.tenants import TENANTS, TENANTS_GENITIVE_FI
@@ -93,6 +94,10 @@ after a group consultation the professional is asked for feedback.</p>
 </section></body></html>"""
 
 
+UNAVAILABLE = ("Tietosuojaseloste ei ole juuri nyt saatavilla; yritä hetken kuluttua uudelleen. / "
+               "The privacy notice is not available right now; please try again shortly.\n")
+
+
 def render_notice(tenant: str, policies: list[RetentionPolicy]) -> str:
     kinds = sorted(REFUSED_KINDS_IN_CLIENT_TEXT)
     area = TENANTS[tenant]
@@ -113,6 +118,12 @@ def create_app(tenant: str, readiness_checks, current_policies: Callable[[], lis
     @app.get("/privacy")
     @app.get("/tietosuoja")
     def privacy():
-        return render_notice(tenant, current_policies())
+        # The page reads no query string or header: any URL variant gets the same notice.
+        try:
+            policies = current_policies()
+        except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError):
+            # The retention periods come from the database; a notice with guessed ones would be wrong.
+            return Response(UNAVAILABLE, status=503, mimetype="text/plain", headers={"Retry-After": "60"})
+        return render_notice(tenant, policies)
 
     return app
