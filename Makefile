@@ -48,7 +48,7 @@ run: install
 	$(PY) scripts/run_local.py
 
 unit: install
-	$(PY) -m pytest -q libs/ot-runtime/tests libs/ot-guard/tests $(addsuffix /tests,$(filter services/%,$(PACKAGES)))
+	$(PY) -m pytest -q libs/ot-runtime/tests libs/ot-guard/tests $(addsuffix /tests,$(filter services/%,$(PACKAGES))) tests/policy
 
 integration: install
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/integration
