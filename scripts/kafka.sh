@@ -16,6 +16,21 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 # Fixed cluster id: one throwaway local cluster per data dir, no need for a random one.
 KAFKA_CLUSTER_ID="otLocalKafkaCluster001"
+# Optional, for tests of transport security: KAFKA_SASL_SSL=1 makes the client listener on
+# KAFKA_PORT speak SASL_SSL (TLS + SCRAM-SHA-512) and turns on ACLs (StandardAuthorizer, deny unless
+# allowed). Run such a broker with its own OT_DATA_DIR and ports, never instead of the shared
+# plaintext one:
+#   OT_DATA_DIR=/tmp/secure KAFKA_PORT=29092 KAFKA_CONTROLLER_PORT=29093 KAFKA_SASL_SSL=1 \
+#     KAFKA_SCRAM_USERS="admin:<password> ot-intake:<password>" scripts/kafka.sh start
+# KAFKA_SCRAM_USERS ("name:password", space-separated) are created when the data dir is formatted
+# (its first start); the first is the super user (the broker's own login, and the one that creates
+# topics and ACLs), the others may do only what ACLs allow. A CA and the broker's certificate (for
+# 127.0.0.1 and localhost) are made in <data dir>/kafka/tls on the first start; `start` also prints
+# KAFKA_SECURITY_PROTOCOL=SASL_SSL and KAFKA_SSL_CA_FILE=<that CA> for clients.
+KAFKA_SASL_SSL="${KAFKA_SASL_SSL:-0}"
+KAFKA_SCRAM_USERS="${KAFKA_SCRAM_USERS:-}"
+# Extra arguments of the storage format (the SCRAM users of a SASL_SSL broker).
+FORMAT_ARGS=()
 
 KAFKA_SRC_DIR="$OT_REPO_DIR/scripts/kafka"
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
@@ -132,7 +147,7 @@ format_storage() {
   log "formatting KRaft storage in $LOG_DIRS"
   java_args
   "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --config "$PROPS" --cluster-id "$KAFKA_CLUSTER_ID" \
-    --ignore-formatted >>"$LOG_FILE" 2>&1 || {
+    --ignore-formatted "${FORMAT_ARGS[@]}" >>"$LOG_FILE" 2>&1 || {
     show_log_tail "$LOG_FILE"
     die "kafka storage format failed"
   }
@@ -153,12 +168,96 @@ metadata_ok() {
   ' 2>/dev/null
 }
 
+# --- the SASL_SSL variant (KAFKA_SASL_SSL=1) ----------------------------------------------------
+
+sasl_ssl() { [ "$KAFKA_SASL_SSL" = 1 ]; }
+
+# A CA and the broker's certificate, made once per data dir with openssl. The broker reads PEM
+# directly (ssl.keystore.type=PEM): its key (PKCS#8) followed by its certificate and the CA.
+make_tls() {
+  TLS_DIR="$KAFKA_DIR/tls"
+  [ -f "$TLS_DIR/broker.pem" ] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl is needed for KAFKA_SASL_SSL=1 (Debian: apt-get install openssl)"
+  log "making a CA and the broker's certificate in $TLS_DIR"
+  mkdir -p "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=ot-local-kafka-ca" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout ca.key -out ca.crt
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+      -keyout broker.key -out broker.csr
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "extendedKeyUsage=serverAuth,clientAuth" \
+      "keyUsage=critical,digitalSignature" "authorityKeyIdentifier=keyid" >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -extfile broker.ext \
+      -out broker.crt
+    cat broker.key broker.crt ca.crt >broker.pem.tmp && mv broker.pem.tmp broker.pem
+    chmod 644 ca.crt
+  ) >>"$LOG_FILE" 2>&1 || { show_log_tail "$LOG_FILE"; die "making the broker's certificate failed"; }
+}
+
+# Overrides appended to server.properties (a later key wins in a Java properties file): the client
+# listener becomes SASL_SSL, the broker logs in to itself as the first SCRAM user, ACLs are on.
+# The controller listener stays PLAINTEXT on loopback; its principal (ANONYMOUS) must be a super
+# user for the broker to register with its own controller. No client listener is plaintext.
+write_sasl_ssl_props() {
+  local users user name password
+  read -ra users <<<"$KAFKA_SCRAM_USERS"
+  [ "${#users[@]}" -gt 0 ] || die "KAFKA_SASL_SSL=1 needs KAFKA_SCRAM_USERS (\"admin:<password> ...\")"
+  FORMAT_ARGS=()
+  for user in "${users[@]}"; do
+    case "$user" in ?*:?*) ;; *) die "KAFKA_SCRAM_USERS: an entry is not name:password" ;; esac
+    FORMAT_ARGS+=(--add-scram "SCRAM-SHA-512=[name=${user%%:*},password=${user#*:}]")
+  done
+  name="${users[0]%%:*}" password="${users[0]#*:}"
+  cat >>"$PROPS" <<EOF
+# --- KAFKA_SASL_SSL=1: overrides of the plaintext listener above.
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$name" password="$password";
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.crt
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:$name;User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
+EOF
+  chmod 600 "$PROPS"
+}
+
+# Started, and its TLS listener answers a handshake that verifies against our CA (the plaintext
+# Metadata probe cannot speak SASL_SSL).
+sasl_ssl_ok() {
+  grep -q "Kafka Server started" "$LOG_FILE" 2>/dev/null &&
+    timeout 5 openssl s_client -connect "127.0.0.1:$KAFKA_PORT" -CAfile "$TLS_DIR/ca.crt" -verify_return_error \
+      -verify_ip 127.0.0.1 </dev/null >/dev/null 2>&1
+}
+
+broker_answers() {
+  if sasl_ssl; then sasl_ssl_ok; else metadata_ok; fi
+}
+
+# The machine-readable lines a client needs besides the address.
+print_client_settings() {
+  echo "KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+  if sasl_ssl; then
+    echo "KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+    echo "KAFKA_SSL_CA_FILE=$KAFKA_DIR/tls/ca.crt"
+  fi
+}
+
 cmd_start() {
   setup_paths
   local pid
   if pid="$(running_pid)"; then
     log "already running (pid $pid)"
-    echo "KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+    print_client_settings
     return 0
   fi
   rm -f "$PID_FILE"
@@ -170,6 +269,10 @@ cmd_start() {
   mkdir -p "$KAFKA_DIR"
   [ -f "$LOG_FILE" ] && mv -f "$LOG_FILE" "$LOG_FILE.prev"
   write_props
+  if sasl_ssl; then
+    make_tls
+    write_sasl_ssl_props
+  fi
   format_storage
 
   log "starting Kafka $KAFKA_VERSION on $BOOTSTRAP (log: $LOG_FILE)"
@@ -180,7 +283,7 @@ cmd_start() {
   echo "$pid" >"$PID_FILE"
 
   local start=$SECONDS next_msg=0
-  until metadata_ok; do
+  until broker_answers; do
     if ! kill -0 "$pid" 2>/dev/null; then
       show_log_tail "$LOG_FILE"
       rm -f "$PID_FILE"
@@ -198,7 +301,7 @@ cmd_start() {
     sleep 1
   done
   log "Kafka is up (pid $pid, $((SECONDS - start))s)"
-  echo "KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+  print_client_settings
 }
 
 # SIGTERM = controlled shutdown (flushes logs, faster next start); SIGKILL after 30 s.

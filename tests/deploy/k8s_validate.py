@@ -6,8 +6,9 @@ stdin: a JSON list of objects; stdout: a JSON list of {"kind", "name", "error"} 
 
 strict=True uses the "-strict" schemas: every object has additionalProperties: false, so an
 unknown or misspelt field fails. Custom resources are not in Kubernetes' schemas: the ones this
-chart renders (Strimzi KafkaTopic) are checked against the small schema in schemas/, written
-from Strimzi's KafkaTopic v1beta2 CRD (only the fields the chart uses, also strict).
+chart renders (Strimzi KafkaTopic and KafkaUser, cert-manager Certificate) are checked against the
+small schemas in schemas/, written from those projects' CRDs (only the fields the chart uses, also
+strict).
 """
 import json
 import sys
@@ -18,6 +19,8 @@ import kubernetes_validate
 
 CUSTOM = {
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"): Path(__file__).parent / "schemas" / "kafkatopic-v1beta2.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"): Path(__file__).parent / "schemas" / "kafkauser-v1beta2.json",
+    ("cert-manager.io/v1", "Certificate"): Path(__file__).parent / "schemas" / "certificate-v1.json",
 }
 
 

@@ -53,6 +53,7 @@ def test_schema_refuses_unknown_or_wrong_values(helm_bin, bad):
 # every service and the catalogue topic and HPAs on (the shape it will have once all four ship).
 def _variants(helm_bin):
     everything = ["kafka.strimzi.enabled=false", "kafka.topics.catalogue.enabled=true",
+                  "grpcTls.certManager.enabled=true", "grpcTls.certManager.issuerRef.name=ot-area-ca",
                   # every optional feedback name the chart can render
                   "area.feedback.delayDaysByType.otTuki=45", "area.feedback.delayDaysByType.groupConsultation=30",
                   "area.feedback.delayDaysByType.expertReinforcement=75"]
@@ -126,16 +127,20 @@ def test_every_container_is_restricted(variants):
                 assert set(c["resources"]["requests"]) == {"cpu", "memory"}, where
 
 
-def test_probes_are_native_grpc(variants):
+def test_readiness_asks_readyz_and_liveness_only_the_process(variants):
+    """Readiness is /readyz (the service can do its work: database and Kafka); liveness and startup
+    are /healthz, a plain process check, so a dependency away never restarts a pod. All on the HTTP
+    port: the gRPC port speaks only TLS, which the kubelet's native gRPC probe cannot."""
     for name, objs in variants.items():
         for dep in find(objs, "Deployment"):
             c = dep["spec"]["template"]["spec"]["containers"][0]
-            port = next(p["containerPort"] for p in c["ports"] if p["name"] == "grpc")
-            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                assert set(c[probe]) >= {"grpc"} and "httpGet" not in c[probe], (name, probe)
-                assert c[probe]["grpc"]["port"] == port
-            assert c["readinessProbe"]["grpc"]["service"].endswith("Service")
-            assert c["livenessProbe"]["grpc"]["service"] == ""
+            assert {p["name"] for p in c["ports"]} == {"grpc", "http"}
+            paths = {probe: c[probe]["httpGet"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
+            assert paths == {"startupProbe": {"path": "/healthz", "port": "http"},
+                             "readinessProbe": {"path": "/readyz", "port": "http"},
+                             "livenessProbe": {"path": "/healthz", "port": "http"}}, name
+            # /readyz answers within ot_runtime.web.READINESS_TIMEOUT_SECONDS (3 s): the probe waits longer.
+            assert c["readinessProbe"]["timeoutSeconds"] > 3, name
 
 
 def test_network_policies_default_deny_and_only_needed_flows(variants):
@@ -145,7 +150,8 @@ def test_network_policies_default_deny_and_only_needed_flows(variants):
         assert len(deny) == 1 and sorted(deny[0]["policyTypes"]) == ["Egress", "Ingress"], name
         ports = {(pp["protocol"], pp["port"]) for s in pols.values() for rule in s.get("egress") or []
                  for pp in rule.get("ports", [])}
-        assert {("UDP", 53), ("TCP", 53), ("TCP", 9092), ("TCP", 5432), ("TCP", 4317), ("TCP", 443)} <= ports
+        assert {("UDP", 53), ("TCP", 53), ("TCP", 9093), ("TCP", 5432), ("TCP", 4317), ("TCP", 443)} <= ports
+        assert ("TCP", 9092) not in ports, name  # the brokers' plaintext listener is of no use to TLS clients
         for s in pols.values():  # nothing allows "everything": every rule names peers and ports
             for rule in (s.get("ingress") or []) + (s.get("egress") or []):
                 assert rule.get("ports") and (rule.get("from") or rule.get("to")), (name, rule)
@@ -354,11 +360,14 @@ def test_feedback_secrets_are_the_documented_ones(renders):
             refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
             assert refs == {"DATABASE_URL": {"name": f"ot-{area}-ot-platform-feedback-db", "key": "DATABASE_URL"},
                             "KAFKA_BOOTSTRAP_SERVERS": {"name": "ot-kafka", "key": "bootstrap-servers"},
+                            "KAFKA_SASL_PASSWORD": {"name": f"ot-{area}-ot-platform-feedback-kafka", "key": "password"},
                             "OT_FEEDBACK_LINK_SECRET": {"name": secrets, "key": "link-secret"},
                             "OT_SMTP_PASSWORD": {"name": secrets, "key": "smtp-password"}}, (area, kind)
             files = [(v["secret"]["secretName"], i["key"]) for v in spec["volumes"] if "secret" in v
                      for i in v["secret"]["items"]]
-            assert files == [(secrets, "service-token.pem")], (area, kind)
+            tls = f"ot-{area}-ot-platform-feedback-grpc-tls"
+            assert files == [(secrets, "service-token.pem"), (tls, "tls.crt"), (tls, "tls.key"), (tls, "ca.crt"),
+                             ("ot-kafka-cluster-ca-cert", "ca.crt")], (area, kind)
         comment = (CHART.parent / "values" / f"{area}.yaml").read_text()
         assert re.search(rf"ot-{area}-ot-platform-feedback-db +key DATABASE_URL ", comment)
         block = re.search(rf"#   {secrets} +key link-secret .*\n#  +key smtp-password .*\n#  +key service-token.pem ",
@@ -502,8 +511,15 @@ def test_notes_tell_what_was_installed(helm_bin, tmp_path, tools_python):
                  "the request mail 60 days after the consultation, one reminder",
                  "mail from ot-palaute@keski-suomi.example.invalid through smtp.keski-suomi.example.invalid:587",
                  "https://palaute.keski-suomi.example.invalid/palaute/<link>",
-                 "must be published there. Known defect"):
+                 "urn:ot-platform:keski-suomi:services",
+                 "ConfigMap ot-keski-suomi-ot-platform-service-token key public.pem",
+                 "from Secret ot-keski-suomi-ot-platform-feedback-grpc-tls (tls.crt, tls.key, ca.crt)",
+                 "Kafka user ot-keski-suomi-ot-platform-feedback (SASL_SSL SCRAM-SHA-512), password from Secret "
+                 "ot-keski-suomi-ot-platform-feedback-kafka key password; writes feedback's topics, reads intake, consent",
+                 "SASL_SSL (brokers verified against Secret ot-kafka-cluster-ca-cert key ca.crt)",
+                 "readiness GET /readyz"):
         assert line in notes, line
+    assert "Known defect" not in notes
     consent_secrets = "ot-keski-suomi-ot-platform-consent-secrets"
     assert f"OT_CONSENT_MASTER_KEYS from Secret {consent_secrets} key master-keys" in notes
     assert f"OT_CONSENT_AUDIT_KEY from Secret {consent_secrets} key audit-key" in notes
@@ -527,6 +543,206 @@ def test_every_value_is_commented():
         if not prev.strip().startswith("#") and not in_list_item:
             missing.append(f"{i + 1}: {line.strip()}")
     assert missing == []
+
+
+# ---- transport security and service tokens ---------------------------------------------------
+
+def _env_of(objs: list[dict], container: dict) -> dict[str, str]:
+    env = {}
+    for src in container.get("envFrom", []):
+        env.update(find(objs, "ConfigMap", src["configMapRef"]["name"])[0]["data"])
+    for e in container.get("env", []):
+        env[e["name"]] = e.get("value", e.get("valueFrom"))
+    return env
+
+
+def _mounted(spec: dict, container: dict) -> dict[str, tuple[str, str, str]]:
+    """path of every mounted file -> (kind, object name, key) for Secret and ConfigMap volumes."""
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    files = {}
+    for m in container.get("volumeMounts", []):
+        v = volumes[m["name"]]
+        for kind in ("secret", "configMap"):
+            if kind in v:
+                name = v[kind].get("secretName", v[kind].get("name"))
+                for item in v[kind]["items"]:
+                    files[f"{m['mountPath']}/{item['path']}"] = (kind, name, item["key"])
+    return files
+
+
+def _service_pods(objs):
+    """(service, where, pod spec, container) of every Deployment and migration step."""
+    for dep in find(objs, "Deployment"):
+        spec = dep["spec"]["template"]["spec"]
+        yield dep["metadata"]["labels"]["app.kubernetes.io/component"], dep["metadata"]["name"], spec, spec["containers"][0]
+    for job in find(objs, "Job", "-migrate"):
+        spec = job["spec"]["template"]["spec"]
+        svc = job["metadata"]["labels"]["app.kubernetes.io/component"].removesuffix("-migrate")
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            yield svc, f"{job['metadata']['name']}/{c['name']}", spec, c
+
+
+def test_every_service_serves_grpc_tls_and_connects_to_kafka_as_its_own_user(renders):
+    """In every area: gRPC certificate, key and CA from the service's own Secret; Kafka over
+    SASL_SSL with the brokers' CA and the service's own SCRAM user (its KafkaUser), password from
+    the area's Secret that its KafkaUser reads too; service tokens from their own issuer and public key."""
+    for area, objs in renders.items():
+        fullname = f"ot-{area}-ot-platform"
+        for svc, where, spec, c in _service_pods(objs):
+            env, files = _env_of(objs, c), _mounted(spec, c)
+            tls = f"{fullname}-{svc}-grpc-tls"
+            assert [files[env[n]] for n in ("GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE", "GRPC_TLS_CA_FILE")] == \
+                [("secret", tls, "tls.crt"), ("secret", tls, "tls.key"), ("secret", tls, "ca.crt")], where
+            assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+            assert files[env["KAFKA_SSL_CA_FILE"]] == ("secret", "ot-kafka-cluster-ca-cert", "ca.crt"), where
+            assert env["KAFKA_SASL_USERNAME"] == f"{fullname}-{svc}", where
+            assert env["KAFKA_SASL_PASSWORD"] == {"secretKeyRef": {"name": f"{fullname}-{svc}-kafka", "key": "password"}}
+            assert env["AUTH_SERVICE_ISSUER"] == f"urn:ot-platform:{area}:services" != env["AUTH_JWT_ISSUER"]
+            assert files[env["AUTH_SERVICE_PUBLIC_KEY_FILE"]] == ("configMap", f"{fullname}-service-token", "public.pem")
+            assert "AUTH_SERVICE_JWKS_URL" not in env
+            assert all(m.get("readOnly") for m in c["volumeMounts"] if m["name"] != "tmp"), where
+
+
+def _acls(user: dict) -> set[tuple[str, str, str]]:
+    return {(a["resource"]["type"], a["resource"]["name"], op) for a in user["spec"]["authorization"]["acls"]
+            for op in a["operations"] if a["resource"].get("patternType", "literal") == "literal"}
+
+
+def test_each_kafka_user_may_write_only_its_own_topics(renders):
+    """The KafkaUsers (Strimzi): write and describe its own topic and dead letters, read what its
+    code consumes, its own consumer group; nothing else: no other service's topic to write (no
+    forged events), no Create, no prefix or wildcard patterns, no cluster rights."""
+    for area, objs in renders.items():
+        users = {u["metadata"]["labels"]["app.kubernetes.io/component"]: u for u in find(objs, "KafkaUser")}
+        assert set(users) == SERVICE_NAMES, area
+        p = f"ot.{area}"
+        for svc, user in users.items():
+            assert user["metadata"]["name"] == f"ot-{area}-ot-platform-{svc}"
+            assert user["metadata"]["namespace"] == "kafka" and user["metadata"]["labels"]["strimzi.io/cluster"] == "ot-kafka"
+            # The password the pods use: the Secret of the same name, which the area creates in both namespaces.
+            assert user["spec"]["authentication"] == {"type": "scram-sha-512", "password": {"valueFrom": {
+                "secretKeyRef": {"name": f"ot-{area}-ot-platform-{svc}-kafka", "key": "password"}}}}
+            assert all(a["resource"]["patternType"] == "literal" and a.get("type", "allow") == "allow"
+                       for a in user["spec"]["authorization"]["acls"]), (area, svc)
+            expected = {("topic", f"{p}.{svc}.v1", "Write"), ("topic", f"{p}.{svc}.v1", "Describe"),
+                        ("topic", f"{p}.{svc}.dlt.v1", "Write"), ("topic", f"{p}.{svc}.dlt.v1", "Describe"),
+                        ("group", f"{p}.{svc}", "Read")}
+            expected |= {("topic", f"{p}.{c}.v1", op) for c in CODE_CONSUMES[svc] for op in ("Read", "Describe")}
+            if svc == "consent":  # verify-audit --anchors-from-topic reads its own topic back
+                expected.add(("topic", f"{p}.consent.v1", "Read"))
+            assert _acls(user) == expected, (area, svc)
+        writers = {(name, svc) for svc, user in users.items() for kind, name, op in _acls(user) if op == "Write"}
+        assert {name for name, _ in writers} == {f"{p}.{s}.{k}" for s in SERVICE_NAMES for k in ("v1", "dlt.v1")}
+        assert all(name.startswith(f"{p}.{svc}.") for name, svc in writers), (area, writers)
+
+
+def _code_consumes() -> dict[str, list[str]]:
+    """What each service's bootstrap passes to wire(consumes=[...]): the topics its consumer reads."""
+    found = {}
+    for svc in SERVICE_NAMES:
+        tree = ast.parse((REPO / "services" / svc / "src" / f"ot_{svc}" / "bootstrap.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "wire":
+                value = next(k.value for k in node.keywords if k.arg == "consumes")
+                found[svc] = [ast.literal_eval(e) for e in value.elts]
+    return found
+
+
+CODE_CONSUMES = _code_consumes()
+
+
+def test_the_chart_consumes_what_the_code_consumes(renders):
+    """A service's Kafka user may read exactly the topics its code consumes: the chart's
+    services.<name>.consumes must follow the code's wire(consumes=...)."""
+    assert set(CODE_CONSUMES) == SERVICE_NAMES
+    values_consumes = {}
+    for cm in find(renders["pohjois-savo"], "KafkaUser"):
+        svc = cm["metadata"]["labels"]["app.kubernetes.io/component"]
+        values_consumes[svc] = sorted(name.split(".")[2] for kind, name, op in _acls(cm)
+                                      if kind == "topic" and op == "Read" and not name.endswith(f".{svc}.v1"))
+    assert values_consumes == {svc: sorted(c) for svc, c in CODE_CONSUMES.items()}
+
+
+def test_helm_test_pods_verify_the_service_against_the_area_ca(renders):
+    for area, objs in renders.items():
+        for pod in find(objs, "Pod", "-test-grpc-health"):
+            svc = pod["metadata"]["labels"]["app.kubernetes.io/component"].removesuffix("-test")
+            c = pod["spec"]["containers"][0]
+            env = {e["name"]: e["value"] for e in c["env"]}
+            # Only the CA of the service's Secret, never its key.
+            assert _mounted(pod["spec"], c) == {env["OT_HEALTH_CA_FILE"]: (
+                "secret", f"ot-{area}-ot-platform-{svc}-grpc-tls", "ca.crt")}, (area, svc)
+
+
+def test_cert_manager_certificates_name_the_service_as_its_callers_do(helm_bin):
+    objs = render(helm_bin, "pohjois-savo", "grpcTls.certManager.enabled=true",
+                  "grpcTls.certManager.issuerRef.name=ot-area-ca")
+    certs = {c["spec"]["secretName"]: c["spec"] for c in find(objs, "Certificate")}
+    deps = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in find(objs, "Deployment")}
+    assert set(certs) == {f"ot-pohjois-savo-ot-platform-{s}-grpc-tls" for s in deps}
+    callers = [_env_of(objs, d["spec"]["template"]["spec"]["containers"][0]) for d in deps.values()]
+    for svc in deps:
+        spec = certs[f"ot-pohjois-savo-ot-platform-{svc}-grpc-tls"]
+        assert spec["issuerRef"] == {"name": "ot-area-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+        assert "server auth" in spec["usages"]
+        # Every name a caller or `helm test` dials is in the certificate.
+        dialled = {env[f"OT_{svc.upper()}_GRPC_TARGET"].rsplit(":", 1)[0] for env in callers
+                   if f"OT_{svc.upper()}_GRPC_TARGET" in env}
+        test_pod = find(objs, "Pod", f"-{svc}-test-grpc-health")[0]["spec"]["containers"][0]
+        dialled.add(next(e["value"] for e in test_pod["env"] if e["name"] == "OT_HEALTH_TARGET").rsplit(":", 1)[0])
+        assert dialled <= set(spec["dnsNames"]), (svc, dialled)
+    done = subprocess.run([str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION,
+                           "-f", str(CHART.parent / "values" / "pohjois-savo.yaml"),
+                           "--set", "grpcTls.certManager.enabled=true"], capture_output=True, text=True)
+    assert done.returncode != 0 and "values don't meet the specifications of the schema" in done.stderr
+
+
+def test_a_laptop_render_is_plaintext_and_has_no_kafka_users(helm_bin):
+    objs = render(helm_bin, "pohjois-savo", "grpcTls.enabled=false", "kafka.securityProtocol=PLAINTEXT")
+    assert not find(objs, "KafkaUser")
+    for svc, where, spec, c in _service_pods(objs):
+        env = _env_of(objs, c)
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT", where
+        assert not {n for n in env if n.startswith(("GRPC_TLS_", "KAFKA_SSL_", "KAFKA_SASL_"))}, where
+        assert {f[1] for f in _mounted(spec, c).values()} <= {f"ot-pohjois-savo-ot-platform-{svc}-secrets",
+                                                              "ot-pohjois-savo-ot-platform-service-token"}, where
+    for pod in find(objs, "Pod", "-test-grpc-health"):
+        assert "OT_HEALTH_CA_FILE" not in {e["name"] for e in pod["spec"]["containers"][0]["env"]}
+
+
+def test_service_tokens_have_their_own_issuer(helm_bin):
+    own = render(helm_bin, "etela-savo", "auth.service.issuer=https://ot.example.invalid/services",
+                 "auth.service.jwksUrl=https://ot.example.invalid/services/jwks")
+    for svc, where, spec, c in _service_pods(own):
+        env = _env_of(own, c)
+        assert env["AUTH_SERVICE_ISSUER"] == "https://ot.example.invalid/services", where
+        assert env["AUTH_SERVICE_JWKS_URL"] == "https://ot.example.invalid/services/jwks", where
+        assert "AUTH_SERVICE_PUBLIC_KEY_FILE" not in env and "service-token-key" not in {
+            v["name"] for v in spec["volumes"]}, where
+    done = subprocess.run([str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION,
+                           "-f", str(CHART.parent / "values" / "etela-savo.yaml"),
+                           "--set", "auth.service.issuer=https://login.etela-savo.example.invalid/realms/ot"],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "auth.service.issuer must differ from auth.issuer" in done.stderr
+
+
+@pytest.mark.parametrize("bad", ["kafka.securityProtocol=SASL_PLAINTEXT", "kafka.saslMechanism=PLAIN",
+                                 "services.intake.kafkaUser.readsOwnTopc=true", "grpcTls.certManager.duration=90d"])
+def test_schema_refuses_wrong_transport_values(helm_bin, bad):
+    done = subprocess.run([str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION,
+                           "-f", str(CHART.parent / "values" / "pohjois-savo.yaml"), "--set", bad],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "values don't meet the specifications of the schema" in done.stderr
+
+
+def test_topic_job_connects_as_its_own_kafka_user(variants):
+    job = find(variants["pohjois-savo-all"], "Job", "-topics")[0]["spec"]["template"]["spec"]
+    c = job["containers"][0]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in c["env"]}
+    assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["KAFKA_SASL_USERNAME"] == "ot-pohjois-savo-ot-platform-topics"
+    assert env["KAFKA_SASL_PASSWORD"] == {"secretKeyRef": {"name": "ot-pohjois-savo-ot-platform-topics-kafka",
+                                                          "key": "password"}}
+    assert _mounted(job, c)[env["KAFKA_SSL_CA_FILE"]] == ("secret", "ot-kafka-cluster-ca-cert", "ca.crt")
 
 
 # ---- the config contract ---------------------------------------------------------------------

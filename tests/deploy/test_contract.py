@@ -7,19 +7,26 @@ renders for its container (ConfigMap + env), after the commands of its own migra
 what cannot be the same on a laptop is replaced, and only where the chart already renders the
 variable: listen hosts and ports to loopback, the OTLP endpoint to a collector stub here,
 AUTH_JWKS_URL to a JWKS served here, OT_<CALLEE>_GRPC_TARGET to the callee started here,
-OT_SMTP_HOST/OT_SMTP_PORT to an SMTP sink here, and the Secrets to local values (a fresh database
-per service, the local Kafka, random consent keys and link secret, and the Secret files the chart
-mounts written to a folder here, their variables pointing there). A variable renamed in the chart
-or in the code makes a service stop at start naming it (or the override find nothing), and this
-test fails. Callees start first (consent, then intake and experts, then feedback); each service
-then answers one authenticated call that shows its settings took effect, and feedback schedules
-one follow-up from intake's event at the rendered per-type delay and mails it (intake asked for
-the address with feedback's own signed token, then SMTP to the sink).
+OT_SMTP_HOST/OT_SMTP_PORT to an SMTP sink here, and the Secrets and ConfigMaps to local values (a
+fresh database per service, random consent keys and link secret, each service's gRPC certificate
+from a CA made here, the service-token key pair, and the files the chart mounts written to a folder
+here, their variables pointing there). Kafka is as in a cluster: a SASL_SSL broker of this module's
+own (scripts/kafka.sh, TLS and SCRAM-SHA-512, ACLs on) with the rendered KafkaTopics declared and
+the rendered KafkaUsers' users and ACLs applied, each service logging in as its own user. A
+variable renamed in the chart or in the code makes a service stop at start naming it (or the
+override find nothing), and an ACL the chart forgets makes a service fail: either way this test
+fails. Callees start first (consent, then intake and experts, then feedback); each must pass the
+rendered readiness probe and the chart's `helm test` check (gRPC health over TLS, verified against
+the area's CA), then answer one authenticated call over TLS that shows its settings took effect,
+and feedback schedules one follow-up from intake's event at the rendered per-type delay and mails
+it (intake checked feedback's own signed service token, then SMTP to the sink).
 """
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import http.client
+import ipaddress
 import json
 import os
 import secrets as pysecrets
@@ -35,12 +42,18 @@ import grpc
 import jwt
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.x509.oid import NameOID
 from google.protobuf.timestamp_pb2 import Timestamp
+from kafka import KafkaAdminClient
+from kafka.admin import (ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, NewTopic, ResourcePattern,
+                         ResourceType)
 from sqlalchemy.engine import make_url
 
 from conftest import CHART, REPO, find, render
-from ot_runtime.devtoken import public_jwk
 from ot_runtime.testing import TestKeys, serve_jwks
 
 VENV_BIN = REPO / ".venv" / "bin"
@@ -61,10 +74,10 @@ FEEDBACK = {"delayDays": 45, "delayDaysByType.groupConsultation": 0, "reminderDa
 # should not wait a minute (its tick is services.feedback.extraEnv, rendered like any other value).
 FEEDBACK_LOCAL = ["area.feedback.smtp.starttls=false", "area.feedback.smtp.username=",
                   "services.feedback.extraEnv.OT_FEEDBACK_TICK_SECONDS=1"]
-# Feedback's service token names its key (kid = the key's RFC 7638 thumbprint,
-# ot_runtime.devtoken.public_jwk), and intake picks the key from the JWKS by that kid; the area's
-# JWKS must publish the service key's public JWK (`ot-dev-token --jwk` prints one).
-FEEDBACK_TOKEN_HAS_KID = True
+# One broker here: each topic has one replica.
+KAFKA_LOCAL = ["kafka.topics.replicas=1", "kafka.topics.minInsyncReplicas=1"]
+# The Kafka users of the release (the KafkaUsers' names), and the topic Job's.
+KAFKA_USERS = [f"{FULLNAME}-{svc}" for svc in sorted(ENABLED)] + [f"{FULLNAME}-topics"]
 
 
 def _required_env(name: str) -> str:
@@ -105,20 +118,135 @@ def new_database():
 
 @pytest.fixture()
 def jwks(tmp_path):
-    """The identity provider's ES256 key pair, and feedback's own service-token key pair, both in a
-    JWKS served on 127.0.0.1 (the chart's AUTH_JWKS_URL points here). Yields (port, the IdP's
-    private key, the service key's PEM): that PEM is what the Secret key service-token.pem holds.
-    The service key is published as ot_runtime.devtoken.public_jwk gives it (kid = its RFC 7638
-    thumbprint, the kid its tokens carry); a JWKS entry without a kid would be of no use, as
-    PyJWKClient drops such entries."""
+    """The identity provider's ES256 key pair in a JWKS served on 127.0.0.1 (the chart's
+    AUTH_JWKS_URL points here), and feedback's own service-token key pair, which is not in it.
+    Yields (port, the IdP's private key, the service key's private PEM, its public PEM): the Secret
+    key service-token.pem holds the first, the ConfigMap key public.pem the second."""
     keys = TestKeys(tmp_path / "keys")
     service = TestKeys(tmp_path / "service-key")
     private = load_pem_private_key(keys.private_path.read_bytes(), password=None)
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
     jwk.update(kid="contract", use="sig", alg="ES256")
-    service_jwk = public_jwk(service.private_path.read_bytes())
-    with serve_jwks([jwk, service_jwk]) as port:
-        yield port, private, service.private_path.read_bytes()
+    with serve_jwks([jwk]) as port:
+        yield port, private, service.private_path.read_bytes(), service.public_path.read_bytes()
+
+
+class SecureKafka:
+    """scripts/kafka.sh's SASL_SSL broker (TLS, SCRAM-SHA-512, ACLs on) on free ports with its own
+    data dir, with the release's users and a super user "admin" that stands in for Strimzi's
+    operators (declares topics, applies ACLs)."""
+
+    def __init__(self, data_dir: Path, users: list[str]):
+        self.passwords = {user: pysecrets.token_urlsafe(18) for user in ["admin", *users]}
+        self.env = {**os.environ, "OT_DATA_DIR": str(data_dir), "KAFKA_PORT": str(_free_port()),
+                    "KAFKA_CONTROLLER_PORT": str(_free_port()), "KAFKA_SASL_SSL": "1",
+                    "KAFKA_SCRAM_USERS": " ".join(f"{u}:{p}" for u, p in self.passwords.items())}
+        self.client: dict[str, str] = {}
+
+    def _run(self, command: str) -> str:
+        done = subprocess.run(["bash", str(REPO / "scripts" / "kafka.sh"), command], env=self.env,
+                              capture_output=True, text=True, timeout=180)
+        if done.returncode:
+            pytest.fail(f"kafka.sh {command} (SASL_SSL) failed:\n{done.stderr[-3000:]}", pytrace=False)
+        return done.stdout
+
+    def start(self) -> None:
+        self.client = dict(line.split("=", 1) for line in self._run("start").splitlines() if "=" in line)
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    @property
+    def bootstrap(self) -> str:
+        return self.client["KAFKA_BOOTSTRAP_SERVERS"]
+
+    @property
+    def ca_pem(self) -> bytes:
+        return Path(self.client["KAFKA_SSL_CA_FILE"]).read_bytes()
+
+    def admin(self) -> KafkaAdminClient:
+        return KafkaAdminClient(bootstrap_servers=[self.bootstrap], request_timeout_ms=15000,
+                                security_protocol="SASL_SSL", ssl_cafile=self.client["KAFKA_SSL_CA_FILE"],
+                                sasl_mechanism="SCRAM-SHA-512", sasl_plain_username="admin",
+                                sasl_plain_password=self.passwords["admin"])
+
+    def declare(self, objs: list[dict]) -> None:
+        """As Strimzi's Topic and User Operators would: the rendered KafkaTopics, and the ACLs of
+        the rendered KafkaUsers (their users exist, with the passwords of the Secrets the KafkaUsers
+        name: made when the broker was formatted)."""
+        admin = self.admin()
+        try:
+            topics = [NewTopic(t["spec"]["topicName"], t["spec"]["partitions"], t["spec"]["replicas"],
+                               topic_configs={k: str(v) for k, v in t["spec"]["config"].items()})
+                      for t in find(objs, "KafkaTopic")]
+            if topics:
+                admin.create_topics(topics)
+            acls = [acl for user in find(objs, "KafkaUser") for acl in strimzi_acls(user)]
+            if acls:
+                result = admin.create_acls(acls)
+                assert not result["failed"], result
+        finally:
+            admin.close()
+
+
+def strimzi_acls(user: dict) -> list[ACL]:
+    """A KafkaUser's spec.authorization.acls (Strimzi "simple") as the broker's ACL bindings."""
+    kinds = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP, "cluster": ResourceType.CLUSTER}
+    patterns = {"literal": ACLResourcePatternType.LITERAL, "prefix": ACLResourcePatternType.PREFIXED}
+    out = []
+    for rule in user["spec"]["authorization"]["acls"]:
+        resource = rule["resource"]
+        pattern = ResourcePattern(kinds[resource["type"]], resource.get("name", "kafka-cluster"),
+                                  patterns[resource.get("patternType", "literal")])
+        for operation in rule["operations"]:
+            op = ACLOperation[{"AlterConfigs": "ALTER_CONFIGS", "DescribeConfigs": "DESCRIBE_CONFIGS",
+                               "IdempotentWrite": "IDEMPOTENT_WRITE", "ClusterAction": "CLUSTER_ACTION"}
+                              .get(operation, operation.upper())]
+            out.append(ACL(principal=f"User:{user['metadata']['name']}", host=rule.get("host", "*"), operation=op,
+                           permission_type=ACLPermissionType.ALLOW, resource_pattern=pattern))
+    return out
+
+
+@pytest.fixture(scope="module")
+def secure_kafka(tmp_path_factory):
+    """The module's SASL_SSL broker; stopped when the module ends, passed or failed."""
+    broker = SecureKafka(tmp_path_factory.mktemp("contract-kafka"), KAFKA_USERS)
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()
+
+
+class AreaCa:
+    """The area's CA for gRPC, as cert-manager or the area's PKI would be: a Secret per service
+    with tls.crt, tls.key and ca.crt. Certificates name the service's Service names and, because
+    the callers here dial 127.0.0.1, that address too."""
+
+    def __init__(self):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ot-pohjois-savo-area-ca")])
+        now = dt.datetime.now(dt.timezone.utc)
+        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
+                     .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+                     .not_valid_after(now + dt.timedelta(days=1))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                     .sign(self.key, hashes.SHA256()))
+        self.pem = self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def secret(self, service_host: str) -> dict[str, bytes]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.timezone.utc)
+        names = [x509.DNSName(service_host), x509.DNSName(f"{service_host}.{RELEASE}.svc"),
+                 x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, service_host)]))
+                .issuer_name(self.cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName(names), critical=False).sign(self.key, hashes.SHA256()))
+        return {"tls.crt": cert.public_bytes(serialization.Encoding.PEM),
+                "tls.key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()),
+                "ca.crt": self.pem}
 
 
 @pytest.fixture()
@@ -175,19 +303,21 @@ def resolve_env(objs: list[dict], container: dict, secrets: dict[tuple[str, str]
 
 def resolve_secret_files(spec: dict, container: dict, env: dict[str, str], files: dict[tuple[str, str], bytes],
                          root: Path) -> dict[str, str]:
-    """The Secret keys the chart mounts into `container` (read-only secret volumes), written under
-    `root` as Kubernetes would write them under the mount path; the variables that point at a
-    mounted file point at the written one instead. A mount no variable points at is an error."""
-    volumes = {v["name"]: v["secret"] for v in spec.get("volumes", []) if "secret" in v}
+    """The Secret and ConfigMap keys the chart mounts into `container` (read-only volumes), written
+    under `root` as Kubernetes would write them under the mount path; the variables that point at
+    a mounted file point at the written one instead. A mount no variable points at is an error.
+    `files` is keyed by (Secret or ConfigMap name, key)."""
+    volumes = {v["name"]: v.get("secret") or {**v["configMap"], "secretName": v["configMap"]["name"]}
+               for v in spec.get("volumes", []) if "secret" in v or "configMap" in v}
     out = dict(env)
     for mount in container.get("volumeMounts", []):
         if mount["name"] not in volumes:
             continue
-        assert mount.get("readOnly") is True, f"Secret volume {mount['name']} is mounted writable"
+        assert mount.get("readOnly") is True, f"volume {mount['name']} is mounted writable"
         secret = volumes[mount["name"]]
         for item in secret["items"]:
             ref = (secret["secretName"], item["key"])
-            assert ref in files, f"the chart mounts Secret {ref[0]} key {ref[1]}, which this test does not know"
+            assert ref in files, f"the chart mounts {ref[0]} key {ref[1]}, which this test does not know"
             local = root / mount["name"] / item["path"]
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(files[ref])
@@ -209,9 +339,31 @@ def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-4000:] if log.exists() else ""
 
 
-def wait_serving(target: str, service: str, proc: subprocess.Popen, log: Path, what: str,
-                 timeout: float = 60) -> None:
-    """Run the chart's own `helm test` check (files/grpc_health_check.py) until it passes."""
+def wait_ready(http_port: int, probe: dict, proc: subprocess.Popen, log: Path, what: str, timeout: float = 60) -> None:
+    """Ask the rendered readiness probe (an HTTP GET) until it answers 200."""
+    assert probe["httpGet"]["port"] == "http", probe
+    deadline, last = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode}:\n{_tail(log)}")
+        conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=probe["timeoutSeconds"])
+        try:
+            conn.request("GET", probe["httpGet"]["path"])
+            response = conn.getresponse()
+            last = f"{response.status} {response.read()[:300]!r}"
+            if response.status == 200:
+                return
+        except OSError as error:
+            last = repr(error)
+        finally:
+            conn.close()
+        time.sleep(0.3)
+    pytest.fail(f"{what}: {probe['httpGet']['path']} on :{http_port} not 200 within {timeout}s: {last}")
+
+
+def helm_test(env: dict[str, str], proc: subprocess.Popen, log: Path, what: str, timeout: float = 30) -> None:
+    """Run the chart's own `helm test` check (files/grpc_health_check.py) with its pod's environment
+    until it passes."""
     script = (CHART / "files" / "grpc_health_check.py").read_text()
     deadline = time.monotonic() + timeout
     last = ""
@@ -219,13 +371,12 @@ def wait_serving(target: str, service: str, proc: subprocess.Popen, log: Path, w
         if proc.poll() is not None:
             pytest.fail(f"{what} exited with {proc.returncode}:\n{_tail(log)}")
         done = subprocess.run([str(VENV_BIN / "python"), "-c", script], capture_output=True, text=True,
-                              env={"OT_HEALTH_TARGET": target, "OT_HEALTH_SERVICE": service,
-                                   "OT_HEALTH_TIMEOUT": "2", "PATH": os.environ.get("PATH", "")}, timeout=30)
+                              env={**env, "PATH": os.environ.get("PATH", "")}, timeout=30)
         last = done.stdout + done.stderr
         if done.returncode == 0:
             return
         time.sleep(0.3)
-    pytest.fail(f"{what} at {target} did not report SERVING within {timeout}s: {last}")
+    pytest.fail(f"{what}: the helm test check did not pass within {timeout}s: {last}")
 
 
 def callees(env: dict[str, str]) -> set[str]:
@@ -260,27 +411,37 @@ def _stop(proc: subprocess.Popen, log: Path, what: str) -> str | None:
 
 
 def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, new_database, jwks, otlp_collector,
-                                                                      smtp_sink, tmp_path):
-    kafka = _required_env("KAFKA_BOOTSTRAP_SERVERS")
+                                                                      smtp_sink, secure_kafka, tmp_path):
     prefix = f"ot.{AREA}.contract{uuid.uuid4().hex[:8]}"
     retention = [f"area.retention.caseContent.{t}.{k}={v}" for t, days in RETENTION.items()
                  for k, v in zip(("graceDays", "maxDays"), days)]
     feedback_policy = [f"area.feedback.{k}={v}" for k, v in FEEDBACK.items()]
-    objs = render(helm_bin, AREA, f"topicPrefix={prefix}", *retention, *feedback_policy, *FEEDBACK_LOCAL)
+    objs = render(helm_bin, AREA, f"topicPrefix={prefix}", *retention, *feedback_policy, *FEEDBACK_LOCAL,
+                  *KAFKA_LOCAL)
     deployments = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in find(objs, "Deployment")}
     assert set(deployments) == ENABLED, "the chart enables other services than this test starts"
+    # Strimzi's part: the rendered KafkaTopics and the rendered KafkaUsers' ACLs, on a SASL_SSL broker.
+    assert {u["metadata"]["name"] for u in find(objs, "KafkaUser")} == set(KAFKA_USERS) - {f"{FULLNAME}-topics"}
+    secure_kafka.declare(objs)
 
-    # The Secrets the chart refers to, by the names the area files tell operators to create.
-    jwks_port, private_key, service_key_pem = jwks
+    # The Secrets and ConfigMaps the chart refers to, by the names the area files tell operators to create.
+    jwks_port, private_key, service_key_pem, service_public_pem = jwks
     link_secret = pysecrets.token_hex(32)
     secrets = {(f"{FULLNAME}-{svc}-db", "DATABASE_URL"): new_database() for svc in ENABLED}
-    secrets[("ot-kafka", "bootstrap-servers")] = kafka
+    secrets[("ot-kafka", "bootstrap-servers")] = secure_kafka.bootstrap
+    secrets.update({(f"{user}-kafka", "password"): secure_kafka.passwords[user] for user in KAFKA_USERS})
     consent_key, audit_key = (base64.b64encode(pysecrets.token_bytes(32)).decode() for _ in range(2))
     secrets[(f"{FULLNAME}-consent-secrets", "master-keys")] = f"v1:{consent_key}"  # one version, the current
     secrets[(f"{FULLNAME}-consent-secrets", "audit-key")] = audit_key
     secrets[(f"{FULLNAME}-feedback-secrets", "link-secret")] = link_secret
     secrets[(f"{FULLNAME}-feedback-secrets", "smtp-password")] = ""  # the sink takes no login
-    secret_files = {(f"{FULLNAME}-feedback-secrets", "service-token.pem"): service_key_pem}
+    area_ca = AreaCa()
+    secret_files = {(f"{FULLNAME}-feedback-secrets", "service-token.pem"): service_key_pem,
+                    (f"{FULLNAME}-service-token", "public.pem"): service_public_pem,  # the ConfigMap
+                    ("ot-kafka-cluster-ca-cert", "ca.crt"): secure_kafka.ca_pem}
+    for svc in ENABLED:
+        for key, content in area_ca.secret(f"{FULLNAME}-{svc}").items():
+            secret_files[(f"{FULLNAME}-{svc}-grpc-tls", key)] = content
 
     ports = {svc: (_free_port(), _free_port()) for svc in ENABLED}
     otlp, exported = otlp_collector
@@ -339,9 +500,15 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                     procs[svc] = subprocess.Popen([str(VENV_BIN / f"ot-{svc}"), *c["args"]], env=serve_env[svc],
                                                   stdout=subprocess.DEVNULL, stderr=log)
             for svc in wave:
-                readiness = deployments[svc]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["grpc"]
-                wait_serving(f"127.0.0.1:{ports[svc][0]}", readiness["service"], procs[svc], logs[svc],
-                             f"ot-{svc} serve")
+                # Ready as the kubelet asks (the rendered probe: its database and Kafka, over SASL_SSL
+                # as its own user), then the `helm test` pod's check (gRPC health over TLS).
+                probe = deployments[svc]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+                wait_ready(ports[svc][1], probe, procs[svc], logs[svc], f"ot-{svc} serve")
+                pod = find(objs, "Pod", f"-{svc}-test-grpc-health")[0]["spec"]
+                check_env = resolve_secret_files(pod, pod["containers"][0], resolve_env(objs, pod["containers"][0], {}),
+                                                 secret_files, tmp_path / "helm-test" / svc)
+                helm_test(override(check_env, OT_HEALTH_TARGET=f"127.0.0.1:{ports[svc][0]}"), procs[svc], logs[svc],
+                          f"ot-{svc} serve")
 
         def md(svc: str, role: str) -> tuple:
             env = serve_env[svc]  # the rendered issuer and audience, checked against the JWKS
@@ -350,8 +517,9 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                                private_key, algorithm="ES256", headers={"kid": "contract"})
             return (("authorization", f"Bearer {token}"),)
 
-        def channel(svc: str) -> grpc.Channel:
-            return grpc.insecure_channel(f"127.0.0.1:{ports[svc][0]}")
+        def channel(svc: str) -> grpc.Channel:  # as a caller with the area's CA
+            return grpc.secure_channel(f"127.0.0.1:{ports[svc][0]}",
+                                       grpc.ssl_channel_credentials(root_certificates=area_ca.pem))
 
         from ot.common.v1 import case_pb2
         from ot.consent.v1 import consent_pb2, consent_pb2_grpc
@@ -402,9 +570,9 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         # ... and one follow-up end to end: a group consultation is booked and held at intake;
         # feedback consumes the event (OT_TOPIC_PREFIX) and schedules the request mail at once (the
         # per-type OT_FEEDBACK_DELAY_DAYS_GROUP_CONSULTATION=0; the general 45 would be weeks away).
-        # Then it asks intake (OT_INTAKE_GRPC_TARGET) for the address with a token signed by the
-        # mounted OT_SERVICE_TOKEN_KEY_FILE (verified by intake against the JWKS by its kid), and
-        # mails it through OT_SMTP_HOST:OT_SMTP_PORT.
+        # Then it asks intake (OT_INTAKE_GRPC_TARGET, over TLS) for the address with a token signed by
+        # the mounted OT_SERVICE_TOKEN_KEY_FILE as AUTH_SERVICE_ISSUER (verified by intake against
+        # the mounted AUTH_SERVICE_PUBLIC_KEY_FILE), and mails it through OT_SMTP_HOST:OT_SMTP_PORT.
         email = "palaute.testi@example.fi"
         with channel("intake") as ch:
             intake = intake_pb2_grpc.IntakeServiceStub(ch)
@@ -447,20 +615,18 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                 time.sleep(0.3)
         assert follow.type == case_pb2.REQUEST_TYPE_GROUP_CONSULTATION
         assert _when(follow.request_due_at) == _when(follow.consulted_at)  # the per-type delay, 0 days, not 45
-        if FEEDBACK_TOKEN_HAS_KID:
-            deadline = time.monotonic() + 30
-            while not smtp_sink.messages and time.monotonic() < deadline and procs["feedback"].poll() is None:
-                time.sleep(0.3)
-            mails = smtp_sink.messages
-            assert len(mails) == 1, f"feedback mailed {len(mails)} messages, not 1:\n{_tail(logs['feedback'])}"
-            check_feedback_mail(mails[0], email, serve_env["feedback"], link_secret, follow_up())
+        deadline = time.monotonic() + 30
+        while not smtp_sink.messages and time.monotonic() < deadline and procs["feedback"].poll() is None:
+            time.sleep(0.3)
+        mails = smtp_sink.messages
+        assert len(mails) == 1, f"feedback mailed {len(mails)} messages, not 1:\n{_tail(logs['feedback'])}"
+        check_feedback_mail(mails[0], email, serve_env["feedback"], link_secret, follow_up())
     finally:
         # SIGTERM to all at once (as a node drain would); each must stop cleanly and in time.
         for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         problems += [problem for svc, proc in procs.items() if (problem := _stop(proc, logs[svc], f"ot-{svc}"))]
-        _delete_topics(kafka, prefix)
     assert problems == [], "\n".join(problems)
 
     # The OTEL_* variables the chart renders reached the SDK: every service flushed its spans on
@@ -492,64 +658,80 @@ def check_feedback_mail(mail, email: str, env: dict[str, str], link_secret: str,
     assert _when(follow.expires_at) - sent == dt.timedelta(days=FEEDBACK["answerDays"])
 
 
-def test_feedback_service_token_passes_intakes_token_check(jwks, tmp_path):
+def test_feedback_service_token_passes_intakes_token_check(helm_bin, jwks, tmp_path):
     """The two real halves, as the chart configures them: feedback's SignedServiceToken from the
-    mounted key file, checked by intake's TokenVerifier against the JWKS at AUTH_JWKS_URL, which
-    publishes the key's public half. A token intake refuses means no feedback mail in a cluster."""
+    mounted key file under its rendered AUTH_SERVICE_ISSUER, checked by intake's TokenVerifier with
+    its rendered issuers and the public key it mounts. A token intake refuses means no feedback
+    mail in a cluster; and the same key must not pass as the identity provider's."""
     from ot_feedback.directory import SignedServiceToken
     from ot_runtime.auth import TokenVerifier
-    port, _, service_key_pem = jwks
+    from ot_runtime.errors import Unauthenticated
+    port, _, service_key_pem, service_public_pem = jwks
+    objs = render(helm_bin, AREA)
+    env = {svc: find(objs, "ConfigMap", f"-{svc}-env")[0]["data"] for svc in ("intake", "feedback")}
+    assert env["feedback"]["AUTH_SERVICE_ISSUER"] == env["intake"]["AUTH_SERVICE_ISSUER"]
     key_file = tmp_path / "service-token.pem"
     key_file.write_bytes(service_key_pem)
-    issuer, audience = "https://login.example.invalid/realms/ot", "ot-platform"
-    token = SignedServiceToken.from_file(str(key_file), tenant=AREA, issuer=issuer, audience=audience).token()
-    verifier = TokenVerifier(issuer=issuer, audience=audience, tenant=AREA, jwks_url=f"http://127.0.0.1:{port}/certs")
-    principal = verifier.verify(f"Bearer {token}")
+    verifier = TokenVerifier(issuer=env["intake"]["AUTH_JWT_ISSUER"], audience=env["intake"]["AUTH_JWT_AUDIENCE"],
+                             tenant=AREA, jwks_url=f"http://127.0.0.1:{port}/certs",
+                             service_issuer=env["intake"]["AUTH_SERVICE_ISSUER"],
+                             service_public_key_pem=service_public_pem.decode())
+
+    def token(issuer: str) -> str:
+        return SignedServiceToken.from_file(str(key_file), tenant=AREA, issuer=issuer,
+                                            audience=env["feedback"]["AUTH_JWT_AUDIENCE"]).token()
+
+    principal = verifier.verify(f"Bearer {token(env['feedback']['AUTH_SERVICE_ISSUER'])}")
     assert principal.has_any("service") and principal.subject == "ot-feedback"
+    with pytest.raises(Unauthenticated):  # the service key signing as the people's identity provider
+        verifier.verify(f"Bearer {token(env['intake']['AUTH_JWT_ISSUER'])}")
 
 
-def _delete_topics(kafka: str, prefix: str) -> None:
-    """The services created their topics under this run's prefix; leave the shared broker tidy."""
-    from kafka import KafkaAdminClient
-    admin = KafkaAdminClient(bootstrap_servers=kafka.split(","), request_timeout_ms=15000)
-    try:
-        mine = sorted(t for t in admin.list_topics() if t.startswith(prefix + "."))
-        if mine:
-            admin.delete_topics(mine)
-    except Exception:  # noqa: BLE001 - tidying only; a leftover topic harms nothing
-        pass
-    finally:
-        admin.close()
-
-
-def test_topic_job_creates_the_rendered_topics(helm_bin):
-    """The topic-creation Job's own command and environment, run against the local Kafka."""
-    from kafka import KafkaAdminClient
+def test_topic_job_creates_the_rendered_topics(helm_bin, secure_kafka, tmp_path):
+    """The topic-creation Job's own command and environment, run against the SASL_SSL broker as the
+    Job's own Kafka user, with the rights the platform team gives it: Create, Describe,
+    DescribeConfigs and AlterConfigs on the release's topics (and on the shared catalogue topic)."""
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    kafka = _required_env("KAFKA_BOOTSTRAP_SERVERS")
     run = uuid.uuid4().hex[:8]
     prefix = f"ot.{AREA}.topicjob{run}"
-    objs = render(helm_bin, AREA, "kafka.strimzi.enabled=false", f"topicPrefix={prefix}",
-                  "kafka.topics.replicas=1", "kafka.topics.minInsyncReplicas=1",
-                  "kafka.topics.catalogue.enabled=true", f"kafka.topics.catalogue.name=ot.catalogue.test{run}.v1")
+    catalogue = f"ot.catalogue.test{run}.v1"
+    objs = render(helm_bin, AREA, "kafka.strimzi.enabled=false", f"topicPrefix={prefix}", *KAFKA_LOCAL,
+                  "kafka.topics.catalogue.enabled=true", f"kafka.topics.catalogue.name={catalogue}")
     job = find(objs, "Job", "-topics")[0]
     c = job["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in c["env"] if "value" in e}
-    env["KAFKA_BOOTSTRAP_SERVERS"] = kafka
+    user = next(e["value"] for e in c["env"] if e["name"] == "KAFKA_SASL_USERNAME")
+    assert user == f"{FULLNAME}-topics"
+    job_rights = [{"resource": {"type": "topic", "name": name, "patternType": "prefix"},
+                   "operations": ["Create", "Describe", "DescribeConfigs", "AlterConfigs"]}
+                  for name in (f"{prefix}.", catalogue)]
+    admin = secure_kafka.admin()
+    try:
+        result = admin.create_acls(strimzi_acls({"metadata": {"name": user},
+                                                 "spec": {"authorization": {"acls": job_rights}}}))
+        assert not result["failed"], result
+    finally:
+        admin.close()
+    secrets = {("ot-kafka", "bootstrap-servers"): secure_kafka.bootstrap,
+               (f"{user}-kafka", "password"): secure_kafka.passwords[user]}
+    env = resolve_secret_files(job["spec"]["template"]["spec"], c, resolve_env(objs, c, secrets),
+                               {("ot-kafka-cluster-ca-cert", "ca.crt"): secure_kafka.ca_pem}, tmp_path)
     env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
     assert c["command"][0] == "python"
     cmd = [str(VENV_BIN / "python"), *c["command"][1:], *c["args"]]
+    wanted = {t["name"] for t in json.loads(env["OT_TOPICS"])}
     for attempt in (1, 2):  # the second run finds every topic and only updates its configs
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        if attempt == 1 and done.returncode and "TopicAuthorizationFailed" in done.stderr:
+            time.sleep(2)  # the broker applies new ACLs a moment later
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-4000:]
         verb = "created" if attempt == 1 else "updated"
         assert f"{verb} {prefix}.intake.v1" in done.stdout, done.stdout
-    admin = KafkaAdminClient(bootstrap_servers=kafka.split(","), request_timeout_ms=15000)
+    admin = secure_kafka.admin()
     try:
-        wanted = {t["name"] for t in json.loads(env["OT_TOPICS"])}
         assert wanted <= set(admin.list_topics())
-        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, f"ot.catalogue.test{run}.v1"),
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, catalogue),
                                             ConfigResource(ConfigResourceType.TOPIC, f"{prefix}.intake.dlt.v1")])
         configs = {}
         if isinstance(described, dict):  # kafka-python 3: {"topic": {name: {config: value}}}
@@ -560,8 +742,7 @@ def test_topic_job_creates_the_rendered_topics(helm_bin):
             for response in described:
                 for res in response.resources:
                     configs[res[3]] = {entry[0]: entry[1] for entry in res[4]}
-        assert configs[f"ot.catalogue.test{run}.v1"]["cleanup.policy"] == "compact"
+        assert configs[catalogue]["cleanup.policy"] == "compact"
         assert configs[f"{prefix}.intake.dlt.v1"]["retention.ms"] == str(90 * 86400000)
-        admin.delete_topics(sorted(wanted))
     finally:
         admin.close()

@@ -1,6 +1,8 @@
 """Create (or bring up to date) the release's Kafka topics. Run by the topic-creation hook Job in a
-service image (kafka-python is there). Input, all from the environment:
+service image (kafka-python and ot_runtime are there). Input, all from the environment:
   KAFKA_BOOTSTRAP_SERVERS  host:port,...
+  KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_CA_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+  KAFKA_SASL_PASSWORD      how to connect, as the services do (ot_runtime.kafka.client_config)
   OT_TOPICS                JSON list of {"name", "retentionMs", "compacted"}
   OT_TOPIC_PARTITIONS, OT_TOPIC_REPLICAS, OT_TOPIC_MIN_ISR
 Idempotent: existing topics are kept (partitions are never reduced) and get the configs again,
@@ -9,6 +11,7 @@ so a changed retention in an area's values reaches the broker on the next upgrad
 import json
 import os
 import sys
+from types import SimpleNamespace
 
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
@@ -25,13 +28,25 @@ def configs(topic, min_isr):
     return out
 
 
+def connection():
+    """The services' own Kafka client settings, read from the same variables."""
+    from ot_runtime.kafka import client_config
+    env = os.environ
+    return client_config(SimpleNamespace(
+        kafka_security_protocol=env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper() or "PLAINTEXT",
+        kafka_ssl_ca_file=env.get("KAFKA_SSL_CA_FILE") or None,
+        kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM") or None,
+        kafka_sasl_username=env.get("KAFKA_SASL_USERNAME") or None,
+        kafka_sasl_password=env.get("KAFKA_SASL_PASSWORD") or None))
+
+
 def main():
     topics = json.loads(os.environ["OT_TOPICS"])
     partitions = int(os.environ.get("OT_TOPIC_PARTITIONS", "3"))
     replicas = int(os.environ.get("OT_TOPIC_REPLICAS", "3"))
     min_isr = int(os.environ.get("OT_TOPIC_MIN_ISR", "2"))
     admin = KafkaAdminClient(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"].split(","),
-                             client_id="ot-topic-job", request_timeout_ms=30000)
+                             client_id="ot-topic-job", request_timeout_ms=30000, **connection())
     try:
         existing = set(admin.list_topics())
         new = [NewTopic(name=t["name"], num_partitions=partitions, replication_factor=replicas,

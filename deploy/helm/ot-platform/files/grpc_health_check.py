@@ -1,6 +1,8 @@
 """`helm test`: ask one service's gRPC health (grpc.health.v1) for "" and its full service name;
 exit 0 only when both are SERVING. Runs in the service's own image (grpcio-health-checking).
-Input: OT_HEALTH_TARGET (host:port), OT_HEALTH_SERVICE (full name), OT_HEALTH_TIMEOUT (seconds).
+Input: OT_HEALTH_TARGET (host:port), OT_HEALTH_SERVICE (full name), OT_HEALTH_TIMEOUT (seconds),
+OT_HEALTH_CA_FILE (the area's CA: connect with TLS and verify the service's certificate against
+it; unset: plaintext).
 """
 import os
 import sys
@@ -13,7 +15,13 @@ def main():
     target = os.environ["OT_HEALTH_TARGET"]
     timeout = float(os.environ.get("OT_HEALTH_TIMEOUT", "5"))
     failed = False
-    with grpc.insecure_channel(target) as channel:
+    ca_file = os.environ.get("OT_HEALTH_CA_FILE", "")
+    if ca_file:
+        with open(ca_file, "rb") as f:
+            channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=f.read()))
+    else:
+        channel = grpc.insecure_channel(target)
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         for name in ("", os.environ["OT_HEALTH_SERVICE"]):
             try:

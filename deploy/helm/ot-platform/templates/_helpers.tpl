@@ -128,6 +128,13 @@ HTTP_PORT: {{ .svc.httpPort | quote }}
 AUTH_JWT_ISSUER: {{ required "auth.issuer is required" $v.auth.issuer | quote }}
 AUTH_JWT_AUDIENCE: {{ required "auth.audience is required" $v.auth.audience | quote }}
 AUTH_JWKS_URL: {{ required "auth.jwksUrl is required" $v.auth.jwksUrl | quote }}
+AUTH_SERVICE_ISSUER: {{ include "ot-platform.serviceIssuer" $root | quote }}
+{{- if $v.auth.service.jwksUrl }}
+AUTH_SERVICE_JWKS_URL: {{ $v.auth.service.jwksUrl | quote }}
+{{- else }}
+AUTH_SERVICE_PUBLIC_KEY_FILE: {{ printf "/var/run/config/ot/service-token/%s" $v.auth.service.publicKeyConfigMap.key | quote }}
+{{- end }}
+{{- include "ot-platform.svc.transportEnv" . }}
 LOG_LEVEL: {{ $v.logLevel | quote }}
 OUTBOX_POLL_SECONDS: {{ $v.outboxPollSeconds | toString | quote }}
 SHUTDOWN_GRACE_SECONDS: {{ $v.shutdownGraceSeconds | toString | quote }}
@@ -216,6 +223,13 @@ OT_SMTP_USERNAME: {{ $f.smtp.username | quote }}
     secretKeyRef:
       name: {{ .root.Values.kafka.bootstrapSecret.name }}
       key: {{ .root.Values.kafka.bootstrapSecret.key }}
+{{- if eq .root.Values.kafka.securityProtocol "SASL_SSL" }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ot-platform.svc.kafkaPasswordSecretName" . }}
+      key: {{ .svc.kafkaUser.passwordSecret.key }}
+{{- end }}
 {{- $default := printf "%s-secrets" (include "ot-platform.svc.fullname" .) }}
 {{- range $env, $ref := .svc.secretEnv }}
 - name: {{ $env }}
@@ -326,5 +340,113 @@ deployed) and the compacted catalogue when enabled.
 - name: {{ $n }}
   retentionMs: {{ $t.retentionMs }}
   compacted: {{ $t.compacted }}
+{{- end }}
+{{- end }}
+
+{{/* Issuer of the platform services' own tokens: auth.service.issuer or "urn:ot-platform:<tenant>:services". */}}
+{{- define "ot-platform.serviceIssuer" -}}
+{{- $issuer := .Values.auth.service.issuer | default (printf "urn:ot-platform:%s:services" (include "ot-platform.tenant" .)) }}
+{{- if eq $issuer .Values.auth.issuer }}
+{{- fail "auth.service.issuer must differ from auth.issuer: service tokens are kept apart from people's" }}
+{{- end }}
+{{- $issuer }}
+{{- end }}
+
+{{/* The ConfigMap with the services' public key (auth.service.publicKeyConfigMap). */}}
+{{- define "ot-platform.serviceKeyConfigMapName" -}}
+{{- .Values.auth.service.publicKeyConfigMap.name | default (printf "%s-service-token" (include "ot-platform.fullname" .)) }}
+{{- end }}
+
+{{/* The Secret with one service's gRPC certificate, key and the area's CA. */}}
+{{- define "ot-platform.svc.grpcTlsSecretName" -}}
+{{- .svc.grpcTlsSecret | default (printf "%s-grpc-tls" (include "ot-platform.svc.fullname" .)) }}
+{{- end }}
+
+{{/* One service's Kafka (SCRAM) user: the KafkaUser's name with Strimzi. */}}
+{{- define "ot-platform.svc.kafkaUserName" -}}
+{{- .svc.kafkaUser.name | default (include "ot-platform.svc.fullname" .) }}
+{{- end }}
+
+{{/* The Secret with one service's Kafka password: "<user name>-kafka" unless named (not the user's
+own name: that one is the Secret Strimzi's User Operator writes for its KafkaUser). */}}
+{{- define "ot-platform.svc.kafkaPasswordSecretName" -}}
+{{- .svc.kafkaUser.passwordSecret.name | default (printf "%s-kafka" (include "ot-platform.svc.kafkaUserName" .)) }}
+{{- end }}
+
+{{/* The consumer group of one service (ot_runtime.service.wire: "<topic prefix>.<service>"). */}}
+{{- define "ot-platform.svc.consumerGroup" -}}
+{{- printf "%s.%s" (include "ot-platform.topicPrefix" .root) .name }}
+{{- end }}
+
+{{/*
+How one service connects (the config contract with ot_runtime.settings): gRPC TLS files from its
+grpcTlsSecret, Kafka's security protocol, the brokers' CA file and its SCRAM user. The files are
+mounted by "ot-platform.svc.transportVolumes"; the Kafka password is in "ot-platform.svc.secretEnv".
+*/}}
+{{- define "ot-platform.svc.transportEnv" -}}
+{{- $v := .root.Values }}
+{{- if $v.grpcTls.enabled }}
+GRPC_TLS_CERT_FILE: "/var/run/secrets/ot/grpc-tls/tls.crt"
+GRPC_TLS_KEY_FILE: "/var/run/secrets/ot/grpc-tls/tls.key"
+GRPC_TLS_CA_FILE: "/var/run/secrets/ot/grpc-tls/ca.crt"
+{{- end }}
+KAFKA_SECURITY_PROTOCOL: {{ $v.kafka.securityProtocol | quote }}
+{{- if ne $v.kafka.securityProtocol "PLAINTEXT" }}
+KAFKA_SSL_CA_FILE: {{ printf "/var/run/secrets/ot/kafka-ca/%s" $v.kafka.caSecret.key | quote }}
+{{- end }}
+{{- if eq $v.kafka.securityProtocol "SASL_SSL" }}
+KAFKA_SASL_MECHANISM: {{ $v.kafka.saslMechanism | quote }}
+KAFKA_SASL_USERNAME: {{ include "ot-platform.svc.kafkaUserName" . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes and mounts of one service's transport files: its gRPC certificate, the brokers' CA,
+the services' public key. Read-only; the Deployment and the migration Job mount the same (the
+settings check at start that each named file exists). */}}
+{{- define "ot-platform.svc.transportVolumes" -}}
+{{- $v := .root.Values }}
+{{- if $v.grpcTls.enabled }}
+- name: grpc-tls
+  secret:
+    secretName: {{ include "ot-platform.svc.grpcTlsSecretName" . }}
+    defaultMode: 0440
+    items:
+      - {key: tls.crt, path: tls.crt}
+      - {key: tls.key, path: tls.key}
+      - {key: ca.crt, path: ca.crt}
+{{- end }}
+{{- if ne $v.kafka.securityProtocol "PLAINTEXT" }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $v.kafka.caSecret.name }}
+    defaultMode: 0440
+    items:
+      - {key: {{ $v.kafka.caSecret.key }}, path: {{ $v.kafka.caSecret.key }}}
+{{- end }}
+{{- if not $v.auth.service.jwksUrl }}
+- name: service-token-key
+  configMap:
+    name: {{ include "ot-platform.serviceKeyConfigMapName" .root }}
+    defaultMode: 0444
+    items:
+      - {key: {{ $v.auth.service.publicKeyConfigMap.key }}, path: {{ $v.auth.service.publicKeyConfigMap.key }}}
+{{- end }}
+{{- end }}
+{{- define "ot-platform.svc.transportMounts" -}}
+{{- $v := .root.Values }}
+{{- if $v.grpcTls.enabled }}
+- name: grpc-tls
+  mountPath: /var/run/secrets/ot/grpc-tls
+  readOnly: true
+{{- end }}
+{{- if ne $v.kafka.securityProtocol "PLAINTEXT" }}
+- name: kafka-ca
+  mountPath: /var/run/secrets/ot/kafka-ca
+  readOnly: true
+{{- end }}
+{{- if not $v.auth.service.jwksUrl }}
+- name: service-token-key
+  mountPath: /var/run/config/ot/service-token
+  readOnly: true
 {{- end }}
 {{- end }}

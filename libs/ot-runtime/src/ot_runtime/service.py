@@ -1,5 +1,7 @@
 """The plumbing every service has around its own handlers, wired in one place: topics, Kafka
-producer, outbox relay, inbox consumer, gRPC server with auth, HTTP with readiness checks."""
+producer, outbox relay, inbox consumer, gRPC server with auth (and TLS when configured), HTTP
+with readiness checks. Every Kafka client here connects with the same settings
+(ot_runtime.kafka.client_config: TLS, SASL)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +16,8 @@ from .access import Access
 from .auth import TokenVerifier
 from .consumer import EventConsumer, Handler
 from .fields import FieldRules
-from .grpc_server import GrpcServer
-from .kafka import ensure_topics, make_producer
+from .grpc_server import GrpcServer, ServerTls
+from .kafka import KafkaReachable, client_config, ensure_topics, make_producer
 from .outbox import OutboxRelay
 from .settings import Settings
 from .web import HttpServer
@@ -42,27 +44,40 @@ def wire(settings: Settings, *, engine: sa.Engine, sessions: sessionmaker, outbo
     service's Flask app."""
     service = settings.service_name
     consumed = [settings.topic(name) for name in consumes]
-    ensure_topics(settings.kafka_bootstrap_servers, [settings.topic(service), *consumed, settings.dead_letter_topic])
-    producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{service}-{settings.tenant}")
+    kafka_config = client_config(settings)
+    ensure_topics(settings.kafka_bootstrap_servers, [settings.topic(service), *consumed, settings.dead_letter_topic],
+                  config=kafka_config)
+    producer = make_producer(settings.kafka_bootstrap_servers, client_id=f"ot-{service}-{settings.tenant}",
+                             config=kafka_config)
     relay = OutboxRelay(engine, outbox, producer, source=settings.event_source, tenant=settings.tenant,
                         poll_seconds=settings.outbox_poll_seconds, batch_size=relay_batch_size)
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers, topics=consumed,
         group_id=f"{settings.topic_prefix}.{service}", tenant=settings.tenant, sessions=sessions, inbox=inbox,
-        handlers=handlers, producer=producer, dead_letter_topic=settings.dead_letter_topic)
+        handlers=handlers, producer=producer, dead_letter_topic=settings.dead_letter_topic,
+        kafka_config=kafka_config)
     verifier = TokenVerifier.from_settings(settings)
     grpc_server = GrpcServer(host=settings.grpc_host, port=settings.grpc_port, verifier=verifier, register=register,
-                             access=access, field_rules=field_rules)
-
-    def database_ready() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    def kafka_ready() -> None:
-        if not producer.bootstrap_connected():
-            raise ConnectionError("Kafka not connected")
-
-    http = HttpServer(make_app({"database": database_ready, "kafka": kafka_ready}, verifier),
+                             access=access, field_rules=field_rules, tls=ServerTls.from_settings(settings))
+    http = HttpServer(make_app(readiness_checks(settings, engine, kafka_config), verifier),
                       settings.http_host, settings.http_port)
     return Plumbing(producer=producer, relay=relay, consumer=consumer, grpc_server=grpc_server, http_server=http,
                     verifier=verifier)
+
+
+def readiness_checks(settings: Settings, engine: sa.Engine, kafka_config: dict) -> dict[str, Callable[[], None]]:
+    """What /readyz asks: can the service do its work? Its database answers (gating); and Kafka
+    answers the service's own client (TLS, SASL user) about its own topic (reported as degraded,
+    not gating: events wait in the outbox). Each failure is named by its exception type only
+    (ot_runtime.web.Readiness)."""
+    return {"database": database_check(engine),
+            "kafka": KafkaReachable(settings.kafka_bootstrap_servers, settings.topic(settings.service_name),
+                                    kafka_config, client_id=f"ot-{settings.service_name}-{settings.tenant}-ready")}
+
+
+def database_check(engine: sa.Engine) -> Callable[[], None]:
+    def database() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    return database
+
