@@ -7,16 +7,15 @@ import pytest
 from ot.intake.v1 import intake_pb2_grpc
 
 from ot_runtime.clock import FixedClock
-from ot_runtime.db import create_engine, session_factory
+from ot_runtime.db import create_engine
 from ot_runtime.grpc_server import GrpcServer
-from ot_runtime.outbox import Outbox
 from ot_runtime.testing import TestKeys
 from ot_intake.edge import ACCESS, FIELD_RULES, SERVICE
 from ot_intake.grpc_api import IntakeServicer
 from ot_intake.handlers import IntakeHandlers
-from ot_intake.store import metadata, outbox
+from ot_intake.store import metadata
 
-from intake_testkit import NOW, TENANT, FakeVault
+from intake_testkit import NOW, TENANT, FakeVault, make_handlers
 
 
 @pytest.fixture()
@@ -35,12 +34,6 @@ def engine(tmp_path):
 @pytest.fixture()
 def vault():
     return FakeVault()
-
-
-def make_handlers(engine, clock, vault) -> IntakeHandlers:
-    return IntakeHandlers(sessions=session_factory(engine),
-                          outbox=Outbox(outbox, source=f"/ot/{TENANT}/intake", tenant=TENANT),
-                          tenant=TENANT, topic=f"ot.{TENANT}.intake.v1", clock=clock, vault=vault)
 
 
 @pytest.fixture()

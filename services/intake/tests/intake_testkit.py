@@ -79,3 +79,14 @@ def valid_request(**changes):
     for key, value in changes.items():
         setattr(req, key, value)
     return req
+
+
+def make_handlers(engine, clock, vault):
+    """Intake's use cases over `engine` (a test database), as bootstrap wires them."""
+    from ot_runtime.db import session_factory
+    from ot_runtime.outbox import Outbox
+    from ot_intake.handlers import IntakeHandlers
+    from ot_intake.store import outbox
+    return IntakeHandlers(sessions=session_factory(engine),
+                          outbox=Outbox(outbox, source=f"/ot/{TENANT}/intake", tenant=TENANT),
+                          tenant=TENANT, topic=f"ot.{TENANT}.intake.v1", clock=clock, vault=vault)

@@ -25,8 +25,7 @@ from ot_runtime.testing import field_violations, fuzz_service, status_details
 from ot_intake.edge import ACCESS, FIELD_RULES, SERVICE
 from ot_intake.store import outbox, requests
 
-from conftest import make_handlers
-from intake_testkit import NOW, valid_request
+from intake_testkit import NOW, make_handlers, valid_request
 
 PROFESSIONAL = "test-user"  # keys.metadata()'s default subject
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
-import re
 from html import escape
 from urllib.parse import parse_qsl
 
@@ -93,18 +91,6 @@ def posted_form() -> dict[str, str]:
     for name, value in pairs:
         fields.setdefault(name, value.replace("\r\n", "\n"))
     return fields
-
-
-class _HideLinkTokens(logging.Filter):
-    """The access log must not hold working feedback links (anyone reading it could answer)."""
-
-    _token = re.compile(r"(/palaute/)[^\s\"?]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if "/palaute/" in str(record.msg) or any("/palaute/" in str(a) for a in (record.args or ())):
-            record.msg = self._token.sub(r"\1<link>", record.getMessage())
-            record.args = ()
-        return True
 
 
 def page(title: str, body: str, status: int = 200) -> Response:
@@ -246,9 +232,6 @@ def create_app(tenant: str, readiness_checks, handlers: FeedbackHandlers, verifi
     from ot_runtime.web import create_base_app
     app = create_base_app("feedback", readiness_checks)
     area = TENANTS[tenant]
-    access_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, _HideLinkTokens) for f in access_log.filters):
-        access_log.addFilter(_HideLinkTokens())
 
     @app.get("/")
     def index():
