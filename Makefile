@@ -13,11 +13,12 @@ PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PROTO_STAMP := libs/ot-proto/src/ot/.generated
 
-.PHONY: help install proto run test unit integration deploy-check infra-up infra-down clean
+.PHONY: help install proto run test unit integration deploy-check bench infra-up infra-down clean
 
 help:
 	@echo "make run     - start Kafka and the services locally (Ctrl-C stops everything)"
 	@echo "make test    - unit tests, integration tests on real PostgreSQL and Kafka, Helm chart checks"
+	@echo "make bench   - benchmarks (the guard's speed and recall), printed and written to bench/results/"
 	@echo "make install - build .venv with every console script (ot-intake, ot-experts, ot-consent,"
 	@echo "              ot-feedback, ot-dev-token, ot-pii-scan)"
 
@@ -37,9 +38,12 @@ $(PROTO_STAMP): $(VENV)/.base $(PROTOS)
 
 proto: $(PROTO_STAMP)
 
-$(VENV)/.installed: $(PROTO_STAMP) constraints.txt $(PYPROJECTS)
+# The guard needs Voikko and an English word list from Debian (scripts/guard_deps.sh installs them
+# when missing). gender-guesser is test-only: the held-out case notes draw first names from it.
+$(VENV)/.installed: $(PROTO_STAMP) constraints.txt $(PYPROJECTS) scripts/guard_deps.sh
+	bash scripts/guard_deps.sh
 	$(PIP) install -q -c constraints.txt \
-	    $(addprefix -e ,$(PACKAGES)) pytest hypothesis
+	    $(addprefix -e ,$(PACKAGES)) pytest hypothesis gender-guesser
 	touch $@
 
 install: $(VENV)/.installed
@@ -58,6 +62,11 @@ integration: install
 deploy-check: install
 	bash scripts/helm_tools.sh
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/deploy
+
+# Benchmarks: figures, not pass/fail (bench/README.md). Results go to bench/results/ (not committed).
+bench: install
+	$(PY) bench/guard_scan.py
+	$(PY) bench/guard_recall.py
 
 # Unit tests first (fast, no network), then the integration tier on the real things, then the chart.
 test: unit integration deploy-check

@@ -62,3 +62,121 @@ def test_places_and_organisations():
 
 def test_overlap_priority_email_over_name():
     assert kinds("Maija.Virtanen@example.fi") == [("email", "Maija.Virtanen@example.fi")]
+
+
+# --- real-world case notes (issue 10): one focused check per rule ---------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("puh. 040/123 4567.", "040/123 4567"),
+    ("puh. 040 / 1234567.", "040 / 1234567"),
+    ("tel. +46 70 123 45 67.", "+46 70 123 45 67"),
+    ("tel. 00372 5123 4567.", "00372 5123 4567"),
+])
+def test_phone_with_slash_and_foreign_numbers(text, expected):
+    assert kinds(text) == [("phone", expected)]
+
+
+@pytest.mark.parametrize("text", [
+    "Y-tunnus 0201256-6.",          # a business ID has the shape of a phone number
+    "tel. +46 12.",                 # too short to be a number of that country
+    "Dnro 1234/2024, asia 2023-00412.",
+])
+def test_numbers_that_are_not_phones(text):
+    assert [k for k, _ in kinds(text)] == []
+
+
+@pytest.mark.parametrize("at", ["(at)", "[at]", " (at) ", "(AT)"])
+def test_email_with_the_at_sign_written_out(at):
+    text = f"Sähköposti maija.virtanen{at}example.fi."
+    assert kinds(text) == [("email", f"maija.virtanen{at}example.fi")]
+
+
+def test_inflected_street_with_or_without_a_number():
+    assert kinds("Hän asuu Kalevankadulla 28 as 26.") == [("address", "Kalevankadulla 28 as 26")]
+    assert kinds("Perhe muutti Puijonkadulle.") == [("address", "Puijonkadulle")]
+    # at a sentence start, without a number, a common word: "on the way to school"
+    assert kinds("Koulutiellä sattui kiusaamista.") == []
+    assert kinds("Tavattiin Kauppatorilla.") == []  # a market place is not a home
+
+
+@pytest.mark.parametrize("text, code", [
+    ("Dg F900.", "F900"),
+    ("Diagnoosi F 32.1 on hoidossa.", "F 32.1"),
+    ("Lähete F84.5-diagnoosin vuoksi.", "F84.5"),
+])
+def test_diagnosis_code_shapes(text, code):
+    assert kinds(text) == [("diagnosis_code", code)]
+
+
+@pytest.mark.parametrize("text", [
+    "B-lausunto pyydettiin.", "Lapsi on luokalla 5B.", "Raportti Q3/2024.",
+    "Perhe sairasti COVID-19:n.", "B12-vitamiinin puutos.", "K18-elokuva.",
+])
+def test_icd_like_strings_that_are_not_codes(text):
+    assert kinds(text) == []
+
+
+def test_identity_code_with_spaces_around_the_sign():
+    from ot_guard.identity_code import check_char, is_valid
+
+    code = "010203-123" + check_char("010203", "123")
+    for spaced in (code.replace("-", " - "), code.replace("-", " -"), code.replace("-", "- ")):
+        assert kinds(f"Hetu {spaced}.") == [("identity_code", spaced)]
+        assert not is_valid(spaced)  # shape found, but a valid code has no spaces
+
+
+@pytest.mark.parametrize("text, date", [
+    ("Maija Virtanen (12.3.2012) asuu isällään.", "12.3.2012"),
+    ("Barnet är född den 12 mars 2012.", "12 mars 2012"),
+    ("Pojken, f. 3.5.2015, bor hos sin mor.", "3.5.2015"),
+    ("Nuori on syntynyt 12 maaliskuuta 2012.", "12 maaliskuuta 2012"),
+])
+def test_birth_dates_without_the_usual_cue(text, date):
+    assert ("birth_date", date) in kinds(text)
+
+
+def test_a_date_in_parentheses_after_a_word_is_not_a_birth_date():
+    assert kinds("Kokous pidettiin (12.3.2024) Kuopiossa.") == []
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Lumi kertoi, ettei halua mennä kotiin.", "Lumi"),      # person verb
+    ("Ilo on 7-vuotias.", "Ilo"),                            # age
+    ("Opettajan mukaan Valo on väsynyt.", "Valo"),           # mid-sentence capital
+    ("Tapasimme Korhoset kotona.", "Korhoset"),              # plural family form
+    ("Paikalla olivat M. Korhonen ja muut.", "M. Korhonen"),  # initial joins the surname
+    ("Keskustelin Abdirahmanin kanssa.", "Abdirahmanin"),    # unknown to Voikko and the lexicon
+    ("äiti maija virtanen soitti ja kertoi", "maija virtanen"),  # lower case
+])
+def test_names_in_real_world_shapes(text, name):
+    assert ("name", name) in kinds(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Lumi sulaa ja retki siirtyy.",          # a word use of a common-word name
+    "Opettaja kertoi, että tilanne on parantunut.",  # a derived noun, not a name
+    "Perhe asuu rivitalossa.",               # a group noun with a person verb
+    "Child psychiatry consultation.",        # English text: English words
+    "Rare Diseases Unit",
+    "Maksullinen lausunto. / Paid statement or consultation.",  # bilingual field
+    "Oppimis- ja ohjauskeskus Valteri",      # first part of an elided compound
+    "Lapsi pelaa Robloxia ja käyttää Snapchatia.",  # apps and games
+    "Lääkityksenä Elvanse 30 mg.",           # a medicine before its dose
+    "Tehtiin LsL 40 §:n mukainen ilmoitus.",  # an abbreviation with inner capitals
+])
+def test_clean_text_that_looks_like_names(text):
+    assert kinds(text) == []
+
+
+def test_guard_refuses_to_start_without_voikko(tmp_path):
+    """Without its dictionary the guard would let names through: it must not import."""
+    import subprocess
+    import sys
+
+    (tmp_path / "libvoikko.py").write_text(
+        "class Voikko:\n    def __init__(self, lang):\n        raise OSError('no dictionary')\n")
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", "import ot_guard"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "ImportError" in proc.stderr and "guard_deps.sh" in proc.stderr

@@ -46,10 +46,13 @@ def scan(text: str) -> list[Finding]:
     length of the text."""
     norm = normalise.normalise(text)
     folded = norm.text
+    found = {kind: find(folded) for kind, find in _DETECTORS}
+    # A date in parentheses after a name is that person's birth date.
+    found["birth_date"] += patterns.find_birth_date_after_names(folded, found["name"])
     candidates = sorted(
         (priority, -(end - start), start, end, kind)
-        for priority, (kind, find) in enumerate(_DETECTORS)
-        for start, end in find(folded)
+        for priority, (kind, _) in enumerate(_DETECTORS)
+        for start, end in found[kind]
         if end > start
     )
     # Greedy by priority, then length: a candidate is taken when none of its

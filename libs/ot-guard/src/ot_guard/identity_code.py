@@ -22,7 +22,9 @@ CENTURY_SIGNS = "+-YXWVUABCDEF"
 PATTERN = re.compile(
     r"(?<![0-9A-Za-z])"
     r"(?P<dd>0[1-9]|[12]\d|3[01])(?P<mm>0[1-9]|1[0-2])(?P<yy>\d{2})"
-    r"(?P<sign>[-+YXWVUABCDEFyxwvuabcdef])"
+    # The sign may have spaces around it when the code was typed or pasted
+    # carelessly ("010203 - 123A").
+    r"\s?(?P<sign>[-+YXWVUABCDEFyxwvuabcdef])\s?"
     r"(?P<nnn>\d{3})(?P<check>[0-9A-Za-z])"
     r"(?![0-9A-Za-z])"
 )
@@ -36,8 +38,8 @@ def check_char(ddmmyy: str, nnn: str) -> str:
 def is_valid(code: str) -> bool:
     """True when ``code`` has the right shape and the right check character."""
     m = PATTERN.fullmatch(code.strip())
-    if not m:
-        return False
+    if not m or " " in code.strip():
+        return False  # found when spaced, but a valid code has no spaces
     expected = check_char(m["dd"] + m["mm"] + m["yy"], m["nnn"])
     return m["check"].upper() == expected
 

@@ -1,49 +1,98 @@
-"""Person-name detection for Finnish (and some English) prose.
+"""Person-name detection for Finnish (and some Swedish and English) case notes.
 
-The lexicon is Faker's ``fi_FI`` first- and last-name lists (real, maintained
-name data), expanded once at import into their common inflected forms
-("Matti" -> "Matin", "Matille", ...; "Virtanen" -> "Virtasen", "Korhoselle").
+Three sources of knowledge, all maintained data, none hand-typed name lists:
+
+* the name lexicon (``ot_guard.lexicon``): Faker's first and last names of the
+  locales of the families a Finnish note names, expanded at import into their
+  Finnish case forms ("Ahmed" -> "Ahmedille", "Virtanen" -> "Virtasten");
+* Voikko, the Finnish morphological analyser (``ot_guard.morphology``), which knows
+  Finnish words in every inflected form and many first names, surnames and
+  places ("Korhosille" is the surname Korhonen; "lumi" is a common noun);
+* Faker's place lists and Voikko's place names.
+
+A capitalised token is classified once (and cached) as
+
+* PERSON: a lexicon name or a Voikko first name/surname, and not an ordinary word;
+* PERSON_WORD: a name that is also an ordinary word (Toivo, Onni, Sara, Kari);
+* WORD_NOUN: only an ordinary word to Voikko, but a simple singular noun, the shape
+  of a first name such as Ilo, Lumi, Valo, Into, Usko (a compound such as
+  "Perheneuvola" or a plural such as "Lapset" is never a name);
+* PLACE or ORGANISATION (Lahti, Salo, Kuopio; Elmeri, Kela, Wilma, Teams);
+* UNKNOWN: neither Voikko nor the lexicon knows it, the usual case for a name of a
+  family from abroad (Abdirahman, Hodan, Somchai) or a surname missing from both;
+* WORD: any other ordinary word.
 
 Rules, in order of importance (each chosen for precision on real prose):
 
-1. Only capitalised tokens are names.  Lower-case "matti" or ALL-CAPS
-   "MATTI" are not checked (all caps is used for services: OT-TUKI, KYS).
-2. A token that is a place, an organisation or a month/weekday
-   ("Kuopio", "Elmeri", "Valteri", "Lahti", "Kaarina") is *weak*: it is a name
-   only next to another name token ("Kaarina Salo") or right after a family
-   role word ("äiti Kaarina").
-3. A name that is also an ordinary Finnish word ("Toivo", "Onni", "Usko",
-   "Suvi", "Tuuli", "Aino", "Anna", "Marja", ...) is weak *at sentence
-   start*, where any word is capitalised: "Usko omiin kykyihin..." is not a
-   name.  It is still a name at sentence start when followed by another name,
-   after a role word, or when the same name occurs as a name elsewhere in the
-   text ("Toivo kertoi... Toivon äiti...").  Mid-sentence it is a name.
-4. Adjacent name tokens form one finding ("Maija Virtanen", "Virtanen
-   Maija").  A strong first name followed by any other capitalised word
-   extends over it, so surnames missing from the list are still covered
-   ("Maija Möttönen").
-5. Hyphenated tokens are names only when every part is a name
-   ("Anna-Liisa", "Virtanen-Korhonen"); "Elmeri-koulu" and "Etelä-Savo" are not.
-6. A span followed by an institution noun ("Elmeri school", "Juhani Ahon
-   koulu", "Mäntylän koulu") names an institution, not a person -- except a
-   single inflected first name ("Matin koulu" is Matti's school).
+1. Finnish capitalises only proper nouns and sentence starts, so a capitalised
+   PERSON, UNKNOWN, PERSON_WORD or WORD_NOUN token in mid-sentence is a name.
+2. At a sentence start, where any word is capitalised, PERSON and UNKNOWN are
+   names; PERSON_WORD and WORD_NOUN ("Usko omiin kykyihin", "Toivo on, että") need
+   support: a person verb after it ("Lumi kertoi", "Ilo on 7-vuotias"), another name
+   next to it, a role word before it, a family word after its genitive, a birth
+   date or age in parentheses after it, or the same name used as a name elsewhere.
+   In Swedish or English text (by its function words) nothing unknown at a
+   sentence start is a name without such support.
+3. PLACE and ORGANISATION tokens are names only with support: next to another
+   name ("Simo Lahti") or after a role word ("äiti Kaarina").  A capitalised
+   token after Swedish "i"/"från"/"till" is a place.
+4. Adjacent name tokens form one finding ("Maija Virtanen", "Nguyen Van Minh"),
+   and initials before a surname belong to it ("M. Virtanen", "A-L. Korhonen").
+5. A hyphenated token is a compound word when its last part is in lower case
+   ("Wilma-viesti", "Elmeri-koulu"), except "X-niminen" (a person named X).
+6. A span followed by an institution word ("Juho Vainion koulu", "Mannerheimin
+   Lastensuojeluliitto", "Pelastakaa Lapset ry") names an institution -- except a
+   single inflected first name ("Matin koulu" is Matti's school).  An unknown
+   word followed by a dose ("Concerta 36 mg") is a medicine.
+7. Lower-case names: a lexicon name form that Voikko does not know as an ordinary
+   word, in Finnish text ("äiti maija virtanen"), and any word Voikko does not know
+   right after a role word ("poika abdirahman").  Never an English word.
+8. English: in an English text or sentence (most of its words are in the English
+   word list), an unknown or lexicon token that is an English word is a word
+   ("Test Expert", "Per price list"; bilingual fields write "fi / en").  The first
+   part of an elided compound ("Oppimis- ja ohjauskeskus") is never a name.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
-from faker.providers.address.fi_FI import Provider as _AddressProvider
-from faker.providers.person.fi_FI import Provider as _PersonProvider
+from faker.providers.address.fi_FI import Provider as _AddressFi
+from faker.providers.address.da_DK import Provider as _AddressDk
+from faker.providers.address.sv_SE import Provider as _AddressSv
 
-# Common Finnish given names missing from Faker's list.  Kept tiny on purpose:
-# the lexicon proper comes from the package data.
-_EXTRA_FIRST_NAMES = ("Usko", "Lempi", "Rauha", "Unto", "Into", "Sulo", "Urho", "Valo", "Meri", "Eelis")
+from . import lexicon, morphology
 
-FIRST_NAMES: frozenset[str] = frozenset(_PersonProvider.first_names) | frozenset(_EXTRA_FIRST_NAMES)
-LAST_NAMES: frozenset[str] = frozenset(_PersonProvider.last_names)
+FIRST_NAMES, LAST_NAMES = lexicon.lexicon()
 
-# Names that are also ordinary words (rule 3).
+# Organisations, services, apps, games and medicines that case notes name and
+# that are spelt like names or unknown words.  Not people: never a name alone.
+ORGANISATION_NAMES = frozenset({
+    # the OT network
+    "Elmeri", "Sateenkaari", "Valteri", "Varjo", "Vaalijala", "Barnahus", "Kys", "Koske", "Iso",
+    # public services and their systems
+    "Kela", "Kanta", "Omakanta", "Omaolo", "Apotti", "Wilma", "Kelmu", "Lifecare",
+    "Effica", "Pegasos", "Vamos", "Sekasin",
+    # apps, games and platforms children's case notes mention
+    "Teams", "Zoom", "WhatsApp", "Snapchat", "TikTok", "Instagram", "Facebook", "YouTube",
+    "Discord", "Telegram", "Tinder", "Jodel", "Twitch", "Netflix", "Google", "Spotify",
+    "Fortnite", "Minecraft", "Roblox", "Valorant", "Steam", "PlayStation",
+    "Xbox", "Nintendo", "iPhone", "iPad", "Android",
+    # ADHD and other medicines named without a dose
+    "Concerta", "Medikinet", "Elvanse", "Ritalin", "Equasym", "Attentin", "Intuniv",
+    "Strattera", "Melatonin", "Circadin", "Sertralin", "Voxra", "Abilify", "Opamox",
+})
+
+# Case-note shorthand that Voikko does not know and a sentence may start with.
+_SHORTHAND = frozenset(
+    "hetu puh gsm sposti dnro dg pvm tfn nro klo ks esim vrt huom lsl shl sthl lasu "
+    "ilmo sostt th sth kuraattori".split())
+
+# Names that are also common words used at the start of a sentence ("Toivo on,
+# että", "Anna palautetta", "Pian tämän jälkeen"): Voikko knows a word reading of
+# many more names (matti, hilkka), but only these are used as words often enough
+# to need support there.
 COMMON_WORD_NAMES = frozenset({
     "Aimo", "Aino", "Anna", "Armas", "Arvo", "Aurora", "Helmi", "Ilona", "Into",
     "Kai", "Kari", "Lempi", "Lilja", "Linnea", "Marja", "Meri", "Oiva", "Onni",
@@ -58,54 +107,122 @@ COMMON_WORD_NAMES = frozenset({
     "Varis", "Venäläinen", "Virta", "Vuori",
 })
 
-# Organisations and units of the OT network whose names collide with given
-# names or their inflections ("Valterin" is both Valtteri's genitive and the
-# Valteri centre's).
-ORGANISATION_NAMES = frozenset({
-    "Elmeri", "Sateenkaari", "Valteri", "Varjo", "Vaalijala", "Barnahus",
-    "Kys", "Koske", "Iso",
-})
+PLACE_NAMES = (frozenset(_AddressFi.cities) | frozenset(_AddressFi.states)
+               | frozenset(_AddressFi.countries) | frozenset(_AddressSv.cities)
+               | frozenset(_AddressDk.cities)
+               | frozenset({"Suomi", "Finland", "Kuopio", "Jyväskylä", "Joensuu", "Mikkeli",
+                            "Savonlinna", "Varkaus", "Iisalmi", "Pieksämäki", "Lahti", "Salo",
+                            "Kaarina", "Simo"}))
 
-_MONTHS_AND_DAYS = (
+_MONTHS_AND_DAYS = frozenset((
     "tammikuu helmikuu maaliskuu huhtikuu toukokuu kesäkuu heinäkuu elokuu "
     "syyskuu lokakuu marraskuu joulukuu maanantai tiistai keskiviikko torstai "
     "perjantai lauantai sunnuntai January February March April May June July "
     "August September October November December Monday Tuesday Wednesday "
     "Thursday Friday Saturday Sunday"
-).split()
+).title().split())
 
-PLACE_NAMES = frozenset(_AddressProvider.cities) | frozenset(_AddressProvider.states) | frozenset({
-    "Suomi", "Finland", "Kuopio", "Jyväskylä", "Joensuu", "Mikkeli", "Savonlinna",
-    "Varkaus", "Iisalmi", "Pieksämäki", "Lahti", "Salo", "Kaarina", "Simo",
-})
-
-# Family and client role words after which even a weak token is a name
-# ("äiti Kaarina", "pojan Toivon").  Matched as lower-case word prefixes.
+# Family and client role words after which a word is a name ("äiti Kaarina",
+# "pojan Toivon", "nimeltään Lumi", "flickan Ebba").  Lower-case word prefixes.
 _ROLE_PREFIXES = (
     "äiti", "äidi", "isä", "isän", "isoäi", "isoisä", "mummo", "mummi", "ukki",
     "vaari", "pappa", "lapsi", "lapse", "poika", "poja", "tyttö", "tytö", "tytär",
     "tyttäre", "sisko", "sisar", "veli", "velje", "vauva", "huoltaja", "asiakas",
     "asiakkaa", "oppilas", "oppilaa", "nuori", "nuore", "puoliso", "avopuoliso",
+    "pikkuveli", "pikkusisko", "isoveli", "isosisko", "eno", "täti", "setä", "serkku",
+    "nimeltä", "nimeltään", "nimetty", "kutsutaan",
     "child", "mother", "father", "son", "daughter", "brother", "sister", "client",
-    "pupil", "mr", "mrs", "ms", "rouva", "herra",
+    "pupil", "mr", "mrs", "ms", "rouva", "herra", "named", "called",
+    "mamma", "pappa", "mor", "far", "mormor", "morfar", "farmor", "farfar", "dotter",
+    "bror", "syster", "barnet", "flickan", "pojken", "vårdnadshavare", "heter", "kallad",
 )
+_ROLE_WORDS = frozenset(_ROLE_PREFIXES) | frozenset({"modern", "pappan", "mamman", "fadern"})
 
 # Family words after a genitive ("Toivon äiti"); narrower than the role words
-# so that "Salon nuorisotoimi" stays a place.
-_FAMILY_PREFIXES = (
+# so that "Salon nuorisotoimi" stays a place.  A name's genitive also comes before
+# the postpositions of visiting ("Toivon luona") -- but a noun's does too ("Lumen
+# kanssa"), so those count only for known names.
+_FAMILY = (
     "äiti", "äidi", "isä", "isi", "isoäi", "isoisä", "mummo", "mummi", "ukki",
     "vaari", "veli", "velje", "sisko", "sisar", "poika", "poja", "tytär", "tyttäre",
-    "puoliso", "avopuoliso", "vanhemm", "huoltaja",
+    "puoliso", "avopuoliso",
+)
+_FAMILY_PREFIXES = _FAMILY + (
+    "vanhemm", "huoltaja", "koulunkäyn", "kotona", "kanssa", "luona", "luokse", "perhe",
 )
 
-# Institution nouns after which a capitalised word names an institution (rule 6).
-_INSTITUTION_WORDS = frozenset({
-    "koulu", "koulun", "koulua", "koulussa", "kouluun", "koulusta", "koululla", "koululle",
-    "päiväkotia", "lukiota", "lukiossa",
-    "school", "centre", "center", "hospital", "päiväkoti", "päiväkodin",
-    "päiväkodissa", "lukio", "lukion", "säätiö", "säätiön", "keskus", "keskuksen",
-    "sairaala", "sairaalan", "ry", "oy", "seurakunta", "opisto", "instituutti",
-})
+# Verbs and phrases after which a sentence-initial name-like word is a person
+# ("Lumi kertoi", "Usko nukkuu huonosti", "Ilo on 7-vuotias").  Verbs of
+# speaking, feeling and living that weather, light and hope do not do.
+_PERSON_VERB = re.compile(
+    r"\s(?:kertoi|kertoo|kertonut|sanoi|sanoo|totesi|toteaa|ilmoitti|vastasi|vastaa|kysyi|"
+    r"itki|itkee|nauroi|nauraa|huusi|pelkää|pelkäsi|haluaa|halusi|toivoo|toivoi|ajattelee|"
+    r"asuu|asui|muutti|nukkuu|nukkui|leikkii|leikki|pelaa|pelasi|syö|söi|opiskelee|"
+    r"osallistuu|osallistui|kieltäytyi|suostui|karkasi|karkaa|kiusaa|kiusasi|lyö|löi|"
+    r"oireilee|oireili|väsyy|jaksaa|jaksoi|harrastaa|tarvitsee|tarvitsi|"
+    r"(?:on|oli)\s(?:nyt\s)?\d{1,2}-?\s?(?:v\b|vuotias|vuoden))"
+)
+
+# Institution words after a name span: it names the institution (rule 6).
+# The institution word is the head of the next word ("-koulussa", "-liitosta"),
+# not just part of it ("koulunkäynti" is schooling).
+_INSTITUTION = re.compile(
+    r"\s-?(?:[\w-]*?(?:koulu|liitto|liito|säätiö|talo|koti|kodi|keskus|kesku|sairaala|opisto|"
+    r"lukio|yliopisto|instituut|yhdistys|yhdistykse|seura|museo|kirjasto|puisto|rahasto|"
+    r"päiväkoti|päiväkodi|klinikka|klinika|kappeli|kirkko|kirko|seurakunta|"
+    r"hanke|hankkee|palkinto)[a-zåäö]{0,4}\b|ry\b|oy\b|ab\b|rf\b|school|centre|center|hospital|"
+    r"foundation|skola|skolan|stiftelse|förening)",
+    re.IGNORECASE,
+)
+_DOSE = re.compile(r"\s(?:[A-Z]{2,3}\s)?\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|ml|g)\b")
+_INITIALS = re.compile(r"(?<![\w.])(?:[A-ZÅÄÖ](?:-[A-ZÅÄÖ])?\.\s?){1,2}$")
+_INITIAL_BEFORE = re.compile(r"(?:^|[\s(])[A-ZÅÄÖ](?:-[A-ZÅÄÖ])?\.\s?$")
+def _trie_pattern(words) -> str:
+    """A regex alternation of ``words`` as a trie ("ä(?:iti|idi)|is(?:ä|oäi)..."):
+    Python's engine then tries one branch per character instead of every word."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        optional = "" in node
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return "(?:" + body + ")?" if optional else body
+
+    return build(trie)
+
+
+_ROLE_THEN_LOWER = re.compile(
+    r"(?<!\w)" + _trie_pattern(set(_ROLE_PREFIXES) | {p[0].upper() + p[1:] for p in _ROLE_PREFIXES})
+    + r"\w*[\s,]+(?P<next>[a-zåäöéü]{3,})(?![\w@-])")
+_SWEDISH_PLACE_PREP = re.compile(r"(?:^|\s)(?:i|från|till|vid|mot)\s$")
+
+# Short nouns that are the subject of person verbs in case notes without being
+# anybody's name ("Perhe asuu", "Koulu kertoi", "Mies sanoi"): never a name at a
+# sentence start.  (Longer and derived nouns -- opettaja, rehtori -- never are.)
+_GROUP_NOUNS = frozenset(
+    "perhe koulu ryhmä tiimi kunta pari luokka kela mies nainen kaveri ystävä pappi "
+    "ope hoitaja tutor".split())
+
+# Function words that tell the language of a text.
+_FI_WORDS = re.compile(r"\b(?:ja|on|että|ei|oli|hän|se|kanssa|mukaan|myös|ovat|kun|tai)\b")
+_OTHER_WORDS = re.compile(
+    r"\b(?:och|att|är|det|som|inte|har|hon|han|med|för|på|av|till|den|hos|sin|eller|men|"
+    r"när|efter|vid|enligt|bor|går|deltog|"
+    r"the|and|of|to|is|was|with|he|she|his|her|has|at|on|in)\b")
+
+
+def _expand(words) -> frozenset[str]:
+    out: set[str] = set()
+    for w in words:
+        out |= inflections(w)
+    return frozenset(out)
 
 
 # --- inflection -------------------------------------------------------------
@@ -113,10 +230,16 @@ _INSTITUTION_WORDS = frozenset({
 _VOWELS = "aeiouyäö"
 
 
+_BACK_VOWEL = re.compile(r"[aouAOU][^-]*$")
+_GRADATION_DOUBLE = re.compile(r"(kk|pp|tt)([aeiouyäö])$")
+_GRADATION_HT = re.compile(r"ht[aeiouyäö]$")
+_GRADATION_T = re.compile(r"[aeiouyäö]t[aeiouyäö]$")
+_VOWEL_S = re.compile(r"[aeiouyäö]s$")
+
+
 def _harmony(word: str) -> tuple[str, str]:
     """(a, o) or (ä, ö) by Finnish vowel harmony of the last compound part."""
-    part = word.rsplit("-", 1)[-1].lower()
-    return ("a", "o") if any(c in "aou" for c in part) else ("ä", "ö")
+    return ("a", "o") if _BACK_VOWEL.search(word) else ("ä", "ö")
 
 
 def _weak_stems(name: str) -> set[str]:
@@ -126,12 +249,12 @@ def _weak_stems(name: str) -> set[str]:
     a single t between vowels may weaken to d (Satu->Sadu-) but often does
     not in names (Kati->Kati-), so both stems are kept."""
     stems = {name}
-    m = re.search(r"(kk|pp|tt)([aeiouyäö])$", name)
+    m = _GRADATION_DOUBLE.search(name)
     if m:
         stems = {name[: m.start()] + m.group(1)[0] + m.group(2)}
-    elif re.search(r"ht[aeiouyäö]$", name):
+    elif _GRADATION_HT.search(name):
         stems.add(name[:-2] + "d" + name[-1])
-    elif re.search(r"[aeiouyäö]t[aeiouyäö]$", name):
+    elif _GRADATION_T.search(name):
         stems.add(name[:-2] + "d" + name[-1])
     return stems
 
@@ -155,7 +278,7 @@ def inflections(name: str) -> set[str]:
         forms |= {name + a, name + "n" + a, name + last + "n"}
         if last == "e":  # Kalle -> Kallea, Kalleen
             forms |= {name + "e" + "n", name + "h" + "en"}
-    elif re.search(r"[aeiouyäö]s$", name):
+    elif _VOWEL_S.search(name):
         # Aatos -> Aatokse-n, Elias -> Eliakse-lle; partitive Eliasta
         stem = name[:-1] + "kse"
         forms |= {stem + e for e in local}
@@ -172,155 +295,352 @@ def inflections(name: str) -> set[str]:
 class _Entry:
     base: str
     is_first: bool
-    is_last: bool
 
 
-def _build_lexicon() -> dict[str, list[_Entry]]:
-    lex: dict[str, list[_Entry]] = {}
-    for base in sorted(FIRST_NAMES | LAST_NAMES):
-        entry = _Entry(base, base in FIRST_NAMES, base in LAST_NAMES)
-        for form in inflections(base):
-            lex.setdefault(form, []).append(entry)
+def _build_lexicon() -> dict[str, _Entry]:
+    """Every case form -> its name; a first name wins over a surname of the same
+    form (and, within each, the alphabetically first base)."""
+    lex: dict[str, _Entry] = {}
+    for names, is_first in ((LAST_NAMES, False), (FIRST_NAMES, True)):
+        for base in sorted(names, reverse=True):
+            if len(base) > 1 and base[0].isupper():
+                lex.update(dict.fromkeys(inflections(base), _Entry(base, is_first)))
     return lex
 
 
-def _expand(words) -> frozenset[str]:
-    out: set[str] = set()
-    for w in words:
-        out |= inflections(w)
-    return frozenset(out)
-
-
-# Built once at import: ~800 names -> ~17k forms, a fraction of a second.
+# Built once at import: ~8,000 names -> ~130,000 forms, a fraction of a second.
 _LEXICON = _build_lexicon()
-_COMMON_FORMS = _expand(COMMON_WORD_NAMES)
-# Places get simple locative forms too ("Kuopiossa", "Lahdessa" is not
-# generated, which is fine: it is not a name form either).
-_WEAK_FORMS = _expand(ORGANISATION_NAMES | PLACE_NAMES) | _expand(
-    w.capitalize() for w in _MONTHS_AND_DAYS
+_LOWER_LEXICON = frozenset(map(str.lower, _LEXICON))
+_ORG_FORMS = _expand(ORGANISATION_NAMES)
+_PLACE_FORMS = _expand(PLACE_NAMES)
+_CALENDAR_FORMS = _expand(_MONTHS_AND_DAYS)
+
+# Token classes.
+PERSON, PERSON_WORD, WORD_NOUN, PLACE, ORGANISATION, UNKNOWN, WORD = range(7)
+
+# Upper-case letters of the Latin scripts (Å, Đ, İ, Ş...), as a class built once.
+_UPPER = "".join(sorted({chr(c) for c in range(0x41, 0x250) if chr(c).isupper()}))
+_CAP_TOKEN = re.compile(
+    r"(?<![\w@])(?<![a-zåäö0-9]\.)[" + _UPPER + r"][^\W\d_]*(?:-[^\W\d_]+)*(?![\w@])"
 )
-
-_TOKEN = re.compile(r"(?<![\w@.])[^\W\d_]+(?:-[^\W\d_]+)*(?![\w@])")
-_SENTENCE_END = re.compile(r"(?:[.!?:;\n•]|\n\s*[-*])[\s\"'“”«(\[]*$")
+_LOWER_TOKEN = re.compile(r"(?<![\w@.-])[a-zåäöéü]{3,}(?![\w@-])")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tok:
     start: int
     end: int
     text: str
-    name: bool = False          # matches the lexicon
-    weak: bool = False          # name only with support (rules 2 and 3)
-    base: str = ""
-    capitalised: bool = False
-    nominative: bool = False
+    cls: int
+    base: str
+    is_first: bool
+    nominative: bool
+    weak: bool = False
 
 
-def _lookup(word: str) -> list[_Entry] | None:
-    if word in _LEXICON:
-        return _LEXICON[word]
+_CLASS_CACHE: dict[str, tuple[int, str, bool, bool]] = {}
+_CACHE_LIMIT = 200_000
+
+
+def _classify_word(word: str) -> tuple[int, str, bool, bool]:
+    """(class, base, is_first, nominative) of a capitalised word.  Cached."""
+    hit = _CLASS_CACHE.get(word)
+    if hit is not None:
+        return hit
+    result = _classify_uncached(word)
+    if len(word) <= 40:  # a longer "word" is a hyphenated chain: its parts are cached
+        if len(_CLASS_CACHE) >= _CACHE_LIMIT:
+            _CLASS_CACHE.clear()
+        _CLASS_CACHE[word] = result
+    return result
+
+
+def _classify_uncached(word: str) -> tuple[int, str, bool, bool]:
     parts = word.split("-")
-    if len(parts) > 1 and all(p in _LEXICON for p in parts):
-        # Double-barrelled: Virtanen-Korhonen, Anna-Maija (if not listed whole)
-        return _LEXICON[parts[-1]]
-    return None
+    if len(parts) > 1:
+        if parts[-1][:1].islower():
+            return WORD, word, False, False  # compound: Wilma-viesti, Elmeri-koulu
+        if word in _LEXICON:
+            e = _LEXICON[word]
+            return PERSON, e.base, e.is_first, e.base == word
+        infos = [_classify_word(p) for p in parts]
+        if all(i[0] in (PERSON, PERSON_WORD, UNKNOWN) for i in infos):
+            return PERSON, infos[-1][1], infos[0][2], infos[-1][3]  # Anna-Liisa, Virtanen-Korhonen
+        if any(i[0] == PLACE for i in infos):
+            return PLACE, word, False, False  # Etelä-Savo
+        return WORD, word, False, False
+    if word in _ORG_FORMS:
+        return ORGANISATION, word, False, True
+    if word.lower() in _SHORTHAND:
+        return WORD, word, False, False
+    if any(c.isupper() for c in word[1:]):
+        return WORD, word, False, False  # LsL, WhatsApp, iPhone: abbreviations and brands
+    if word in _CALENDAR_FORMS:
+        return PLACE, word, False, False  # weak like places: "Maanantaina"
+    m = morphology.analyse(word)
+    entry = _LEXICON.get(word)
+    person = entry is not None or m.person
+    if word in _PLACE_FORMS or (m.place and not person):
+        return PLACE, word, False, word in PLACE_NAMES or m.place_nominative
+    if person:
+        base = entry.base if entry else m.person_base
+        is_first = entry.is_first if entry else m.first_name
+        nominative = (entry.base == word) if entry else m.person_nominative
+        if m.word_simple:  # Toivo, Onni, Kari; not Peltoniemi (a compound "field cape")
+            return PERSON_WORD, base, is_first, nominative
+        return PERSON, base, is_first, nominative
+    if m.word:
+        if m.simple_singular_noun and m.noun_base.lower() not in _ROLE_WORDS:
+            return WORD_NOUN, m.noun_base, True, m.nominative
+        return WORD, word, False, False
+    if len(word) < 3 or not any(c in "aeiouyäöåAEIOUYÄÖÅ" for c in word):
+        return WORD, word, False, False  # Dg, Ks, Vk: abbreviations
+    return UNKNOWN, word, True, True
 
 
-def _classify(text: str, m: re.Match) -> _Tok:
-    word = m.group()
-    # "Niina-niminen nuori" (a young person named Niina): the name is the part
-    # before "-niminen"/"-nimisen"/..., unlike "Elmeri-koulu".
-    named = re.match(r"([^\W\d_]+)-nimi", word)
-    if named:
-        word = named.group(1)
-    tok = _Tok(m.start(), m.start() + len(word), word)
-    tok.capitalised = word[0].isupper() and not word.isupper()
-    if not tok.capitalised:
-        return tok
-    entries = _lookup(word)
-    if not entries:
-        return tok
-    tok.name = True
-    tok.base = entries[0].base
-    tok.nominative = any(e.base == word for e in entries)
-    at_sentence_start = _at_sentence_start(text, m.start())
-    if word in _WEAK_FORMS or word.split("-")[0] in _WEAK_FORMS:
-        tok.weak = True
-    elif at_sentence_start and word in _COMMON_FORMS:
-        tok.weak = True
-    return tok
+_OPENERS = " \t\"'“”«(["
+_ENDS = ".!?:;\n•/"
 
 
 def _at_sentence_start(text: str, pos: int) -> bool:
-    before = text[max(0, pos - 8):pos]
-    if pos < 8:
-        before = "\n" + before  # text start counts as a sentence start
-    return bool(_SENTENCE_END.search(before))
+    """After a sentence end, a bullet or at the start of the text (opening quotes
+    and brackets in between).  String operations only: it runs for every
+    capitalised word."""
+    before = text[max(0, pos - 8):pos].rstrip(_OPENERS)
+    if not before:
+        return pos < 8 or not text[pos - 8:pos].strip()
+    last = before[-1]
+    if last in "-*":  # a bullet line
+        rest = before[:-1].rstrip(" \t")
+        return rest.endswith("\n") or (not rest and pos < 8)
+    if last not in _ENDS:
+        return False
+    # "M. Virtanen", "A-L. Korhonen": an initial's dot does not end a sentence
+    return not (last == "." and _INITIAL_BEFORE.search(before))
+
+
+_WORD_BEFORE = re.compile(r"(\w+)[\s,]+$")
+_WORD_AFTER = re.compile(r"\s+(\w+)")
+_AGE_OR_DATE_AFTER = re.compile(r"\s?\((?:\d{1,2}\s?v|\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|s\.)")
+_WORD_BEFORE_PARENTHESIS = re.compile(r"(\w+)\s?\($")
+_NAMED = re.compile(r"([^\W\d_]+)-nimi")
 
 
 def _after_role_word(text: str, pos: int) -> bool:
-    m = re.search(r"(\w+)[\s,]+$", text[max(0, pos - 30):pos])
+    m = _WORD_BEFORE.search(text, max(0, pos - 30), pos)
     return bool(m) and m.group(1).lower().startswith(_ROLE_PREFIXES)
 
 
-def _genitive_before_role_word(text: str, tok: _Tok) -> bool:
-    """ "Toivon äiti", "Onnin isälle": a genitive right before a family role
-    word is a person even at sentence start."""
-    return (tok.text.endswith("n") and not tok.nominative
-            and _next_word(text, tok.end).startswith(_FAMILY_PREFIXES))
-
-
 def _next_word(text: str, pos: int) -> str:
-    m = re.match(r"\s+(\w+)", text[pos:pos + 40])
+    m = _WORD_AFTER.match(text, pos, pos + 40)
     return m.group(1).lower() if m else ""
 
 
+def _supported(text: str, tok: _Tok) -> bool:
+    """Context that makes a weak token a person (rule 2)."""
+    if _after_role_word(text, tok.start):
+        # "äiti Kaarina", but not "äiti Kuopiossa"
+        return tok.nominative or tok.cls not in (PLACE, ORGANISATION)
+    after = text[tok.end:tok.end + 40]
+    if tok.cls in (PERSON_WORD, WORD_NOUN, UNKNOWN, PERSON):
+        if _PERSON_VERB.match(after) and tok.nominative:
+            return True
+        if _AGE_OR_DATE_AFTER.match(after):
+            return True  # "Ilo (7 v)", "Usko (3.5.2015)"
+        following = _next_word(text, tok.end)
+        if tok.cls != WORD_NOUN and following.startswith(_FAMILY_PREFIXES):
+            return True  # "Toivon äiti", "Toivo Heikkisen isä"
+        if not tok.nominative and following.startswith(_FAMILY):
+            return True  # "Lumin äiti"
+    return False
+
+
+def _place_before_parenthesis(text: str, pos: int) -> bool:
+    m = _WORD_BEFORE_PARENTHESIS.search(text, max(0, pos - 30), pos)
+    return bool(m) and m.group(1)[0].isupper() and _classify_word(m.group(1))[0] == PLACE
+
+
+def _is_finnish(text: str) -> bool:
+    """True unless Swedish or English function words outnumber Finnish ones."""
+    return len(_FI_WORDS.findall(text)) >= len(_OTHER_WORDS.findall(text))
+
+
+_ANY_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _is_english(text: str) -> bool:
+    """Most of its words are English words ("Child psychiatry consultation")."""
+    words = _ANY_WORD.findall(text)
+    english = sum(1 for w in words if w.lower() in morphology.ENGLISH_WORDS)
+    return len(words) >= 2 and english >= 0.6 * len(words)
+
+
+_SENTENCE_BOUNDARY = re.compile(r"[.!?;/\n](?=\s)")
+
+
+class _Language:
+    """Whether the text (or one of its sentences) is Finnish or English, worked
+    out only when a rule asks, each sentence at most once."""
+    __slots__ = ("text", "finnish", "_english", "_bounds", "_sentences")
+
+    def __init__(self, text: str):
+        self.text, self.finnish, self._english = text, None, None
+        self._bounds: list[int] | None = None
+        self._sentences: dict[int, bool] = {}
+
+    @property
+    def english(self) -> bool:
+        if self._english is None:
+            self._english = _is_english(self.text)
+        return self._english
+
+    def english_at(self, pos: int) -> bool:
+        """Is the sentence around ``pos`` English?  A bilingual field writes the
+        same thing twice: "Maksullinen lausunto. / Paid statement."."""
+        if self._bounds is None:
+            self._bounds = [m.end() for m in _SENTENCE_BOUNDARY.finditer(self.text)]
+        i = bisect.bisect_right(self._bounds, pos)
+        if i not in self._sentences:
+            start = self._bounds[i - 1] if i else 0
+            end = self._bounds[i] if i < len(self._bounds) else len(self.text)
+            self._sentences[i] = _is_english(self.text[start:end])
+        return self._sentences[i]
+
+    def __bool__(self) -> bool:
+        if self.finnish is None:
+            self.finnish = not self.english and _is_finnish(self.text)
+        return self.finnish
+
+
 def find(text: str) -> list[tuple[int, int]]:
-    toks = [_classify(text, m) for m in _TOKEN.finditer(text)]
-    # Rule 3, document consistency: a base used as a plain name elsewhere is a
-    # name at sentence start too (only for common-word names, not places).
-    strong_bases = {t.base for t in toks if t.name and not t.weak}
+    finnish = _Language(text)
+    toks: list[_Tok] = []
+    for m in _CAP_TOKEN.finditer(text):
+        word = m.group()
+        if text.startswith("- ", m.end()) or text.startswith("-,", m.end()):
+            continue  # "Oppimis- ja ohjauskeskus": the first part of a compound
+        named = "-nimi" in word and _NAMED.match(word)  # "Niina-niminen nuori"
+        if named:
+            word = named.group(1)
+        if word.lower() in _ROLE_WORDS:
+            continue
+        cls, base, is_first, nominative = _classify_word(word)
+        if cls == WORD and not named:
+            continue
+        if named and cls == WORD:
+            cls = UNKNOWN
+        elif (cls in (UNKNOWN, PERSON) and word.lower() in morphology.ENGLISH_WORDS
+              and (finnish.english or finnish.english_at(m.start()))):
+            continue  # an English word in English text: "Test Expert", "Per price list"
+        tok = _Tok(m.start(), m.start() + len(word), word, cls, base, is_first, nominative)
+        start = _at_sentence_start(text, tok.start)
+        if cls in (PLACE, ORGANISATION):
+            tok.weak = True
+        elif cls == UNKNOWN and (start or _SWEDISH_PLACE_PREP.search(
+                text, max(0, tok.start - 6), tok.start)) and not finnish:
+            tok.weak = True
+        elif cls == UNKNOWN and _DOSE.match(text, tok.end):
+            tok.weak = True  # a medicine: "Concerta 36 mg"
+        elif cls == UNKNOWN and _place_before_parenthesis(text, tok.start):
+            tok.weak = True  # "Norjassa (Tromsø)": a place named after a country
+        elif (cls == WORD_NOUN or (cls == PERSON_WORD and base in COMMON_WORD_NAMES)) and start:
+            tok.weak = True
+            if cls == WORD_NOUN and (base.lower() in _GROUP_NOUNS or len(base) > 6
+                                     or not morphology.analyse(word).underived_noun):
+                continue  # "Perhe asuu", "Opettaja kertoi", "Rehtori totesi": not a name
+        elif cls == PERSON and start and not finnish:
+            tok.weak = True
+        elif cls == WORD_NOUN and not start and not finnish:
+            tok.weak = True
+        toks.append(tok)
+
+    # Rule 2, document consistency: a base used as a plain name elsewhere is a
+    # name at a sentence start too (not for places and organisations).
+    strong_bases = {t.base for t in toks if not t.weak and t.cls != UNKNOWN}
     for t in toks:
-        if t.weak and t.base in strong_bases and t.text not in _WEAK_FORMS:
+        if t.weak and t.cls in (PERSON_WORD, WORD_NOUN, PERSON) and t.base in strong_bases:
             t.weak = False
 
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(toks):
         first = toks[i]
-        if not first.name:
-            i += 1
-            continue
         # Rule 4: adjacent tokens separated by exactly one space form one name.
-        # Index-based (no copy of the rest of the list per token): linear.
         group = [first]
         j = i + 1
         while j < len(toks):
             nxt = toks[j]
             if nxt.start != group[-1].end + 1 or text[group[-1].end] != " ":
                 break
-            if nxt.name:
-                group.append(nxt)
-                j += 1
-                continue
-            if (len(group) == 1 and not first.weak and first.nominative
-                    and _is_first_name(first.text)
-                    and nxt.capitalised and nxt.text not in _WEAK_FORMS):
-                group.append(nxt)  # surname missing from the lexicon
-            break
+            if nxt.cls == ORGANISATION or (group[-1].cls == ORGANISATION):
+                break
+            if len(group) == 1 and first.weak and first.cls == WORD_NOUN and nxt.is_first:
+                break  # "Puhelu Liisalle": a word, then a first name
+            group.append(nxt)
+            j += 1
         i += len(group)
 
-        if len(group) == 1 and first.weak and not (
-                _after_role_word(text, first.start)
-                or _genitive_before_role_word(text, first)):
+        if len(group) == 1 and first.weak and not _supported(text, first):
             continue
+        if len(group) > 1 and all(t.weak and t.cls in (PLACE, ORGANISATION) for t in group) \
+                and not _after_role_word(text, first.start):
+            continue  # "Pohjois-Savo Kuopio"
+        if len(group) > 1 and all(t.cls in (WORD_NOUN, PLACE, ORGANISATION) for t in group) \
+                and not _after_role_word(text, first.start):
+            continue  # "Pelastakaa Lapset", "Tukikeskus Varjo": words, not people
         last = group[-1]
-        if _next_word(text, last.end) in _INSTITUTION_WORDS and (
-                last.nominative or len(group) > 1 or not _is_first_name(last.text)):
-            continue  # rule 6: "Elmeri school", "Juhani Ahon koulu", "Mäntylän koulu"
-        spans.append((first.start, last.end))
+        if _INSTITUTION.match(text, last.end) and (
+                last.nominative or len(group) > 1 or not last.is_first):
+            continue  # rule 6: "Elmeri school", "Juho Vainion koulu", "Mäntylän koulu"
+        start = first.start
+        if "." in text[max(0, start - 2):start]:
+            initials = _INITIALS.search(text, max(0, start - 8), start)
+            if initials:
+                start = initials.start()
+        spans.append((start, last.end))
+
+    spans.extend(_lowercase_names(text, finnish))
     return spans
 
 
-def _is_first_name(word: str) -> bool:
-    return any(e.is_first for e in _LEXICON.get(word, ()))
+def _lowercase_names(text: str, finnish) -> list[tuple[int, int]]:
+    """Rule 7: names written in lower case, in Finnish text."""
+    words = _LOWER_TOKEN.findall(text)
+    if not words:
+        return []
+    english = morphology.ENGLISH_WORDS
+    hits = {w for w in _LOWER_LEXICON.intersection(words)
+            if w not in english and not morphology.analyse(w).word}
+    seeds = set()  # where a word after a role word starts a name ("poika abdirahman")
+    for m in _ROLE_THEN_LOWER.finditer(text):
+        w = m.group("next")
+        if w in hits or w in _SHORTHAND or w in _LOWER_STOP or w in english:
+            continue
+        a = morphology.analyse(w)
+        if (a.person and not a.word) or not a.known:
+            seeds.add(m.start("next"))
+    if not (hits or seeds) or not finnish:
+        return []
+    spans: list[tuple[int, int]] = []
+    prev_end = -2
+    for m in _LOWER_TOKEN.finditer(text):
+        w = m.group()
+        is_name = w in hits or m.start() in seeds
+        if not is_name and prev_end == m.start() - 1:
+            # the next word of a lower-case name: a surname ("maija möttönen")
+            a = morphology.analyse(w)
+            is_name = ((w in _LOWER_LEXICON or a.person or not a.known)
+                       and w not in _LOWER_STOP and w not in english)
+        if is_name:
+            if spans and prev_end == m.start() - 1 and text[prev_end] == " ":
+                spans[-1] = (spans[-1][0], m.end())
+            else:
+                spans.append(m.span())
+            prev_end = m.end()
+    return spans
+
+
+# Lower-case words after a role word that Voikko may not know but are not
+# names: English and Swedish function words.
+_LOWER_STOP = frozenset(
+    "and the was has had with who och att som har med hon han var kan ska".split())

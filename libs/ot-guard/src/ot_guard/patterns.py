@@ -10,22 +10,40 @@ from __future__ import annotations
 import re
 
 # --- phone -------------------------------------------------------------------
-# A prefix (+358 / 00358 / (0xx) / 0xx) followed by 1-4 digit groups separated
-# by a single space or hyphen.  The digit count is checked afterwards, which is
-# simpler than encoding every Finnish numbering plan in the regex.  Dots are not
-# accepted as separators so that dates and times (20.3.2023, 14.30) never match.
+# Finnish numbers: a prefix (+358 / 00358 / (0xx) / 0xx) followed by 1-4 digit
+# groups separated by a single space, hyphen or slash ("040/123 4567").  The digit
+# count is checked afterwards, which is simpler than encoding every Finnish
+# numbering plan in the regex.  Dots are not accepted as separators so that dates
+# and times (20.3.2023, 14.30) never match.
 _PHONE = re.compile(
     r"(?<![\w+/-])"
-    r"(?P<prefix>\+358[ -]?(?:\(0\))?|00358[ -]?|\(0\d{1,3}\)|0\d{1,3})[ -]?"
+    r"(?P<prefix>\+358[ -]?(?:\(0\))?|00358[ -]?|\(0\d{1,3}\)|0\d{1,3})(?:[ -]|\s?/\s?)?"
     r"(?P<rest>\d{1,4}(?:[ -]?\d{2,4}){0,3})"
     r"(?![\w/-])"
 )
+# Foreign numbers: + or 00, a country code that is not Finland's, then digit
+# groups.  The candidate is kept only when the `phonenumbers` library (Google's
+# numbering-plan data) says it is a valid number of that country.
+_FOREIGN_PHONE = re.compile(
+    r"(?<![\w+/-])(?:\+|00)(?!358)[1-9]\d{0,2}(?:[ -]?\(?\d{1,5}\)?){1,6}(?![\w/-])"
+)
+# A business ID (Y-tunnus) is seven digits, a hyphen and a check digit; one
+# starting with 0 has the shape of a phone number.
+_BUSINESS_ID = re.compile(r"\d{7}-\d")
+
+
+_NON_DIGIT = re.compile(r"\D")
+_DIGITS = re.compile(r"\d{2}")
 
 
 def find_phone(text: str) -> list[tuple[int, int]]:
+    if not _DIGITS.search(text):
+        return []
     spans = []
     for m in _PHONE.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
+        if _BUSINESS_ID.fullmatch(m.group()):
+            continue
+        digits = _NON_DIGIT.sub("", m.group())
         if m["prefix"].startswith(("+358", "00358")):
             national = digits[5:] if digits.startswith("00358") else digits[3:]
             national = national.lstrip("0")
@@ -37,34 +55,60 @@ def find_phone(text: str) -> list[tuple[int, int]]:
                   and not digits.startswith(("0800", "0600", "0700")))
         if ok:
             spans.append(m.span())
+    for m in _FOREIGN_PHONE.finditer(text):
+        if _valid_foreign(m.group()):
+            spans.append(m.span())
     return spans
 
 
+def _valid_foreign(candidate: str) -> bool:
+    import phonenumbers  # imported here: most texts have no foreign-looking number
+
+    number = "+" + _NON_DIGIT.sub("", candidate)[2 if candidate.startswith("00") else 0:]
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 # --- e-mail ------------------------------------------------------------------
+# The at sign may be written out to fool address harvesters: "(at)", "[at]",
+# with or without spaces around it.
 _EMAIL = re.compile(
-    r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])"
+    r"(?<![\w.+-])[\w.+-]+(?:@|\s?[(\[]\s?(?i:at|ät)\s?[)\]]\s?)"
+    r"[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])"
 )
 
 
 def find_email(text: str) -> list[tuple[int, int]]:
+    if "@" not in text and "(" not in text and "[" not in text:
+        return []  # the common case, decided without the regex
     return [m.span() for m in _EMAIL.finditer(text)]
 
 
 # --- address -----------------------------------------------------------------
-# A street name is a capitalised word ending in a Finnish street suffix, and it
-# must be followed by a house number: "Kauppakatu" alone names a street, not a
-# home.  Optional staircase letter and apartment number ("12 A 5", "7 B",
-# "3 as. 4").
+# A street name is a capitalised word ending in a Finnish or Swedish street
+# suffix.  In the nominative it must be followed by a house number: "Kauppakatu"
+# alone names a street, not a home.  In a locative case it places someone
+# ("asuu Kalevankadulla 28 as 26", "muutti Puijonkadulle"), number or not --
+# except a square or market place, where people meet rather than live.
+# Optional staircase letter and apartment number ("12 A 5", "7 B", "3 as. 4").
 _STREET_SUFFIXES = (
     "katu", "tie", "kuja", "polku", "väylä", "raitti", "kaari", "bulevardi",
     "aukio", "piha", "rinne", "kaarre", "tanhua", "kierros", "kumpu", "tori",
-    "puistikko", "penger", "gatan", "vägen", "gränd",
+    "puistikko", "penger", "gatan", "vägen", "gränd", "stigen", "torget",
 )
+# Locative forms (-lla/-lle/-lta) of the suffixes, with their stem changes.
+_STREET_LOCATIVE = (
+    "kadu", "tie", "kuja", "polu", "väylä", "raiti", "kaare", "bulevardi",
+    "rintee", "kaartee", "tanhua", "kierrokse", "kummu", "puistiko", "pentere",
+)
+_NUMBER = (r"\s\d{1,3}[a-z]?(?:\s?-\s?\d{1,3})?"  # "12–14": dashes are "-" after normalisation
+           r"(?:\s(?:[A-H]|as\.?)(?:\s?\d{1,3})?)?")
 _STREET = re.compile(
     r"(?<![\w-])[A-ZÅÄÖ][a-zåäöéü]*(?:-[A-Za-zåäöÅÄÖ]+)*"
-    r"(?:" + "|".join(_STREET_SUFFIXES) + r")"
-    r"\s\d{1,3}[a-z]?(?:\s?-\s?\d{1,3})?"  # "12–14": dashes are "-" after normalisation
-    r"(?:\s(?:[A-H]|as\.?)(?:\s?\d{1,3})?)?"
+    r"(?:(?:" + "|".join(_STREET_SUFFIXES) + r")" + _NUMBER +
+    r"|(?:" + "|".join(_STREET_LOCATIVE) + r")(?:ll[aä]|lt[aä]|lle)(?P<number>" + _NUMBER + r")?)"
     r"(?![\w])"
 )
 # Postal code + post office: five digits and a capitalised place name
@@ -74,10 +118,24 @@ _POSTAL = re.compile(
 )
 
 
+# Substrings every street name contains: checked first, as most texts have none.
+_STREET_HINTS = tuple(sorted(set(_STREET_SUFFIXES) | set(_STREET_LOCATIVE)))
+
+
 def find_address(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _STREET.finditer(text)] + [
-        m.span() for m in _POSTAL.finditer(text)
-    ]
+    spans = []
+    streets = _STREET.finditer(text) if any(h in text for h in _STREET_HINTS) else ()
+    for m in streets:
+        # A locative street name without a number at a sentence start is more
+        # likely a common word ("Koulutiellä sattui...") than an address.
+        if m.group().endswith(("lla", "llä", "lta", "ltä", "lle")) and m["number"] is None:
+            before = text[max(0, m.start() - 10):m.start()].rstrip()
+            if not before or before[-1] in ".!?:;\n•":
+                continue
+        spans.append(m.span())
+    if _DIGITS.search(text):
+        spans += [m.span() for m in _POSTAL.finditer(text)]
+    return spans
 
 
 # --- birth date --------------------------------------------------------------
@@ -87,6 +145,7 @@ _MONTHS_FI = (
     "tammikuuta|helmikuuta|maaliskuuta|huhtikuuta|toukokuuta|kesäkuuta|"
     "heinäkuuta|elokuuta|syyskuuta|lokakuuta|marraskuuta|joulukuuta"
 )
+_MONTHS_SV = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
 _MONTHS_EN = (
     "January|February|March|April|May|June|July|August|September|October|"
     "November|December"
@@ -95,34 +154,64 @@ _DATE = (
     r"(?:\d{1,2}\.\s?\d{1,2}\.\s?(?:\d{4}|\d{2})"      # 12.3.2012, 12.03.12
     r"|\d{4}-\d{1,2}-\d{1,2}"                           # 2012-03-12
     r"|\d{1,2}/\d{1,2}/\d{2,4}"                         # 12/03/2012
-    r"|\d{1,2}\.\s(?:" + _MONTHS_FI + r")\s\d{4}"       # 12. maaliskuuta 2012
+    r"|\d{1,2}\.?\s(?:" + _MONTHS_FI + r")\s\d{4}"     # 12. maaliskuuta 2012, 12 maaliskuuta 2012
+    r"|\d{1,2}\.?\s(?:" + _MONTHS_SV + r")\s\d{4}"     # 12 mars 2012
     r"|\d{1,2}\s(?:" + _MONTHS_EN + r")\s\d{4}"         # 12 March 2012
     r"|(?:" + _MONTHS_EN + r")\s\d{1,2},?\s\d{4})"      # March 12, 2012
 )
 _BIRTH_CUE = (
     r"(?:(?<![\w.])s\.|(?<!\w)(?:synt\.|syntynyt|syntynyttä|syntyneen|syntynyt|"
     r"syntyi|syntymäaika|syntymäaikansa|syntymäpäivä|syntymäpvm|"
+    r"född|födelsedatum|(?<![\w.])f\.|"
     r"born|date\sof\sbirth|birth\sdate|birthdate|DOB|D\.O\.B\.|d\.o\.b\.|dob))"
 )
 # Between cue and date: spaces, an optional colon, an optional "on"/"oli"/"is"/
-# "was".  Each stretch of spaces has exactly one quantifier that can take it: three
-# optional runs of \s* in a row made "s." + 1,000 spaces take 55 s to reject.
-_BIRTH = re.compile(
-    _BIRTH_CUE + r"\s*(?::\s*)?(?:(?:on|oli|is|was)\s+)?(?P<date>" + _DATE + r")(?![\d.]\d)",
-    re.IGNORECASE,
-)
+# "was"/"den" (Swedish "född den 12 mars").  Dates are found first and the cue
+# is looked for in the 40 characters before each one: most texts have few dates,
+# and no run of spaces can make the search backtrack (a cue followed by three
+# optional runs of spaces once took 55 s to reject "s." + 1,000 spaces).
+_DATE_FOUND = re.compile(r"(?<!\d)(?<!\d\.)(?P<date>" + _DATE + r")(?![\d.]\d)", re.IGNORECASE)
+_CUE_BEFORE = re.compile(
+    _BIRTH_CUE + r"\s*(?::\s*)?(?:(?:on|oli|is|was|den)\s+)?$", re.IGNORECASE)
+_CUE_WINDOW = 40
+
+
+_CUE_HINTS = ("s.", "synt", "född", "f.", "födelse", "born", "birth", "dob", "d.o.b")
 
 
 def find_birth_date(text: str) -> list[tuple[int, int]]:
-    return [m.span("date") for m in _BIRTH.finditer(text)]
+    if not _DIGITS.search(text):
+        return []
+    low = text.lower()
+    if not any(hint in low for hint in _CUE_HINTS):
+        return []  # no cue word at all: the common case, decided without the regex
+    return [m.span("date") for m in _DATE_FOUND.finditer(text)
+            if _CUE_BEFORE.search(text, max(0, m.start() - _CUE_WINDOW), m.start())]
+
+
+# A date in parentheses right after a person's name is the person's birth date
+# ("Maija Virtanen (12.3.2012)"), cue or not.
+_DATE_AFTER_NAME = re.compile(r"\s?\(\s?(?P<date>" + _DATE + r")\s?\)", re.IGNORECASE)
+
+
+def find_birth_date_after_names(text: str, names: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    spans = []
+    for _, end in names:
+        m = _DATE_AFTER_NAME.match(text, end)
+        if m:
+            spans.append(m.span("date"))
+    return spans
 
 
 # --- ICD-10 diagnosis code ---------------------------------------------------
 # Letter + two digits, optional dot + one or two characters (F84.0, Z63.5,
-# G40, F32.1).  Upper-case letter for the bare form; lower case is accepted
-# only with the dotted part, which is hard to mistake for anything else.
+# G40, F32.1), also written without the dot (F900) or with a space after the
+# letter when the dotted part follows (F 32.1).  Upper-case letter for the bare
+# form; lower case is accepted only with the dotted part, which is hard to
+# mistake for anything else.  A hyphen and a word may follow ("F84.5-diagnoosin").
 _ICD = re.compile(
-    r"(?<![\w.,/-])(?:[A-Z]\d{2}(?:\.\d[0-9A-Z]?)?|[a-z]\d{2}\.\d[0-9a-z]?)(?![\w-]|\.\d)"
+    r"(?<![\w.,/-])(?:[A-Z]\s?\d{2}\.\d[0-9A-Z]?|[A-Z]\d{2,3}|[a-z]\d{2}\.\d[0-9a-z]?)"
+    r"(?![\w]|\.\d|-(?![a-zåäö]))"
 )
 # Words before a letter+digits token that show it is a room, class, road or
 # similar label rather than a diagnosis ("huone B12", "valtatie E63").

@@ -39,3 +39,86 @@ def sample(kind: str) -> str:
         if len(entry["findings"]) == 1 and entry["findings"][0]["kind"] == kind:
             return entry["text"]
     raise LookupError(f"no corpus entry with exactly one finding of kind {kind!r}")
+
+
+# --- case notes: recall and false positives -------------------------------------
+
+NOTES_PATHS = {
+    part: CORPUS_PATH.with_name(f"notes_{part}.jsonl") for part in ("dev", "heldout")
+}
+
+
+@lru_cache(maxsize=2)
+def _load_notes(part: str) -> tuple[dict, ...]:
+    with NOTES_PATHS[part].open(encoding="utf-8") as fh:
+        return tuple(json.loads(line) for line in fh if line.strip())
+
+
+def load_notes(part: str) -> list[dict]:
+    """The labelled case notes of one part, "dev" or "heldout" (see
+    tests/corpus/generate_notes.py): {"text", "lang", "findings": [{"kind",
+    "start", "end", "category", "origin"?}], "traps": [...], "template"}.
+    An entry without findings is clean case text."""
+    return [dict(e, findings=[dict(f) for f in e["findings"]]) for e in _load_notes(part)]
+
+
+def _covered(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """True when the union of ``spans`` covers [start, end)."""
+    pos = start
+    for s, e in sorted(spans):
+        if s > pos:
+            break
+        pos = max(pos, e)
+        if pos >= end:
+            return True
+    return pos >= end
+
+
+def evaluate(entries: list[dict], scan=None) -> dict:
+    """Recall per kind, per kind and category (and per origin for names), and
+    the false-positive rate on clean entries.
+
+    A labelled identifier counts as found when findings of the same kind cover
+    all of its characters (a partial hit would leave the rest in the text).  A
+    clean entry is a false positive when the guard finds anything in it.
+    Findings on labelled entries that touch no label are counted as spurious."""
+    from collections import Counter
+
+    if scan is None:
+        from . import scan
+    total, found = Counter(), Counter()
+    clean = flagged = spurious = 0
+    clean_by_trap, flagged_by_trap = Counter(), Counter()
+    for entry in entries:
+        got = scan(entry["text"])
+        if not entry["findings"]:
+            clean += 1
+            for trap in entry["traps"] or ["general"]:
+                clean_by_trap[trap] += 1
+                flagged_by_trap[trap] += bool(got)
+            flagged += bool(got)
+            continue
+        for f in entry["findings"]:
+            keys = [f["kind"], f"{f['kind']}/{f['category']}"]
+            if "origin" in f:
+                keys.append(f"{f['kind']}/origin/{f['origin']}")
+            ok = _covered(f["start"], f["end"],
+                          [(g.start, g.end) for g in got if g.kind == f["kind"]
+                           and g.end > f["start"] and g.start < f["end"]])
+            for key in keys:
+                total[key] += 1
+                found[key] += ok
+        labels = [(f["start"], f["end"]) for f in entry["findings"]]
+        spurious += sum(1 for g in got if not any(g.start < e and g.end > s for s, e in labels))
+
+    def ratio(a, b):
+        return round(a / b, 4) if b else None
+
+    return {
+        "recall": {key: {"found": found[key], "total": total[key], "recall": ratio(found[key], total[key])}
+                   for key in sorted(total)},
+        "clean": {"texts": clean, "flagged": flagged, "fp_rate": ratio(flagged, clean),
+                  "by_trap": {t: {"texts": clean_by_trap[t], "flagged": flagged_by_trap[t]}
+                              for t in sorted(clean_by_trap)}},
+        "spurious_findings_on_labelled_texts": spurious,
+    }
