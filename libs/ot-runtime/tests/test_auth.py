@@ -136,3 +136,20 @@ def test_another_areas_token_is_permission_denied(keys, verifier):
 def test_token_without_known_role_is_permission_denied(keys, verifier):
     with pytest.raises(PermissionDenied):
         verifier.verify("Bearer " + keys.token(area="etela-savo", roles=("superuser",)))
+
+
+def test_the_groups_claim_names_the_consultation_groups(keys, verifier):
+    p = verifier.verify("Bearer " + keys.token(area="etela-savo", roles=("group-member",),
+                                               groups=("haastavat-erot-etela-savo",)))
+    assert p.roles == frozenset({"group-member"}) and p.groups == frozenset({"haastavat-erot-etela-savo"})
+    assert verifier.verify("Bearer " + keys.token(area="etela-savo")).groups == frozenset()
+
+
+@pytest.mark.parametrize("groups", ["haastavat-erot", ["Maija Virtanen"], [1], ["x" * 65], ["g"] * 51])
+def test_a_groups_claim_that_is_not_a_list_of_group_ids_is_refused(keys, verifier, groups):
+    now = int(time.time())
+    token = jwt.encode({"sub": "u", "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + 60,
+                        AREA_CLAIM: "etela-savo", ROLES_CLAIM: ["secretary"], "ot_groups": groups},
+                       keys.private_path.read_bytes(), algorithm="ES256")
+    with pytest.raises(Unauthenticated, match="ot_groups"):
+        verifier.verify("Bearer " + token)

@@ -17,6 +17,7 @@ Two issuers are trusted, each with its own keys, and they never mix:
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from dataclasses import dataclass
 
@@ -26,12 +27,18 @@ from .errors import PermissionDenied, Unauthenticated
 
 # "service" is for the platform's own services calling each other (e.g. feedback reading a
 # request's contact e-mail from intake at send time, so that events never need to carry it).
-ROLES = ("professional", "coordinator", "secretary", "expert", "admin", "service")
+ROLES = ("professional", "coordinator", "secretary", "expert", "group-member", "admin", "service")
 ALGORITHMS = ["RS256", "ES256"]
 
-# Claim names. "ot_area" and "ot_roles" are ours; "sub" is the standard subject.
+# Claim names. "ot_area", "ot_roles" and "ot_groups" are ours; "sub" is the standard subject.
 AREA_CLAIM = "ot_area"
 ROLES_CLAIM = "ot_roles"
+# The consultation groups (ids of the OT service map, e.g. "haastavat-erot-pohjois-savo") a
+# secretary runs or a group member sits in: what they may read of a case depends on the group the
+# case is booked into.
+GROUPS_CLAIM = "ot_groups"
+_GROUP_ID = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+MAX_GROUPS = 50
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Principal:
     subject: str
     tenant: str
     roles: frozenset[str]
+    groups: frozenset[str] = frozenset()
 
     def has_any(self, *roles: str) -> bool:
         # No role is a super-user: the area's data-protection officer ("admin") gets what its
@@ -163,16 +171,22 @@ class TokenVerifier:
         if area != self.tenant:
             raise PermissionDenied(
                 "Tunniste on toisen hyvinvointialueen. / The token belongs to another wellbeing area.")
+        groups = claims.get(GROUPS_CLAIM) or []
+        if (not isinstance(groups, list) or len(groups) > MAX_GROUPS
+                or not all(isinstance(g, str) and len(g) <= 64 and _GROUP_ID.fullmatch(g) for g in groups)):
+            raise Unauthenticated(f"Tunnisteen {GROUPS_CLAIM} ei ole lista ryhmätunnuksia. / The token's {GROUPS_CLAIM} "
+                                  "is not a list of group ids.")
         if as_service:
             if set(roles) != {SERVICE_ROLE}:
                 raise PermissionDenied("Palvelutunnisteella voi olla vain rooli service. / A service token may carry "
                                        "only the role service.")
             known = frozenset({SERVICE_ROLE})
+            groups = []
         else:
             known = frozenset(r for r in roles if r in ROLES and r != SERVICE_ROLE)
         if not known:
             raise PermissionDenied("Tunnisteessa ei ole yhtään roolia. / The token carries no role.")
-        return Principal(subject=subject, tenant=area, roles=known)
+        return Principal(subject=subject, tenant=area, roles=known, groups=frozenset(groups))
 
     def _check_lifetime(self, claims: dict) -> None:
         """A stolen token is useful for as long as it lives: refuse ones made to live for days."""

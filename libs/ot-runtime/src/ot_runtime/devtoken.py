@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .auth import AREA_CLAIM, ROLES, ROLES_CLAIM
+from .auth import AREA_CLAIM, GROUPS_CLAIM, ROLES, ROLES_CLAIM
 from .tenants import TENANTS
 
 DEFAULT_KEY_DIR = Path(os.environ.get("OT_DEV_KEY_DIR", ".data/dev-keys"))
@@ -57,11 +57,15 @@ def public_jwk(private_pem: bytes) -> dict:
 
 
 def make_token(private_pem: bytes, *, area: str, roles: list[str], subject: str,
-               issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE, ttl_seconds: int = 8 * 3600) -> str:
-    """An ES256 token whose `kid` names its key (verifiers that pick keys from a JWKS need it)."""
+               issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE, ttl_seconds: int = 8 * 3600,
+               groups: list[str] | None = None) -> str:
+    """An ES256 token whose `kid` names its key (verifiers that pick keys from a JWKS need it).
+    `groups`: the consultation groups a secretary or group member belongs to."""
     now = int(time.time())
     claims = {"sub": subject, "iss": issuer, "aud": audience, "iat": now, "exp": now + ttl_seconds,
               "jti": str(uuid.uuid4()), AREA_CLAIM: area, ROLES_CLAIM: roles}
+    if groups:
+        claims[GROUPS_CLAIM] = list(groups)
     return jwt.encode(claims, private_pem, algorithm="ES256", headers={"kid": public_jwk(private_pem)["kid"]})
 
 
@@ -73,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", action="append", choices=ROLES,
                         help="role(s) to carry; repeat for several (default: professional)")
     parser.add_argument("--subject", default=None, help="the user id (default: dev-<role>)")
+    parser.add_argument("--group", action="append", default=[],
+                        help="a consultation group the secretary or group member belongs to (repeat for several), "
+                             "e.g. haastavat-erot-pohjois-savo")
     parser.add_argument("--key-dir", type=Path, default=DEFAULT_KEY_DIR)
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds (default 8 h)")
     parser.add_argument("--jwk", action="store_true", help="print the signing key's public JWK (with its kid) "
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(make_token(private.read_bytes(), area=args.area, roles=roles,
                      subject=args.subject or f"dev-{roles[0]}", ttl_seconds=args.ttl,
-                     issuer=DEV_SERVICE_ISSUER if as_service else DEV_ISSUER))
+                     issuer=DEV_SERVICE_ISSUER if as_service else DEV_ISSUER, groups=args.group))
     return 0
 
 

@@ -31,9 +31,9 @@ class TestKeys:
                           issuer=DEV_SERVICE_ISSUER, ttl_seconds=ttl_seconds)
 
     def token(self, area: str = "pohjois-savo", roles: tuple[str, ...] = ("professional",),
-              subject: str = "test-user", ttl_seconds: int = 3600) -> str:
+              subject: str = "test-user", ttl_seconds: int = 3600, groups: tuple[str, ...] = ()) -> str:
         return make_token(self.private_path.read_bytes(), area=area, roles=list(roles), subject=subject,
-                          ttl_seconds=ttl_seconds)
+                          ttl_seconds=ttl_seconds, groups=list(groups))
 
     def metadata(self, **kwargs) -> tuple[tuple[str, str], ...]:
         """A person's token with `roles`; roles=("service",) gives a platform service's token."""
