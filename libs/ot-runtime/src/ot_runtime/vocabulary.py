@@ -41,6 +41,7 @@ class RequestStatus(StrEnum):
     RECOMMENDATIONS_RETURNED = "recommendations_returned"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
+    AWAITING_INFORMATION = "awaiting_information"   # the OT team asked the professional; the clock stops
 
 
 class ConsentForm(StrEnum):
