@@ -8,8 +8,8 @@ from them (scripts/policy_tables.py).
 The `admin` role (the area's data-protection officer) reads the catalogue and nothing else: the
 catalogue is the only place here with personal data (the contact persons of the network's
 units), and answering such a person's access request is that role's duty. Proposals and
-assignments are case handling, not its work. No platform service calls experts over gRPC (intake
-learns of assignments from events), so the `service` role has no RPC here.
+assignments are case handling, not its work. The only platform service that calls experts is
+feedback, reading an assigned expert's contact e-mail (GetExpert) to notify them.
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ READERS = ("professional", "coordinator", "secretary", "expert")
 ACCESS = access_table(SERVICE, {
     # The catalogue: shared knowledge of the network; admin reads it for contact persons' data requests.
     "ListExperts": (*READERS, "admin"),
-    "GetExpert": (*READERS, "admin"),
+    # ... and feedback (service), which mails an assigned expert at the contact address.
+    "GetExpert": (*READERS, "admin", "service"),
     # Maintaining the area's overlay and its own experts is the coordinator's job.
     "CreateExpert": ("coordinator",),
     "UpdateExpert": ("coordinator",),
