@@ -91,7 +91,8 @@ def test_after_retention_the_case_text_is_unreadable_everywhere_but_the_request_
     intake_service = start_intake(consent=start_consent(consent_clock))
     intake, consent = stubs(intake_service)
     professional = keys.metadata(subject="prof-retention")
-    secretary = keys.metadata(roles=("secretary",), subject="secr-retention")
+    # The secretary of the group whose meeting the request is booked into (ot_groups).
+    secretary = keys.metadata(roles=("secretary",), subject="secr-retention", groups=("haastavat-erot-kuopio",))
     coordinator = keys.metadata(roles=("coordinator",), subject="coord-retention")
 
     starts = Timestamp()
@@ -102,6 +103,9 @@ def test_after_retention_the_case_text_is_unreadable_everywhere_but_the_request_
     rid = created.request_id
     intake.BookMeeting(ipb.BookMeetingRequest(request_id=rid, meeting_id=meeting.meeting_id), metadata=professional)
     intake.MarkConsulted(ipb.RequestRef(request_id=rid), metadata=secretary)
+    # The answer to return (the coordinator reads and writes whatever the consent's scope).
+    intake.AddEntry(ipb.AddEntryRequest(request_id=rid, kind=ipb.ENTRY_KIND_RECOMMENDATIONS,
+                                        text="Ryhmä suosittelee perheasioiden sovittelua."), metadata=coordinator)
     intake.ReturnRecommendations(ipb.RequestRef(request_id=rid), metadata=secretary)
 
     # The published copy is ciphertext that the request's key opens, while the key exists.

@@ -45,7 +45,7 @@ from conftest import TENANT, service_env, start_service, wait_until
 from test_intake_flow import submit_request
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kafka.sh"
-SERVICES = {"intake": ["experts", "consent"], "consent": ["intake"]}  # service: the services it consumes
+SERVICES = {"intake": ["experts", "consent"], "consent": ["intake", "experts"]}  # service: the services it consumes
 
 
 def _free_port() -> int:
@@ -319,7 +319,8 @@ def test_a_service_writes_only_its_own_topics_and_reads_only_what_it_consumes(se
     # What consent's user can see at all: its own topics and the one it consumes, nothing else.
     probe = KafkaConsumer(bootstrap_servers=[secure_kafka.bootstrap], **secure_kafka.config("consent"))
     try:
-        assert probe.topics() == {f"{prefix}.consent.v1", f"{prefix}.consent.dlt.v1", f"{prefix}.intake.v1"}
+        assert probe.topics() == {f"{prefix}.consent.v1", f"{prefix}.consent.dlt.v1", f"{prefix}.intake.v1",
+                                  f"{prefix}.experts.v1"}
     finally:
         probe.close()
     # intake's dead letters hold a record (written above), and consent gets none of it.

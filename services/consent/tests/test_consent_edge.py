@@ -129,7 +129,7 @@ def test_the_data_protection_officer_gets_the_trail_and_the_consent_records_but_
     assert {m.name for m in SERVICE.methods if "admin" in allowed(m.name)} == {
         "QueryAudit", "VerifyAudit", "GetConsent", "ListRetentionPolicies"}
     assert {m.name for m in SERVICE.methods if "service" in allowed(m.name)} == {"CheckSharing"}
-    assert allowed("GetDataKey") == {"professional", "coordinator", "secretary"}
+    assert allowed("GetDataKey") == {"professional", "coordinator", "secretary", "expert", "group-member"}
 
 
 # --- role × RPC ----------------------------------------------------------------------------------
@@ -160,11 +160,14 @@ def test_the_valid_requests_succeed_for_a_permitted_role(client, keys, known):
 # --- object-level rules: which case a caller may touch -----------------------------------------------
 
 @pytest.mark.parametrize("method, role, subject, outcome", [
-    # Reading content: the owner and the OT team, not another professional.
+    # Reading content: the owner and the coordinators; not another professional, nor a secretary,
+    # group member or expert with no booking or assignment here (every cell: test_content_reads.py).
     ("GetDataKey", "professional", OWNER, "OK"),
     ("GetDataKey", "professional", "prof-2", "NOT_OWNER"),
     ("GetDataKey", "coordinator", "coord-1", "OK"),
-    ("GetDataKey", "secretary", "secr-1", "OK"),
+    ("GetDataKey", "secretary", "secr-1", "NOT_BOOKED_GROUP"),
+    ("GetDataKey", "group-member", "member-1", "NOT_BOOKED_GROUP"),
+    ("GetDataKey", "expert", f"expert-{EXPERT}", "NOT_ASSIGNED"),
     # The consent is the owner's to record or withdraw.
     ("RecordConsent", "professional", OWNER, "OK"),
     ("RecordConsent", "professional", "prof-2", "NOT_OWNER"),
@@ -191,12 +194,13 @@ def test_object_level_rules(client, keys, known, method, role, subject, outcome)
         assert (code, reasons) == (grpc.StatusCode.PERMISSION_DENIED, {outcome})
 
 
-def test_the_owner_gets_the_same_key_as_the_ot_team_and_each_read_is_audited(client, keys, known, engine):
+def test_the_owner_gets_the_same_key_as_the_coordinator_and_each_read_is_audited(client, keys, known, engine):
     mine = client.GetDataKey(pb.GetDataKeyRequest(request_id=REQ, purpose="view"), metadata=token(keys, ("professional",)))
     theirs = client.GetDataKey(pb.GetDataKeyRequest(request_id=REQ, purpose="triage"),
-                               metadata=token(keys, ("secretary",), subject="secr-1"))
+                               metadata=token(keys, ("coordinator",), subject="coord-1"))
     assert mine.data_key == theirs.data_key and len(mine.data_key) == 32
-    assert [d for a, d in trail(engine) if a == "content.read"] == ["purpose=view", "purpose=triage"]
+    assert [d for a, d in trail(engine) if a == "content.read"] == ["purpose=view; as=owner",
+                                                                     "purpose=triage; as=coordinator"]
 
 
 # --- what reaches the append-only trail: party ids and purposes ---------------------------------------

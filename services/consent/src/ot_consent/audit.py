@@ -36,7 +36,8 @@ GENESIS = "0" * 64
 # Every action the trail records: the closed set QueryAudit's `action` filter accepts (edge.py),
 # and `Trail.append` refuses any other, so a new action is added here or nowhere.
 ACTIONS = frozenset({
-    "case.opened", "case.abandoned", "content.read", "consent.recorded", "consent.withdrawn", "sharing.check",
+    "case.opened", "case.abandoned", "content.read", "content.refused", "consent.recorded", "consent.withdrawn",
+    "sharing.check",
     "policy.changed", "key.shredded", "master_key.current", "master_key.rewrapped", "master_key.retired",
 })
 

@@ -158,7 +158,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
             repo = ConsentRepository(s)
             return [repo.policy(settings.tenant, t, handlers.default_policies) for t in RequestType]
 
-    parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox, consumes=["intake"],
+    # Intake's events (a request stored, its status and booking) and experts' (who is assigned).
+    parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox,
+                 consumes=["intake", "experts"],
                  handlers=event_handlers(handlers), register=register, access=ACCESS, field_rules=FIELD_RULES,
                  make_app=lambda checks, verifier: create_app(settings.tenant, checks, current_policies))
     return ConsentApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,

@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from ot_runtime.vocabulary import ConsentForm, ConsentGiver, RequestType  # noqa: F401 (re-exported)
+
+from ot_runtime.auth import Principal
+from ot_runtime.vocabulary import ConsentForm, ConsentGiver, RequestStatus, RequestType  # noqa: F401 (re-exported)
 
 
 class PartyKind(StrEnum):
@@ -84,6 +86,115 @@ def sharing_decision(case: Case | None, consent: ConsentVersion | None, party: P
     return Decision(False, "NOT_IN_SCOPE",
                     "Suostumus ei kata tätä vastaanottajaa; pyydä ammattilaista päivittämään suostumuksen laajuus.",
                     "The consent does not cover this recipient; ask the professional to update its scope.")
+
+
+# An expert logs in with the subject "expert-<expert id>" (README); the id is the party whose
+# sharing consent decides.
+EXPERT_SUBJECT_PREFIX = "expert-"
+
+
+@dataclass
+class Assignment:
+    """The experts assigned to a request now, as experts' last event said (each event carries the
+    full set). `as_of` is that event's time: an older event arriving later changes nothing."""
+    request_id: str
+    expert_ids: list[str]
+    as_of: datetime
+
+
+@dataclass
+class Booking:
+    """The consultation group a request is booked into now, as intake's status changes said.
+    `group_id` None: not booked (never, withdrawn, or moved back before booking). `answered_at`:
+    when the recommendations were returned (or the request closed), which ends the members' right
+    to read; the group's secretary keeps it until the content is shredded. `as_of`: the time of
+    the change this row follows, so an older change arriving later changes nothing."""
+    request_id: str
+    group_id: str | None
+    answered_at: datetime | None
+    as_of: datetime
+
+
+# Statuses in which a request is not booked into any meeting: a change to one of them unbooks it.
+_NOT_BOOKED = {RequestStatus.SUBMITTED, RequestStatus.TRIAGED, RequestStatus.ASSIGNED, RequestStatus.WITHDRAWN}
+_ANSWERED = {RequestStatus.RECOMMENDATIONS_RETURNED, RequestStatus.CLOSED}
+
+
+def assignment_after(current: Assignment | None, request_id: str, expert_ids: list[str], at: datetime) -> Assignment:
+    """The assignment after one of experts' events (the full set assigned after it)."""
+    if current is not None and at < current.as_of:
+        return current
+    return Assignment(request_id, sorted(set(expert_ids)), at)
+
+
+def booking_after(current: Booking | None, request_id: str, to_status: RequestStatus | None, group_id: str,
+                  at: datetime) -> Booking:
+    """The booking after one of intake's status changes of the request."""
+    if current is not None and at < current.as_of:
+        return current
+    group, answered = (current.group_id, current.answered_at) if current else (None, None)
+    if to_status is RequestStatus.SCHEDULED:
+        if group_id:  # a booking; without a group it is the way back from awaiting_information
+            group, answered = group_id, None
+    elif to_status in _NOT_BOOKED:
+        group, answered = None, None
+    elif to_status in _ANSWERED:
+        answered = answered or at
+    # consulted, awaiting_information, a status this version does not know: the booking stands
+    return Booking(request_id, group, answered, at)
+
+
+@dataclass(frozen=True)
+class ReadDecision:
+    """May this caller have the request's data key? `code`: on what basis (owner, coordinator,
+    assigned_expert, group_secretary, group_member), or why not (NOT_OWNER, NOT_ASSIGNED,
+    NOT_BOOKED_GROUP, RECOMMENDATIONS_RETURNED, or the sharing decision's code such as
+    CONSENT_WITHDRAWN, NOT_IN_SCOPE). `party`/`sharing`: the party whose sharing was checked."""
+    allowed: bool
+    code: str
+    party: Party | None = None
+    sharing: Decision | None = None
+
+
+def content_access(who: Principal, case: Case, consent: ConsentVersion | None, assignment: Assignment | None,
+                   booking: Booking | None) -> ReadDecision:
+    """The object-level rule of reading case content (consent's half of it; intake applies the
+    same rule, but consent never takes intake's word: anyone with a token can call it directly).
+
+    The owning professional and the area's coordinators read. An expert reads while assigned to
+    the request and while the consent allows sharing with that expert organisation; a secretary
+    (until the content is shredded) or a group member (until the recommendations are returned)
+    of the group the request is booked into now, while the consent allows sharing with that
+    group. Nobody else: not a secretary or member of another group, not the data-protection
+    officer (whom the access table already refuses)."""
+    if who.subject == case.owner_subject:
+        return ReadDecision(True, "owner")
+    if who.has_any("coordinator"):
+        return ReadDecision(True, "coordinator")
+    related: list[tuple[str, Party]] = []
+    expert_id = who.subject.removeprefix(EXPERT_SUBJECT_PREFIX) if who.subject.startswith(EXPERT_SUBJECT_PREFIX) else ""
+    if who.has_any("expert") and expert_id and assignment is not None and expert_id in assignment.expert_ids:
+        related.append(("assigned_expert", Party(PartyKind.EXPERT_ORGANISATION, expert_id)))
+    booked = booking.group_id if booking is not None else None
+    in_group = booked is not None and booked in who.groups
+    if in_group and who.has_any("secretary"):
+        related.append(("group_secretary", Party(PartyKind.GROUP, booked)))
+    elif in_group and who.has_any("group-member") and booking.answered_at is None:
+        related.append(("group_member", Party(PartyKind.GROUP, booked)))
+    checked = [(basis, party, sharing_decision(case, consent, party)) for basis, party in related]
+    for basis, party, decision in checked:
+        if decision.allowed:
+            return ReadDecision(True, basis, party, decision)
+    if checked:  # related to the case, but the consent does not allow it (withdrawn, out of scope...)
+        _, party, decision = checked[0]
+        return ReadDecision(False, decision.code, party, decision)
+    if in_group and who.has_any("group-member"):
+        return ReadDecision(False, "RECOMMENDATIONS_RETURNED", Party(PartyKind.GROUP, booked))
+    if who.has_any("secretary", "group-member"):
+        return ReadDecision(False, "NOT_BOOKED_GROUP")
+    if who.has_any("expert"):
+        return ReadDecision(False, "NOT_ASSIGNED")
+    return ReadDecision(False, "NOT_OWNER")
 
 
 @dataclass(frozen=True)

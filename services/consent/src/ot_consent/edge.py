@@ -2,12 +2,16 @@
 
 Both tables are enforced by the shared interceptors before a handler runs (ot_runtime.access,
 ot_runtime.fields). What is left to the handlers is the object-level rule: which case a caller
-may touch (the owning professional; the area's OT team), see handlers.py.
+may touch (the owning professional; the area's coordinators; for case content also the assigned
+experts and the booked group's secretary and members, while the consent allows it), see
+domain.content_access and handlers.py.
 
 Roles (README, DOMAIN.md): the professional owns a case's consent; the OT team (coordinator,
-secretary) reads case content and asks before sharing; the admin is the area's data-protection
-officer, with the audit trail and the consent records as evidence of lawful processing, but no
-case content; "service" is another platform service asking the sharing question.
+secretary) asks before sharing; the coordinator, and for the cases booked into their group a
+secretary and the group's members, and the experts assigned to a case read its content; the
+admin is the area's data-protection officer, with the audit trail and the consent records as
+evidence of lawful processing, but no case content; "service" is another platform service asking
+the sharing question.
 
 What a caller sends here goes into consent's records and its append-only audit trail (purposes,
 party ids), which can never be edited: so every string is a closed form or guarded, and none is
@@ -27,8 +31,10 @@ SERVICE = pb.DESCRIPTOR.services_by_name["ConsentService"]
 ACCESS = access_table(SERVICE, {
     # Intake opens the case at submission with the submitting professional's own token (the owner).
     "OpenCase": ("professional",),
-    # Reading case content: its owner and the area's OT team; never the officer (no case content).
-    "GetDataKey": ("professional", "coordinator", "secretary"),
+    # Reading case content: its owner, the area's coordinators, an assigned expert, the secretary and
+    # members of the group it is booked into (which case: domain.content_access). Never the officer
+    # (no case content), never a platform service (intake asks with the reader's own token).
+    "GetDataKey": ("professional", "coordinator", "secretary", "expert", "group-member"),
     # The consent is the owning professional's assessment; only they record a new version...
     "RecordConsent": ("professional",),
     # ... or its withdrawal (the professional hears of it from the client).

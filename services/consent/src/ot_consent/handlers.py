@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ot_runtime.auth import Principal
 from ot_runtime.clock import Clock
+from ot_runtime.consumer import Poison
 from ot_runtime.crypto import CannotOpen, KeyVersionNotHeld, MasterKeys, new_key
 from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied,
                                Unavailable)
@@ -28,7 +29,8 @@ from ot_runtime.settings import SettingsError
 
 from . import audit
 from .domain import (DEFAULT_POLICIES, Case, ConsentForm, ConsentGiver, ConsentVersion, Decision, Party, PartyKind,
-                     RequestType, RetentionPolicy, erasure_due, orphans_due, sharing_decision)
+                     ReadDecision, RequestStatus, RequestType, RetentionPolicy, assignment_after, booking_after,
+                     content_access, erasure_due, orphans_due, sharing_decision)
 from .store import ConsentRepository, audit_log
 
 log = logging.getLogger("ot.consent")
@@ -38,7 +40,6 @@ CONSENT_WITHDRAWN = "ot.consent.consent.withdrawn.v1"
 KEY_SHREDDED = "ot.consent.key.shredded.v1"
 AUDIT_ANCHORED = "ot.consent.audit.anchored.v1"
 AUDIT_ANCHOR_SUBJECT = "audit-trail"  # one record key: the anchors stay in order on one partition
-STAFF = ("coordinator", "secretary")
 # A case intake has not confirmed (its RequestSubmitted) this long after opening is an orphan;
 # intake's relay publishes within seconds. OT_CONSENT_ORPHAN_GRACE_SECONDS.
 DEFAULT_ORPHAN_GRACE = timedelta(hours=1)
@@ -59,6 +60,56 @@ def _purpose(purpose: str) -> str:
 
 def _not_owner(request_id: str, message: str) -> PermissionDenied:
     return PermissionDenied(message, reason="NOT_OWNER", info={"request_id": request_id})
+
+
+# Why a data key is refused, by ReadDecision.code (a sharing refusal says it in its own words).
+_READ_REFUSALS = {
+    "NOT_OWNER": ("Sisällön lukevat pyynnön tehnyt ammattilainen, koordinaattori, nimetty asiantuntija ja ryhmä, "
+                  "jonka kokoukseen pyyntö on varattu.",
+                  "The content is read by the professional who made the request, the coordinator, an assigned "
+                  "expert and the group whose meeting it is booked into."),
+    "NOT_ASSIGNED": ("Sinua ei ole nimetty tämän pyynnön asiantuntijaksi.",
+                     "You are not assigned to this request as its expert."),
+    "NOT_BOOKED_GROUP": ("Pyyntö ei ole varattuna ryhmäsi kokoukseen.",
+                         "The request is not booked into a meeting of your group."),
+    "RECOMMENDATIONS_RETURNED": ("Suositukset on palautettu ammattilaiselle; ryhmän jäsenet eivät enää lue "
+                                 "tapausta.",
+                                 "The recommendations were returned to the professional; the group's members no "
+                                 "longer read the case."),
+}
+
+
+def _read_refused(request_id: str, d: ReadDecision) -> PermissionDenied:
+    fi, en = (d.sharing.fi, d.sharing.en) if d.sharing is not None else _READ_REFUSALS[d.code]
+    info = {"request_id": request_id}
+    if d.party is not None:
+        info["party"] = d.party.label()
+    return PermissionDenied(f"{fi} / {en}", reason=d.code, info=info)
+
+
+def _read_detail(purpose: str, d: ReadDecision) -> str:
+    """The audit entry of a key handed out or refused: why, on what basis, which party's sharing
+    was checked and what it said."""
+    parts = [f"purpose={_purpose(purpose)}", f"as={d.code}" if d.allowed else f"refused={d.code}"]
+    if d.party is not None:
+        parts.append(f"party={d.party.label()}")
+    if d.sharing is not None:
+        parts.append(f"sharing={d.sharing.code}")
+    return "; ".join(parts)
+
+
+# The longest ids the events may carry (the columns' sizes): anything else is not an event of ours.
+_MAX_ID = {"request_id": 36, "group_id": 80, "expert_id": 80}
+_MAX_EXPERTS = 100
+
+
+def _check_event_ids(request_id: str, group_id: str = "", expert_ids: list[str] = ()) -> None:
+    if not request_id or len(request_id) > _MAX_ID["request_id"]:
+        raise Poison("the event has no request id, or one longer than 36 characters")
+    if len(group_id) > _MAX_ID["group_id"]:
+        raise Poison("the event's group id is longer than 80 characters")
+    if len(expert_ids) > _MAX_EXPERTS or any(not x or len(x) > _MAX_ID["expert_id"] for x in expert_ids):
+        raise Poison("the event's expert ids are not 1-80 characters each, at most 100 of them")
 
 
 def validate_consent(form: ConsentForm | None, given_by: ConsentGiver | None, capacity: bool,
@@ -171,20 +222,26 @@ class ConsentHandlers:
             return key, version
 
     def data_key(self, who: Principal, request_id: str, purpose: str) -> bytes:
+        """The request's data key, for whoever content_access admits now (domain.py); each key
+        handed out is a `content.read` entry, each refusal of a caller with the role a
+        `content.refused` one, both naming the basis or reason, the party and its sharing
+        decision. The refusal's entry is committed before the refusal goes out."""
         with self.sessions.begin() as s:
             repo = ConsentRepository(s)
             case = self._case(repo, request_id)
-            if case.owner_subject != who.subject and not who.has_any(*STAFF):
-                raise _not_owner(request_id, "Vain pyynnön tehnyt ammattilainen tai OT-tiimi voi lukea sen sisällön. / "
-                                             "Only the professional who made the request or the OT team may read its "
-                                             "content.")
+            decision = content_access(who, case, repo.current(request_id), repo.assignment(request_id),
+                                      repo.booking(request_id))
             wrapped = repo.wrapped_key(request_id)
-            if wrapped is None:
+            if wrapped is None:  # shredded: nothing to read for anyone, neither a read nor a refusal
                 raise NotFound("Tapauksen sisältö on poistettu säilytysajan päätyttyä. / The case content was erased "
                                "at the end of its retention.")
-            self.trail.append(s, at=self.clock.now(), who=who, action="content.read", request_id=request_id,
-                              detail=f"purpose={_purpose(purpose)}")
-            return self._unwrap(request_id, wrapped)
+            if decision.allowed:
+                self.trail.append(s, at=self.clock.now(), who=who, action="content.read", request_id=request_id,
+                                  detail=_read_detail(purpose, decision))
+                return self._unwrap(request_id, wrapped)
+            self.trail.append(s, at=self.clock.now(), who=who, action="content.refused", request_id=request_id,
+                              detail=_read_detail(purpose, decision))
+        raise _read_refused(request_id, decision)
 
     # --- consent --------------------------------------------------------------------------
     def record(self, who: Principal, request_id: str, form: ConsentForm | None, given_by: ConsentGiver | None,
@@ -290,6 +347,7 @@ class ConsentHandlers:
             now = self.clock.now()
             repo.shred_key(request_id, now, ABANDONED_REASON)
             repo.drop_versions(request_id)
+            repo.forget_readers(request_id)
             case.content_erased_at = case.abandoned_at = now
             repo.save_case(case)
             self.trail.append(s, at=now, who=who, action="case.abandoned", request_id=request_id,
@@ -304,6 +362,7 @@ class ConsentHandlers:
                 return False  # another replica did it meanwhile
             now = self.clock.now()
             repo.shred_key(request_id, now, reason)
+            repo.forget_readers(request_id)
             case.content_erased_at = now
             repo.save_case(case)
             self.trail.append(s, at=now, who=who, action="key.shredded", request_id=request_id, detail=reason)
@@ -498,6 +557,30 @@ class ConsentHandlers:
         elif not recommendations and case.ended_at is None:
             case.ended_at = at
         repo.save_case(case)
+
+    def on_booking_change(self, session: Session, request_id: str, to_status: RequestStatus | None, group_id: str,
+                          at: datetime) -> None:
+        """Intake changed the request's status: a booking (SCHEDULED with the meeting's group)
+        lets the group's secretary and members read; a withdrawal or a move back before booking
+        ends that; the returned recommendations end the members' right (domain.booking_after).
+        Tolerates any order and repeats: a change older than the row changes nothing, and a
+        request consent does not know yet gets its row all the same."""
+        _check_event_ids(request_id, group_id)
+        repo = ConsentRepository(session)
+        current = repo.booking(request_id)
+        after = booking_after(current, request_id, to_status, group_id, at)
+        if after is not current:
+            repo.save_booking(after, existed=current is not None)
+
+    def on_assignment(self, session: Session, request_id: str, expert_ids: list[str], at: datetime) -> None:
+        """Experts assigned or unassigned experts: `expert_ids` is the full set assigned now.
+        Order and repeats as in on_booking_change."""
+        _check_event_ids(request_id, expert_ids=expert_ids)
+        repo = ConsentRepository(session)
+        current = repo.assignment(request_id)
+        after = assignment_after(current, request_id, expert_ids, at)
+        if after is not current:
+            repo.save_assignment(after, existed=current is not None)
 
     # --- shared steps ---------------------------------------------------------------------
     def _new_version(self, who: Principal, request_id: str, make, action: str) -> ConsentVersion:

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 from ot_runtime.crypto import LEGACY_KEY_ID
 from ot_runtime.db import UtcDateTime, inbox_table, outbox_table
 
-from .domain import (Case, ConsentForm, ConsentGiver, ConsentVersion, DEFAULT_POLICIES, Party, PartyKind,
-                     RequestType, RetentionPolicy)
+from .domain import (Assignment, Booking, Case, ConsentForm, ConsentGiver, ConsentVersion, DEFAULT_POLICIES, Party,
+                     PartyKind, RequestType, RetentionPolicy)
 
 metadata = sa.MetaData()
 
@@ -112,6 +112,27 @@ audit_head = sa.Table(
     # The last sequence published as an anchor (see audit.Trail.anchor).
     sa.Column("anchored_sequence", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False,
               server_default="0"),
+)
+
+# Who may read a case besides its owner and the coordinators: the experts assigned to it now (from
+# experts' events, each with the full set) and the group it is booked into now (from intake's
+# status changes). One whole row per request, replaced by each event newer than it (`as_of`). No
+# foreign key to cases: the events may come before consent knows the case (or for a request it
+# never opened), and a row without its case gives nobody anything. Both go when the content is
+# shredded.
+expert_assignments = sa.Table(
+    "expert_assignments", metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("expert_ids", sa.JSON, nullable=False),
+    sa.Column("as_of", UtcDateTime(), nullable=False),
+)
+
+group_bookings = sa.Table(
+    "group_bookings", metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("group_id", sa.String(80), nullable=True),
+    sa.Column("answered_at", UtcDateTime(), nullable=True),
+    sa.Column("as_of", UtcDateTime(), nullable=False),
 )
 
 outbox = outbox_table(metadata)
@@ -238,6 +259,38 @@ class ConsentRepository:
         rows = self.session.execute(sa.select(cases).where(cases.c.tenant == tenant,
                                                            cases.c.content_erased_at.is_(None))).mappings()
         return [_case(r) for r in rows]
+
+    # --- who else may read: assignments and bookings ----------------------------------------
+    def assignment(self, request_id: str) -> Assignment | None:
+        row = self.session.execute(sa.select(expert_assignments).where(
+            expert_assignments.c.request_id == request_id)).mappings().first()
+        return Assignment(row["request_id"], list(row["expert_ids"]), row["as_of"]) if row else None
+
+    def save_assignment(self, a: Assignment, existed: bool) -> None:
+        values = {"expert_ids": a.expert_ids, "as_of": a.as_of}
+        if existed:
+            self.session.execute(expert_assignments.update().where(
+                expert_assignments.c.request_id == a.request_id).values(**values))
+        else:
+            self.session.execute(expert_assignments.insert().values(request_id=a.request_id, **values))
+
+    def booking(self, request_id: str) -> Booking | None:
+        row = self.session.execute(sa.select(group_bookings).where(
+            group_bookings.c.request_id == request_id)).mappings().first()
+        return Booking(row["request_id"], row["group_id"], row["answered_at"], row["as_of"]) if row else None
+
+    def save_booking(self, b: Booking, existed: bool) -> None:
+        values = {"group_id": b.group_id, "answered_at": b.answered_at, "as_of": b.as_of}
+        if existed:
+            self.session.execute(group_bookings.update().where(
+                group_bookings.c.request_id == b.request_id).values(**values))
+        else:
+            self.session.execute(group_bookings.insert().values(request_id=b.request_id, **values))
+
+    def forget_readers(self, request_id: str) -> None:
+        """The content is gone: nobody's right to read it needs keeping."""
+        self.session.execute(expert_assignments.delete().where(expert_assignments.c.request_id == request_id))
+        self.session.execute(group_bookings.delete().where(group_bookings.c.request_id == request_id))
 
     def policy(self, tenant: str, type_: RequestType,
                defaults: dict[RequestType, RetentionPolicy] = DEFAULT_POLICIES) -> RetentionPolicy:
