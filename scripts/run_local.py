@@ -91,7 +91,9 @@ def service_env(name: str, grpc_port: int, http_port: int, tenant: str, kafka: s
             "AUTH_JWT_AUDIENCE": DEV_AUDIENCE, "AUTH_JWT_PUBLIC_KEY_FILE": str(public_key),
             "AUTH_SERVICE_ISSUER": DEV_SERVICE_ISSUER,
             "AUTH_SERVICE_PUBLIC_KEY_FILE": str(ensure_keys(DATA / "dev-keys", SERVICE_KEY)[1]),
-            "OT_CONSENT_GRPC_TARGET": "127.0.0.1:50053", **consent_keys()}
+            "OT_CONSENT_GRPC_TARGET": "127.0.0.1:50053", **consent_keys(),
+            # intake's seed-demo acts as the demo's (fictional) people: tokens signed with the dev key
+            "OT_DEMO_TOKEN_KEY_FILE": str(DATA / "dev-keys" / "jwt-private.pem")}
 
 
 def run_step(command: list[str], env: dict) -> None:

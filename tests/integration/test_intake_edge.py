@@ -206,6 +206,7 @@ def test_fuzzing_every_rpc_on_postgresql_finds_no_internal_error_and_leaves_no_o
     meeting = client.PublishMeeting(pb.PublishMeetingRequest(group_id="haastavat-erot-kuopio", starts_at=in_days(30),
                                                              capacity=5), metadata=keys.metadata(roles=("secretary",)))
     rid = ot_tuki.request_id
+    talk = client.SubmitRequest(submit_request(), metadata=professional).request_id  # not withdrawn by the seeds
     seeds = {
         "SubmitRequest": submit_request(idempotency_key="lomake-fuzz"),
         "GetRequest": pb.GetRequestRequest(request_id=rid),
@@ -221,11 +222,17 @@ def test_fuzzing_every_rpc_on_postgresql_finds_no_internal_error_and_leaves_no_o
         "WithdrawRequest": pb.RequestRef(request_id=rid),
         "ExportProfessionalData": pb.ProfessionalRef(subject="test-user"),
         "EraseProfessionalData": pb.ProfessionalRef(subject="prof-away"),
+        "AddEntry": pb.AddEntryRequest(request_id=talk, kind=pb.ENTRY_KIND_NOTE, text="Soitettu työntekijälle."),
+        "ListEntries": pb.ListEntriesRequest(request_id=talk),
+        "GetMeetingAgenda": pb.GetMeetingAgendaRequest(meeting_id=meeting.meeting_id),
     }
-    counts = fuzz_service(intake.channel, SERVICE, lambda method: keys.metadata(roles=person_roles(method)),
+    counts = fuzz_service(intake.channel, SERVICE,
+                          lambda method: keys.metadata(roles=person_roles(method), groups=("haastavat-erot-kuopio",)),
                           examples=40, raw_payloads=15, seed_messages=seeds)
-    assert counts["SubmitRequest"].get("OK", 0) > 0  # valid mutations reached PostgreSQL and consent
+    for method in ("SubmitRequest", "AddEntry", "ListEntries", "GetMeetingAgenda"):
+        assert counts[method].get("OK", 0) > 0, method  # valid mutations reached PostgreSQL and consent
     assert counts["SubmitRequest"].get("INVALID_ARGUMENT", 0) > 0
+    assert counts["AddEntry"].get("INVALID_ARGUMENT", 0) > 0
 
     health = health_pb2_grpc.HealthStub(intake.channel).Check(health_pb2.HealthCheckRequest(service=SERVICE.full_name))
     assert health.status == health_pb2.HealthCheckResponse.SERVING

@@ -1,6 +1,7 @@
 """Shared values and builders for intake's unit tests (fictional data only)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from ot_runtime.auth import Principal
@@ -42,11 +43,13 @@ def submission(**changes) -> Submission:
 
 
 class FakeVault:
-    """In-memory stand-in for the consent service's key custody."""
+    """In-memory stand-in for the consent service's key custody. `refuse` holds the subjects
+    consent refuses (its own check, e.g. an expert whose organisation consent does not cover)."""
 
     def __init__(self):
         self.keys: dict[str, bytes] = {}  # the cases opened: as consent would hold them
         self.reads: list[tuple[str, str]] = []
+        self.refuse: set[str] = set()
 
     def open_case(self, r) -> bytes:
         from ot_runtime.crypto import new_key
@@ -54,6 +57,15 @@ class FakeVault:
         return self.keys[r.id]
 
     def data_key(self, request_id: str, purpose: str) -> bytes | None:
+        from ot_runtime.auth import current_principal
+        from ot_runtime.errors import Unauthenticated
+        from ot_intake.vault import KeyRefused
+        try:  # the person the real vault's call carries (set by the gRPC edge, or acting_as)
+            caller = current_principal().subject
+        except Unauthenticated:
+            caller = None
+        if caller in self.refuse:
+            raise KeyRefused("NOT_IN_SCOPE")
         self.reads.append((request_id, purpose))
         return self.keys.get(request_id)
 
@@ -90,3 +102,14 @@ def make_handlers(engine, clock, vault):
     return IntakeHandlers(sessions=session_factory(engine),
                           outbox=Outbox(outbox, source=f"/ot/{TENANT}/intake", tenant=TENANT),
                           tenant=TENANT, topic=f"ot.{TENANT}.intake.v1", clock=clock, vault=vault)
+
+
+@contextmanager
+def acting_as(who: Principal):
+    """Run handler calls as `who`, as the gRPC edge does (the vault's calls carry the caller)."""
+    from ot_runtime.auth import reset_principal, set_principal
+    tokens = set_principal(who, None)
+    try:
+        yield who
+    finally:
+        reset_principal(tokens)

@@ -23,11 +23,13 @@ from ot_runtime.auth import ROLES
 from ot_runtime.fields import unruled_fields
 from ot_runtime.testing import field_violations, fuzz_service, status_details
 from ot_intake.edge import ACCESS, FIELD_RULES, SERVICE
-from ot_intake.store import outbox, requests
+from ot_intake.store import entries, outbox, requests
 
 from intake_testkit import NOW, make_handlers, valid_request
 
 PROFESSIONAL = "test-user"  # keys.metadata()'s default subject
+GROUP = "haastavat-erot-kuopio"
+OTHER_GROUP = "haastavat-erot-jyvaskyla"
 
 
 def reason_of(error: grpc.RpcError) -> str:
@@ -58,8 +60,8 @@ def world(stub, keys):
     ot_tuki = client.SubmitRequest(valid_request(), metadata=keys.metadata())
     group = client.SubmitRequest(valid_request(type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION, anonymous=True),
                                  metadata=keys.metadata())
-    meeting = client.PublishMeeting(pb.PublishMeetingRequest(group_id="haastavat-erot-kuopio",
-                                                             starts_at=ts(NOW + timedelta(days=30)), capacity=5),
+    meeting = client.PublishMeeting(pb.PublishMeetingRequest(group_id=GROUP, starts_at=ts(NOW + timedelta(days=30)),
+                                                             capacity=5, location="Perheneuvola, neuvotteluhuone 2"),
                                     metadata=keys.metadata(roles=("secretary",)))
     return SimpleNamespace(client=client, channel=channel, request_id=ot_tuki.request_id,
                            group_id=group.request_id, meeting_id=meeting.meeting_id)
@@ -68,6 +70,10 @@ def world(stub, keys):
 def requests_for(w) -> dict:
     """One request per RPC that would reach its handler."""
     return {
+        "AddEntry": pb.AddEntryRequest(request_id=w.request_id, kind=pb.ENTRY_KIND_QUESTION,
+                                       text="Onko asiaa käsitelty jo perheneuvolassa?"),
+        "ListEntries": pb.ListEntriesRequest(request_id=w.request_id),
+        "GetMeetingAgenda": pb.GetMeetingAgendaRequest(meeting_id=w.meeting_id),
         "SubmitRequest": valid_request(),
         "GetRequest": pb.GetRequestRequest(request_id=w.request_id),
         "ListRequests": pb.ListRequestsRequest(),
@@ -123,12 +129,24 @@ def test_another_areas_token_is_refused_on_every_rpc(world, keys, engine, method
         assert error.code() is grpc.StatusCode.PERMISSION_DENIED, (method, roles)
     with engine.connect() as c:
         assert c.execute(sa.select(requests.c.status)).scalars().all() == ["submitted", "submitted"]
+    assert count(engine, entries) == 0
+
+
+def test_the_conversation_is_open_to_who_may_read_the_case_and_the_agenda_to_the_ot_team():
+    def roles(method):
+        return set(ACCESS[method_path(SERVICE, method)])
+    assert roles("AddEntry") == {"professional", "coordinator", "secretary", "expert"}
+    assert roles("ListEntries") == {"professional", "coordinator", "secretary", "expert", "group-member"}
+    assert roles("GetMeetingAgenda") == {"coordinator", "secretary"}
+    assert "group-member" in roles("GetRequest")
+    assert not any("group-member" in roles(m.name) for m in SERVICE.methods
+                   if m.name not in ("GetRequest", "ListEntries"))
 
 
 def test_list_meetings_is_for_the_people_who_book_or_arrange_them(world, keys):
     for role in ("professional", "coordinator", "secretary"):
         assert world.client.ListMeetings(pb.ListMeetingsRequest(), metadata=keys.metadata(roles=(role,))).meetings
-    for role in ("expert", "admin", "service"):
+    for role in ("expert", "group-member", "admin", "service"):
         error = refused(world.client.ListMeetings, pb.ListMeetingsRequest(), metadata=keys.metadata(roles=(role,)))
         assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
 
@@ -139,89 +157,231 @@ def assign(handlers, request_id, *expert_ids):
         handlers.on_experts_assigned(s, request_id, list(expert_ids))
 
 
-def token(keys, role, subject):
-    return keys.metadata(roles=(role,), subject=subject)
+def token(keys, role, subject, groups=()):
+    return keys.metadata(roles=(role,), subject=subject, groups=groups)
+
+
+def book(world, keys):
+    """Book the group request into the meeting of GROUP (by its owner)."""
+    world.client.BookMeeting(pb.BookMeetingRequest(request_id=world.group_id, meeting_id=world.meeting_id),
+                             metadata=keys.metadata())
+
+
+@pytest.mark.parametrize("role,subject,groups,outcome", [
+    ("professional", PROFESSIONAL, (), "content"),          # the requester
+    ("professional", "prof-other", (), "NOT_OWNER"),
+    ("coordinator", "coord-1", (), "content"),
+    ("secretary", "secr-1", (GROUP,), "content"),           # the booked group's secretary
+    ("secretary", "secr-2", (OTHER_GROUP,), "no content"),  # another group's: as in the list, no content
+    ("secretary", "secr-3", (), "no content"),
+    ("group-member", "member-1", (GROUP,), "content"),      # booked, not yet answered
+    ("group-member", "member-2", (OTHER_GROUP,), "NOT_GROUP_MEMBER"),
+    ("service", "ot-feedback", (), "no case data"),         # feedback, for the worker's address
+])
+def test_who_may_read_a_booked_request(world, keys, vault, role, subject, groups, outcome):
+    book(world, keys)
+    call = world.client.GetRequest
+    request = pb.GetRequestRequest(request_id=world.group_id)
+    vault.reads.clear()
+    if outcome.isupper():
+        error = refused(call, request, metadata=token(keys, role, subject, groups))
+        assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, outcome)
+        assert vault.reads == []
+        return
+    got = call(request, metadata=token(keys, role, subject, groups))
+    assert got.request_id == world.group_id and got.status == case_pb2.REQUEST_STATUS_SCHEDULED
+    if outcome == "content":
+        assert got.content_included and got.question and got.client.age_years == 14
+        assert vault.reads == [(world.group_id, "view")]  # one audited read at consent
+    else:
+        assert not got.content_included and got.question == "" and not got.client.family_situation
+        assert vault.reads == []  # no key was even asked for
+    assert got.owner_subject == (PROFESSIONAL if role in ("professional", "service") else "")
+    if outcome == "no case data":
+        assert got.professional.email == "testi@example.fi"  # what feedback needs
+        assert got.client.age_unknown and got.client.gender == pb.GENDER_UNSPECIFIED
+        assert not got.HasField("screening") and got.consent.need == pb.CONSENT_NEED_UNSPECIFIED
+
+
+def test_a_group_member_reads_no_more_once_the_answer_is_returned(world, keys, handlers):
+    book(world, keys)
+    secretary = token(keys, "secretary", "secr-1", (GROUP,))
+    ref = pb.RequestRef(request_id=world.group_id)
+    world.client.MarkConsulted(ref, metadata=secretary)
+    world.client.AddEntry(pb.AddEntryRequest(request_id=world.group_id, kind=pb.ENTRY_KIND_RECOMMENDATIONS,
+                                             text="Ryhmä suosittelee perheasioiden sovittelua."), metadata=secretary)
+    member = token(keys, "group-member", "member-1", (GROUP,))
+    assert world.client.GetRequest(pb.GetRequestRequest(request_id=world.group_id), metadata=member).content_included
+    world.client.ReturnRecommendations(ref, metadata=secretary)
+    for call, request in ((world.client.GetRequest, pb.GetRequestRequest(request_id=world.group_id)),
+                          (world.client.ListEntries, pb.ListEntriesRequest(request_id=world.group_id))):
+        error = refused(call, request, metadata=member)
+        assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, "ANSWER_RETURNED")
+    # The secretary keeps reading until the retention purge; the worker too.
+    assert world.client.ListEntries(pb.ListEntriesRequest(request_id=world.group_id), metadata=secretary).entries
 
 
 @pytest.mark.parametrize("role,subject,outcome", [
     ("professional", PROFESSIONAL, "content"),          # the requester
     ("professional", "prof-other", "NOT_OWNER"),
     ("coordinator", "coord-1", "content"),
-    ("secretary", "secr-1", "content"),
     ("expert", "expert-barnahus", "read"),              # assigned: content only if consent hands the key
     ("expert", "expert-valteri", "NOT_ASSIGNED"),
     ("expert", "barnahus", "NOT_ASSIGNED"),             # the id alone is not the expert's subject
-    ("service", "ot-feedback", "no case data"),         # feedback, for the worker's address
+    ("group-member", "member-1", "NOT_GROUP_MEMBER"),   # not booked into any meeting
 ])
-def test_who_may_read_a_request(world, keys, handlers, role, subject, outcome):
+def test_who_may_read_an_assigned_request(world, keys, handlers, role, subject, outcome):
     assign(handlers, world.request_id, "barnahus")
     call = world.client.GetRequest
     request = pb.GetRequestRequest(request_id=world.request_id)
     if outcome.isupper():
-        error = refused(call, request, metadata=token(keys, role, subject))
+        error = refused(call, request, metadata=token(keys, role, subject, (GROUP,)))
         assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, outcome)
         return
     got = call(request, metadata=token(keys, role, subject))
     assert got.request_id == world.request_id and got.status == case_pb2.REQUEST_STATUS_ASSIGNED
     if outcome == "content":
         assert got.content_included and got.question and got.client.age_years == 14
-    if outcome == "no case data":
-        assert got.professional.email == "testi@example.fi"  # what feedback needs
-        assert not got.content_included and got.question == "" and not got.client.family_situation
-        assert got.client.age_unknown and got.client.gender == pb.GENDER_UNSPECIFIED
-        assert not got.HasField("screening") and got.consent.need == pb.CONSENT_NEED_UNSPECIFIED
 
 
-@pytest.mark.parametrize("role,subject,outcome", [
-    ("professional", PROFESSIONAL, "ok"), ("professional", "prof-other", "NOT_OWNER"),
-    ("coordinator", "coord-1", "ok"), ("secretary", "secr-1", "ok"),
+def test_an_expert_whom_consent_refuses_gets_the_request_without_content(world, keys, handlers, vault):
+    assign(handlers, world.request_id, "barnahus")
+    vault.refuse.add("expert-barnahus")  # e.g. the client's consent does not cover the organisation
+    got = world.client.GetRequest(pb.GetRequestRequest(request_id=world.request_id),
+                                  metadata=token(keys, "expert", "expert-barnahus"))
+    assert got.status == case_pb2.REQUEST_STATUS_ASSIGNED and not got.content_included and got.question == ""
+
+
+@pytest.mark.parametrize("role,subject,groups,outcome", [
+    ("professional", PROFESSIONAL, (), "ok"), ("professional", "prof-other", (), "NOT_OWNER"),
+    ("coordinator", "coord-1", (), "ok"),
+    ("secretary", "secr-1", (GROUP,), "ok"),                          # the booked group's secretary
+    ("secretary", "secr-2", (OTHER_GROUP,), "NOT_GROUP_SECRETARY"),
 ])
-def test_who_may_withdraw_a_request(world, keys, role, subject, outcome):
-    request = pb.RequestRef(request_id=world.request_id)
+def test_who_may_withdraw_a_booked_request(world, keys, role, subject, groups, outcome):
+    book(world, keys)
+    request = pb.RequestRef(request_id=world.group_id)
     if outcome == "ok":
-        assert world.client.WithdrawRequest(request, metadata=token(keys, role, subject)).status == \
+        assert world.client.WithdrawRequest(request, metadata=token(keys, role, subject, groups)).status == \
             case_pb2.REQUEST_STATUS_WITHDRAWN
+        [meeting] = world.client.ListMeetings(pb.ListMeetingsRequest(), metadata=keys.metadata()).meetings
+        assert meeting.booked == 0  # the place went back to the group
     else:
-        error = refused(world.client.WithdrawRequest, request, metadata=token(keys, role, subject))
+        error = refused(world.client.WithdrawRequest, request, metadata=token(keys, role, subject, groups))
         assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, outcome)
-        got = world.client.GetRequest(pb.GetRequestRequest(request_id=world.request_id), metadata=keys.metadata())
-        assert got.status == case_pb2.REQUEST_STATUS_SUBMITTED
+        got = world.client.GetRequest(pb.GetRequestRequest(request_id=world.group_id), metadata=keys.metadata())
+        assert got.status == case_pb2.REQUEST_STATUS_SCHEDULED
 
 
-@pytest.mark.parametrize("role,subject,outcome", [
-    ("professional", PROFESSIONAL, "ok"), ("professional", "prof-other", "NOT_OWNER"),
-    ("coordinator", "coord-1", "ok"), ("secretary", "secr-1", "ok"),
+def test_a_secretary_cannot_withdraw_a_request_booked_into_no_meeting(world, keys):
+    error = refused(world.client.WithdrawRequest, pb.RequestRef(request_id=world.request_id),
+                    metadata=token(keys, "secretary", "secr-1", (GROUP,)))
+    assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_GROUP_SECRETARY")
+
+
+@pytest.mark.parametrize("role,subject,groups,outcome", [
+    ("professional", PROFESSIONAL, (), "ok"), ("professional", "prof-other", (), "NOT_OWNER"),
+    ("coordinator", "coord-1", (), "ok"),
+    ("secretary", "secr-1", (GROUP,), "ok"),                          # into their own group's meeting
+    ("secretary", "secr-2", (OTHER_GROUP,), "NOT_GROUP_SECRETARY"),
+    ("secretary", "secr-3", (), "NOT_GROUP_SECRETARY"),
 ])
-def test_who_may_book_a_request_into_a_meeting(world, keys, role, subject, outcome):
+def test_who_may_book_a_request_into_a_meeting(world, keys, role, subject, groups, outcome):
     request = pb.BookMeetingRequest(request_id=world.group_id, meeting_id=world.meeting_id)
     if outcome == "ok":
-        booked = world.client.BookMeeting(request, metadata=token(keys, role, subject))
+        booked = world.client.BookMeeting(request, metadata=token(keys, role, subject, groups))
         assert booked.status == case_pb2.REQUEST_STATUS_SCHEDULED and booked.meeting_id == world.meeting_id
     else:
-        error = refused(world.client.BookMeeting, request, metadata=token(keys, role, subject))
+        error = refused(world.client.BookMeeting, request, metadata=token(keys, role, subject, groups))
         assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, outcome)
         [meeting] = world.client.ListMeetings(pb.ListMeetingsRequest(), metadata=keys.metadata()).meetings
         assert meeting.booked == 0
 
 
-@pytest.mark.parametrize("role,subject,outcome", [
-    ("expert", "expert-barnahus", "ok"),            # assigned
-    ("expert", "expert-valteri", "NOT_ASSIGNED"),   # an expert of the network, not of this request
-    ("coordinator", "coord-1", "ok"), ("secretary", "secr-1", "ok"),
+@pytest.mark.parametrize("role,subject,groups,outcome", [
+    ("coordinator", "coord-1", (), "ok"),
+    ("secretary", "secr-1", (GROUP,), "ok"),                          # the booked group's secretary
+    ("secretary", "secr-2", (OTHER_GROUP,), "NOT_GROUP_SECRETARY"),
 ])
-def test_only_an_assigned_expert_or_the_ot_team_returns_recommendations(world, keys, handlers, role, subject,
-                                                                         outcome):
+def test_who_may_mark_a_booked_request_consulted(world, keys, role, subject, groups, outcome):
+    book(world, keys)
+    request = pb.RequestRef(request_id=world.group_id)
+    if outcome == "ok":
+        assert world.client.MarkConsulted(request, metadata=token(keys, role, subject, groups)).status == \
+            case_pb2.REQUEST_STATUS_CONSULTED
+    else:
+        error = refused(world.client.MarkConsulted, request, metadata=token(keys, role, subject, groups))
+        assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, outcome)
+        got = world.client.GetRequest(pb.GetRequestRequest(request_id=world.group_id), metadata=keys.metadata())
+        assert got.status == case_pb2.REQUEST_STATUS_SCHEDULED
+
+
+def test_no_secretary_marks_an_expert_request_consulted(world, keys, handlers):
+    assign(handlers, world.request_id, "barnahus")
+    error = refused(world.client.MarkConsulted, pb.RequestRef(request_id=world.request_id),
+                    metadata=token(keys, "secretary", "secr-1", (GROUP,)))
+    assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_GROUP_SECRETARY")
+
+
+@pytest.mark.parametrize("role,subject,groups,outcome", [
+    ("expert", "expert-barnahus", (), "ok"),            # assigned
+    ("expert", "expert-valteri", (), "NOT_ASSIGNED"),   # an expert of the network, not of this request
+    ("coordinator", "coord-1", (), "ok"),
+    ("secretary", "secr-1", (GROUP,), "NOT_GROUP_SECRETARY"),  # not booked: no group's case
+])
+def test_only_an_assigned_expert_or_a_coordinator_returns_an_experts_answer(world, keys, handlers, role, subject,
+                                                                            groups, outcome):
     assign(handlers, world.request_id, "barnahus", "kys-lastenpsykiatria")
     request = pb.RequestRef(request_id=world.request_id)
     world.client.MarkConsulted(request, metadata=keys.metadata(roles=("coordinator",)))
+    world.client.AddEntry(pb.AddEntryRequest(request_id=world.request_id, kind=pb.ENTRY_KIND_STATEMENT,
+                                             text="Suosittelemme koulun ja kodin yhteistä palaveria."),
+                          metadata=token(keys, "expert", "expert-barnahus"))
     if outcome == "ok":
-        assert world.client.ReturnRecommendations(request, metadata=token(keys, role, subject)).status == \
+        assert world.client.ReturnRecommendations(request, metadata=token(keys, role, subject, groups)).status == \
             case_pb2.REQUEST_STATUS_RECOMMENDATIONS_RETURNED
     else:
-        error = refused(world.client.ReturnRecommendations, request, metadata=token(keys, role, subject))
+        error = refused(world.client.ReturnRecommendations, request, metadata=token(keys, role, subject, groups))
         assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, outcome)
         got = world.client.GetRequest(pb.GetRequestRequest(request_id=world.request_id), metadata=keys.metadata())
         assert got.status == case_pb2.REQUEST_STATUS_CONSULTED
+
+
+@pytest.mark.parametrize("role,subject,groups,outcome", [
+    ("coordinator", "coord-1", (), "ok"),
+    ("secretary", "secr-1", (GROUP,), "ok"),
+    ("secretary", "secr-2", (OTHER_GROUP,), "NOT_GROUP_SECRETARY"),
+])
+def test_who_returns_a_groups_recommendations(world, keys, role, subject, groups, outcome):
+    book(world, keys)
+    request = pb.RequestRef(request_id=world.group_id)
+    world.client.MarkConsulted(request, metadata=keys.metadata(roles=("coordinator",)))
+    world.client.AddEntry(pb.AddEntryRequest(request_id=world.group_id, kind=pb.ENTRY_KIND_RECOMMENDATIONS,
+                                             text="Ryhmä suosittelee perheasioiden sovittelua."),
+                          metadata=keys.metadata(roles=("coordinator",)))
+    if outcome == "ok":
+        assert world.client.ReturnRecommendations(request, metadata=token(keys, role, subject, groups)).status == \
+            case_pb2.REQUEST_STATUS_RECOMMENDATIONS_RETURNED
+    else:
+        error = refused(world.client.ReturnRecommendations, request, metadata=token(keys, role, subject, groups))
+        assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, outcome)
+
+
+@pytest.mark.parametrize("role,subject,groups,outcome", [
+    ("coordinator", "coord-1", (), "ok"),
+    ("secretary", "secr-1", (GROUP,), "ok"),
+    ("secretary", "secr-2", (OTHER_GROUP,), "NOT_GROUP_SECRETARY"),
+    ("secretary", "secr-3", (), "NOT_GROUP_SECRETARY"),
+])
+def test_who_may_read_a_meetings_agenda(world, keys, role, subject, groups, outcome):
+    book(world, keys)
+    request = pb.GetMeetingAgendaRequest(meeting_id=world.meeting_id)
+    if outcome == "ok":
+        agenda = world.client.GetMeetingAgenda(request, metadata=token(keys, role, subject, groups))
+        assert [i.request_id for i in agenda.items] == [world.group_id] and agenda.items[0].anonymous
+    else:
+        error = refused(world.client.GetMeetingAgenda, request, metadata=token(keys, role, subject, groups))
+        assert (error.code(), reason_of(error)) == (grpc.StatusCode.PERMISSION_DENIED, outcome)
 
 
 @pytest.mark.parametrize("role,caller,subject,outcome", [
@@ -376,11 +536,18 @@ def person_roles(method: str) -> tuple[str, ...]:
 
 
 def test_fuzzing_every_rpc_finds_no_internal_error_and_leaves_the_service_healthy(world, keys, engine, vault):
-    seeds = {**requests_for(world), "EraseProfessionalData": pb.ProfessionalRef(subject="prof-away")}
-    counts = fuzz_service(world.channel, SERVICE, lambda method: keys.metadata(roles=person_roles(method)),
+    # The conversation's seeds on a request of their own: the other seeds withdraw world's.
+    talk = world.client.SubmitRequest(valid_request(), metadata=keys.metadata()).request_id
+    seeds = {**requests_for(world), "EraseProfessionalData": pb.ProfessionalRef(subject="prof-away"),
+             "AddEntry": pb.AddEntryRequest(request_id=talk, kind=pb.ENTRY_KIND_NOTE, text="Soitettu työntekijälle."),
+             "ListEntries": pb.ListEntriesRequest(request_id=talk)}
+    counts = fuzz_service(world.channel, SERVICE,
+                          lambda method: keys.metadata(roles=person_roles(method), groups=(GROUP,)),
                           examples=40, raw_payloads=15, seed_messages=seeds)
-    assert counts["SubmitRequest"].get("OK", 0) > 0  # the fuzzer got past the edge into the handler
+    for method in ("SubmitRequest", "AddEntry", "ListEntries", "GetMeetingAgenda"):
+        assert counts[method].get("OK", 0) > 0, method  # the fuzzer got past the edge into the handler
     assert counts["SubmitRequest"].get("INVALID_ARGUMENT", 0) > 0
+    assert counts["AddEntry"].get("INVALID_ARGUMENT", 0) > 0
     health = health_pb2_grpc.HealthStub(world.channel).Check(health_pb2.HealthCheckRequest(service=SERVICE.full_name))
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     created = world.client.SubmitRequest(valid_request(), metadata=keys.metadata())

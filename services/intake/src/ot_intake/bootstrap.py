@@ -12,10 +12,11 @@ from ot_runtime.db import create_engine, session_factory
 from ot_runtime.grpc_server import GrpcServer
 from ot_runtime.outbox import Outbox, OutboxRelay
 from ot_runtime.service import wire
-from ot_runtime.settings import Settings
+from ot_runtime.settings import Settings, SettingsError
 from ot_runtime.web import HttpServer
 
 from .consumers import event_handlers
+from .domain import DEFAULT_RESPONSE_TARGET_WORKING_DAYS
 from .edge import ACCESS, FIELD_RULES, SERVICE as EDGE_SERVICE
 from .grpc_api import IntakeServicer
 from .handlers import IntakeHandlers
@@ -39,6 +40,18 @@ class IntakeApp:
     http_server: HttpServer
 
 
+def response_target_days(settings: Settings) -> int:
+    """OT_RESPONSE_TARGET_WORKING_DAYS: the area's target from submission to the answer, in working
+    days (Monday to Friday without Finnish public holidays); default 5."""
+    raw = settings.extra.get("OT_RESPONSE_TARGET_WORKING_DAYS", "").strip()
+    if not raw:
+        return DEFAULT_RESPONSE_TARGET_WORKING_DAYS
+    if not raw.isdigit() or not 1 <= int(raw) <= 60:
+        raise SettingsError(f"intake: OT_RESPONSE_TARGET_WORKING_DAYS must be a whole number of working days "
+                            f"1–60, got {raw!r}")
+    return int(raw)
+
+
 def build(settings: Settings, *, clock: Clock | None = None, relay_batch_size: int = 100) -> IntakeApp:
     consent_target = settings.require("OT_CONSENT_GRPC_TARGET", "host:port of the consent service, which holds "
                                                                 "each request's data key")
@@ -47,7 +60,8 @@ def build(settings: Settings, *, clock: Clock | None = None, relay_batch_size: i
     topic = settings.topic(SERVICE)
     events_out = Outbox(outbox, source=settings.event_source, tenant=settings.tenant)
     handlers = IntakeHandlers(sessions=sessions, outbox=events_out, tenant=settings.tenant, topic=topic,
-                              clock=clock or SystemClock(), vault=ConsentVault(consent_target, settings))
+                              clock=clock or SystemClock(), vault=ConsentVault(consent_target, settings),
+                              response_target_days=response_target_days(settings))
 
     def register(server) -> list[str]:
         intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(handlers), server)

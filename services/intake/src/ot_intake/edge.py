@@ -5,10 +5,12 @@ ot_runtime.fields). What is left to the handlers is the object-level rule: which
 caller may touch (the requester, the OT team, an assigned expert), see handlers.py.
 
 Roles (README, DOMAIN.md): a professional asks for help and follows their own requests; the OT
-team (coordinator, secretary) handles the area's requests and meetings; an expert works on the
-requests they are assigned to; the admin is the area's data-protection officer, with what those
-duties need (a professional's export and erasure; the audit trail is in consent) and no case
-content, submitting or triage; "service" is another platform service (feedback).
+team (coordinator, secretary) handles the area's requests and meetings, a secretary the cases of
+the groups they run (the token's ot_groups); an expert works on the requests they are assigned
+to; a group member reads the cases booked into their group's meetings before the answer; the
+admin is the area's data-protection officer, with what those duties need (a professional's export
+and erasure; the audit trail is in consent) and no case content, submitting or triage; "service"
+is another platform service (feedback).
 """
 from __future__ import annotations
 
@@ -24,9 +26,9 @@ STAFF = ("coordinator", "secretary")
 ACCESS = access_table(SERVICE, {
     # Only the professional who has the case asks; nobody submits for them, the officer takes no cases.
     "SubmitRequest": ("professional",),
-    # The requester, the OT team and an assigned expert (checked per request); feedback's service
-    # reads the worker's e-mail and status, without case content.
-    "GetRequest": ("professional", *STAFF, "expert", "service"),
+    # The requester, the OT team, an assigned expert and the booked group's members (checked per
+    # request); feedback's service reads the worker's e-mail and status, without case content.
+    "GetRequest": ("professional", *STAFF, "expert", "group-member", "service"),
     # The OT team works through the area's queue; the list has no case content but is every case.
     "ListRequests": STAFF,
     # Triage is the coordinator's judgement (DOMAIN.md: the coordinator decides what a case needs).
@@ -49,6 +51,13 @@ ACCESS = access_table(SERVICE, {
     "ExportProfessionalData": ("professional", "admin"),
     # Erasure on a professional's request is the data-protection officer's duty alone.
     "EraseProfessionalData": ("admin",),
+    # The conversation: each writer's kinds are checked per request (policy.writer); group
+    # members read but write nothing (the secretary records the group's recommendations).
+    "AddEntry": ("professional", *STAFF, "expert"),
+    # Everyone who may read the case (checked per request, and again by consent).
+    "ListEntries": ("professional", *STAFF, "expert", "group-member"),
+    # The meeting's group's secretary (checked per meeting) or a coordinator.
+    "GetMeetingAgenda": STAFF,
 })
 
 # Limits that fit real use and every column in store.py (a value that passes here always fits).
@@ -56,7 +65,12 @@ MAX_CASE_TEXT = 4000   # a question or a client description: a few thousand char
 MAX_NOTE = 2000        # the coordinator's triage note
 MAX_LINE = 200         # a profession, an organisation, one earlier service: columns are String(200)
 MAX_EMAIL = 200        # prof_email is String(200), a little under RFC 5321's 254
-MAX_IDEMPOTENCY_KEY = 100  # requests.idempotency_key is String(100)
+MAX_IDEMPOTENCY_KEY = 100  # requests.idempotency_key and entries.idempotency_key are String(100)
+# A conversation entry: a question or a reply is short, but advice, recommendations or a filled-in
+# pre-information form may run to a few pages (well under gRPC's 256 KiB).
+MAX_ENTRY_TEXT = 12000
+# A meeting's place ("Perheneuvola, neuvotteluhuone 2") or video link (long: a Teams link is ~300).
+MAX_LOCATION = 500
 
 FIELD_RULES = f.field_rules({
     pb.SubmitRequestRequest: {
@@ -86,8 +100,26 @@ FIELD_RULES = f.field_rules({
     pb.TriageRequestRequest: {"request_id": f.uuid(), "note": f.text(MAX_NOTE)},
     # Made by this service (base64 of a time and an id), never stored.
     pb.ListRequestsRequest: {"page_token": f.token(200)},
-    pb.PublishMeetingRequest: {"group_id": f.slug(64)},   # meetings.group_id is String(64)
+    pb.PublishMeetingRequest: {
+        "group_id": f.slug(64),   # meetings.group_id is String(64)
+        # Guarded one-line text rather than a closed URL form: a group meets in a room as often as
+        # on video, and both travel to the professional by mail and on MeetingPublished (Kafka).
+        # Video links pass the guard; a street address does not (the guard cannot tell an office's
+        # from a client's): name the place or the room.
+        "location": f.line(MAX_LOCATION),
+    },
     pb.ListMeetingsRequest: {"group_id": f.slug(64)},
     pb.BookMeetingRequest: {"request_id": f.uuid(), "meeting_id": f.uuid()},
     pb.ProfessionalRef: {"subject": f.subject()},
+    pb.AddEntryRequest: {
+        "request_id": f.uuid(),
+        "text": f.text(MAX_ENTRY_TEXT),
+        # How the author signs: their own or their unit's name, like professional.name (not
+        # guarded: a person's name is expected here; it is blanked by erasure and by the purge).
+        "author_name": f.contact_name(MAX_LINE),
+        "expert_ids": f.slug(64, max_items=20),   # catalogue ids the advice points to
+        "idempotency_key": f.token(MAX_IDEMPOTENCY_KEY, guarded=True),
+    },
+    pb.ListEntriesRequest: {"request_id": f.uuid()},
+    pb.GetMeetingAgendaRequest: {"meeting_id": f.uuid()},
 })

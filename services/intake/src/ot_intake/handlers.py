@@ -4,7 +4,7 @@ Who may call each use case, and the form of every field (lengths, closed forms, 
 client-identifier guard), are checked at the edge before a handler runs (edge.py): a refused
 submission raises before any row, event, span attribute or log line is written. What the
 handlers check is the domain (required answers, the lifecycle, deadlines) and the object-level
-rule: which request this caller may touch (`_may_act`).
+rule: which request this caller may touch (policy.py).
 """
 from __future__ import annotations
 
@@ -26,16 +26,27 @@ from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgume
                                ResourceExhausted)
 from ot_runtime.outbox import Outbox
 
-from . import events
-from .domain import (ClientFacts, Consent, ConsultationRequest, Meeting, Status, Submission, default_lead_days,
+from . import events, policy
+from .domain import (DEFAULT_RESPONSE_TARGET_WORKING_DAYS, RESPONSE_KINDS, AgendaItem, ClientFacts, Consent,
+                     ConsultationRequest, Entry, EntryKind, Meeting, Status, Submission, check_entry_allowed,
+                     default_lead_days, material_missing, require_answer, response_due, validate_entry,
                      validate_meeting, validate_submission)
 from .seula import Screening, screen
 from .store import IntakeRepository, RequestFilter, decode_page_token
-from .vault import CaseVault, open_content, open_text, seal_content, seal_text
+from .vault import (CaseVault, KeyRefused, open_content, open_entry, open_text, seal_content, seal_entry,
+                    seal_text)
 
 log = logging.getLogger("ot.intake")
 
-STAFF = ("coordinator", "secretary")
+
+@dataclass(frozen=True)
+class RequestView:
+    """What depends on who asks and when: the entries this caller may read, the owner's user id
+    (only for the owner and platform services), and the response clock now."""
+    entries: int = 0
+    owner_subject: str = ""
+    waiting_working_days: int = 0
+    past_target: bool = False
 
 
 @dataclass
@@ -46,6 +57,9 @@ class IntakeHandlers:
     topic: str
     clock: Clock
     vault: CaseVault | None = None  # needed by every use case that touches case content
+    # The area's response target (OT_RESPONSE_TARGET_WORKING_DAYS): working days from submission
+    # to the answer. A request's due time is fixed at submission, then moved on by its pauses.
+    response_target_days: int = DEFAULT_RESPONSE_TARGET_WORKING_DAYS
 
     # --- professionals --------------------------------------------------------------------
     def submit(self, who: Principal, sub: Submission) -> tuple[ConsultationRequest, Screening]:
@@ -68,7 +82,7 @@ class IntakeHandlers:
             owner_subject=who.subject, professional=sub.professional, categories=list(sub.categories),
             client=sub.client, question=sub.question, discussed_in_own_team=True, consent=sub.consent,
             anonymous=sub.anonymous, submitted_at=now, updated_at=now, screening_score=screening.score,
-            idempotency_key=sub.idempotency_key)
+            idempotency_key=sub.idempotency_key, response_due_at=response_due(now, self.response_target_days))
         existing = None
         try:
             with self.sessions.begin() as s:
@@ -99,19 +113,26 @@ class IntakeHandlers:
         return r, screening
 
     def get(self, who: Principal, request_id: str) -> ConsultationRequest:
-        """The request, with its case content for the requester, the OT team and an assigned
-        expert when consent hands out the key (each read is audited there). A platform service
-        (feedback, for the worker's address) gets it without any case data."""
+        """The request, with its case content for those who may read it (policy.reader: the
+        requester, the coordinators, the booked group's secretary, an assigned expert, the booked
+        group's members before the answer) when consent hands out the key (each read is audited
+        there). A secretary of another group gets the request without content, as in the list; a
+        platform service (feedback, for the worker's address) without any case data."""
         with self.sessions() as s:
             r = self._load(IntakeRepository(s), request_id)
         if who.has_any("service"):
             return _without_case_data(r)
-        self._may_act(who, r, owner=True, staff=True, expert=True)
+        try:
+            policy.reader(who, r)
+        except PermissionDenied:
+            if who.has_any("secretary"):
+                return r  # loaded without its content; no key is asked for
+            raise
         return self._with_content(r, "view")
 
     def withdraw(self, who: Principal, request_id: str) -> ConsultationRequest:
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
-            self._may_act(who, r, owner=True, staff=True)
+            policy.may_act_for_owner(who, r)
             meeting_id = r.meeting_id
             previous = r.move_to(Status.WITHDRAWN, now)
             if meeting_id:
@@ -122,8 +143,8 @@ class IntakeHandlers:
     def book(self, who: Principal, request_id: str, meeting_id: str) -> ConsultationRequest:
         """Book a group-consultation request into a meeting, refusing past the deadline or when full."""
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
-            self._may_act(who, r, owner=True, staff=True)
             meeting = repo.get_meeting(meeting_id, self.tenant)
+            policy.may_act_for_owner(who, r, meeting)  # a secretary: only into their own group's meetings
             if meeting is None:
                 raise NotFound(f"Kokousta {meeting_id} ei ole. / There is no meeting {meeting_id}.")
             previous = r.move_to(Status.SCHEDULED, now)  # checks lifecycle and type first
@@ -134,27 +155,48 @@ class IntakeHandlers:
                                      f"Booking and material were due by {meeting.booking_deadline:%Y-%m-%d}.")
             if not repo.take_place(meeting.id):
                 self._refuse_booking(repo, meeting, now, "MEETING_FULL", "Kokous on täynnä.", "The meeting is full.")
-            r.meeting_id = meeting.id
+            r.meeting_id, r.meeting_group_id, r.booked_at = meeting.id, meeting.group_id, now
             return previous, meeting
         return self._transition(request_id, step)
 
     # --- coordinators and secretaries -----------------------------------------------------
     def list(self, who: Principal, f: RequestFilter) -> tuple[list[ConsultationRequest], str, int]:
+        """The area's requests without content (the OT team's worklist): newest first, or the
+        longest waiting first; optionally only those past the area's target."""
         if f.page_token:
             try:
-                decode_page_token(f.page_token)
+                decode_page_token(f.page_token, f.order)
             except ValueError:
                 raise InvalidArgument([FieldViolation("page_token", "Sivutunnus ei kelpaa; aloita alusta ilman sitä. "
                                                       "/ The page token is not valid; start again without it.")])
         if not 1 <= f.page_size <= 100:
             raise InvalidArgument([FieldViolation("page_size", "Sivun koko 1–100. / Page size must be 1–100.")])
         with self.sessions() as s:
-            return IntakeRepository(s).list(self.tenant, f)
+            return IntakeRepository(s).list(self.tenant, f, self.clock.now())
+
+    def views(self, who: Principal, rs: list[ConsultationRequest]) -> list[RequestView]:
+        """What each request shows this caller beyond the request itself (see RequestView)."""
+        with self.sessions() as s:
+            counts = IntakeRepository(s).entry_counts([r.id for r in rs])
+        now = self.clock.now()
+        service = who.has_any("service")
+        out = []
+        for r in rs:
+            total, notes = counts.get(r.id, (0, 0))
+            try:
+                reading = None if service else policy.reader(who, r)
+            except PermissionDenied:
+                reading = None
+            readable = 0 if reading is None else total if reading.notes else total - notes
+            owner = r.owner_subject if service or policy.is_owner(who, r) else ""
+            out.append(RequestView(entries=readable, owner_subject=owner,
+                                   waiting_working_days=r.waiting_working_days(now), past_target=r.past_target(now)))
+        return out
 
     def triage(self, who: Principal, request_id: str, note: str) -> ConsultationRequest:
         with self.sessions() as s:
             self._load(IntakeRepository(s), request_id)  # a missing request is NOT_FOUND, not "erased"
-        key = self.vault.data_key(request_id, "triage note") if note else None
+        key = self._key(request_id, "triage note") if note else None
         if note and key is None:
             raise FailedPrecondition("Tapauksen sisältö on poistettu; muistiinpanoa ei voi lisätä. / The case content "
                                      "was erased; a note cannot be added.", violation_type="CONTENT_ERASED",
@@ -169,25 +211,36 @@ class IntakeHandlers:
         return self._transition(request_id, step)
 
     def mark_consulted(self, who: Principal, request_id: str) -> ConsultationRequest:
-        return self._transition(request_id, lambda repo, r, now: (r.move_to(Status.CONSULTED, now), None))
+        """A coordinator, or the secretary of the group whose meeting it was booked into."""
+        def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
+            policy.may_act_as_team(who, r)
+            return r.move_to(Status.CONSULTED, now), None
+        return self._transition(request_id, step)
 
     def return_recommendations(self, who: Principal, request_id: str) -> ConsultationRequest:
+        """The written answer (advice, recommendations or a statement in the conversation) went
+        back to the worker: the response clock ends, and consent starts the retention clock from
+        this event. A coordinator, the booked group's secretary, or an assigned expert."""
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
-            self._may_act(who, r, staff=True, expert=True)
-            return r.move_to(Status.RECOMMENDATIONS_RETURNED, now), None
+            policy.may_act_as_team(who, r, expert=True)
+            previous = r.move_to(Status.RECOMMENDATIONS_RETURNED, now)
+            require_answer(r, repo.entry_kinds(r.id))
+            r.answered_at = now
+            return previous, None
         return self._transition(request_id, step)
 
     def close(self, who: Principal, request_id: str) -> ConsultationRequest:
         return self._transition(request_id, lambda repo, r, now: (r.move_to(Status.CLOSED, now), None))
 
     def publish_meeting(self, who: Principal, group_id: str, starts_at: datetime | None, capacity: int,
-                        lead_days: int) -> Meeting:
+                        lead_days: int, location: str = "") -> Meeting:
         now = self.clock.now()
         problems = validate_meeting(group_id, starts_at, capacity, lead_days, now)
         if problems:
             raise InvalidArgument(problems)
         m = Meeting(id=str(uuid.uuid4()), tenant=self.tenant, group_id=group_id, starts_at=starts_at,
-                    capacity=capacity, booked=0, booking_lead_days=lead_days or default_lead_days(group_id))
+                    capacity=capacity, booked=0, booking_lead_days=lead_days or default_lead_days(group_id),
+                    location=location.strip())
         with self.sessions.begin() as s:
             IntakeRepository(s).add_meeting(m)
             self.outbox.add(s, topic=self.topic, ce_type=events.MEETING_PUBLISHED, subject=m.id,
@@ -198,16 +251,138 @@ class IntakeHandlers:
         with self.sessions() as s:
             return IntakeRepository(s).list_meetings(self.tenant, group_id, start_from or self.clock.now())
 
+    def agenda(self, who: Principal, meeting_id: str) -> tuple[Meeting, list[AgendaItem]]:
+        """The cases booked into a meeting, for its group's secretary or a coordinator: type,
+        categories, anonymity, when booked, and whether the pre-information form (the first
+        PRE_INFORMATION entry) arrived by the booking deadline. No content."""
+        with self.sessions() as s:
+            repo = IntakeRepository(s)
+            meeting = repo.get_meeting(meeting_id, self.tenant) if meeting_id else None
+            if meeting is None:
+                raise NotFound(f"Kokousta {meeting_id!r} ei ole. / There is no meeting {meeting_id!r}.")
+            policy.may_read_agenda(who, meeting)
+            booked = repo.booked_into(meeting.id, self.tenant)
+            received = repo.material_received([r.id for r in booked])
+        now = self.clock.now()
+        return meeting, [AgendaItem(r, received.get(r.id), material_missing(received.get(r.id), meeting, now))
+                         for r in booked]
+
+    # --- the case conversation ------------------------------------------------------------
+    def add_entry(self, who: Principal, request_id: str, kind: EntryKind | None, text: str, author_name: str = "",
+                  expert_ids: list[str] | None = None, idempotency_key: str = "") -> Entry:
+        """Write an entry: who may write which kind is policy.writer, in which status and type of
+        request domain.check_entry_allowed. The text is sealed with the request's key, which
+        consent hands to this caller (an audited read there, and its own check: an expert whose
+        organisation consent does not cover gets nothing). A QUESTION makes the request await
+        the professional (the clock stops); the owner's REPLY takes it back (the clock resumes).
+        Rules first, then consent, then one transaction that checks them again on the locked row."""
+        expert_ids = list(expert_ids or [])
+        problems = validate_entry(kind, text, expert_ids)
+        if problems:
+            raise InvalidArgument(problems)
+        with self.sessions() as s:
+            repo = IntakeRepository(s)
+            r = self._load(repo, request_id)
+            policy.writer(who, r, kind)
+            existing = repo.entry_by_idempotency_key(r.id, who.subject, idempotency_key) if idempotency_key else None
+        if existing is None:
+            check_entry_allowed(r, kind)
+        key = None if r.content_erased else self._key(r.id, "conversation entry")
+        if key is None:
+            raise _erased(request_id)
+        if existing is None:
+            try:
+                entry, new = self._write_entry(who, request_id, kind, text, author_name.strip(), expert_ids,
+                                               idempotency_key, key)
+                if new:
+                    return entry
+                existing = entry
+            except IntegrityError:
+                if not idempotency_key:
+                    raise
+                with self.sessions() as s:  # the same key raced in twice: the first one won
+                    existing = IntakeRepository(s).entry_by_idempotency_key(request_id, who.subject, idempotency_key)
+                if existing is None:
+                    raise
+        existing.text = open_entry(key, r, existing)
+        return existing
+
+    def list_entries(self, who: Principal, request_id: str) -> tuple[list[Entry], bool]:
+        """The entries the caller may read, oldest first, and whether the content was erased.
+        Their text is opened with the key consent hands to this caller (one audited read, purpose
+        "conversation"). When consent refuses (its own check, e.g. the client's consent no longer
+        covers an expert) the call is PERMISSION_DENIED CONSENT_REFUSED rather than a list without
+        text: the entries are nothing but their text, and the caller must see that they were
+        refused, not an empty conversation. After the retention purge every entry is there
+        without its text (content_erased)."""
+        with self.sessions() as s:
+            repo = IntakeRepository(s)
+            r = self._load(repo, request_id)
+            reading = policy.reader(who, r)
+            entries = [e for e in repo.entries_of(r.id) if reading.may_read(e.kind)]
+        erased = r.content_erased
+        if entries and not erased:
+            key = self._key(r.id, "conversation")
+            if key is None:
+                erased = True  # shredded a moment ago; intake has not yet heard
+            else:
+                for e in entries:
+                    if e.sealed_text is not None:
+                        e.text = open_entry(key, r, e)
+        if erased:
+            for e in entries:
+                e.text, e.content_erased = "", True
+        return entries, erased
+
+    def _write_entry(self, who: Principal, request_id: str, kind: EntryKind, text: str, author_name: str,
+                     expert_ids: list[str], idempotency_key: str, key: bytes) -> tuple[Entry, bool]:
+        """The write transaction: the locked request checked again, the entry, its event, and the
+        status change of a QUESTION or a REPLY with its event. Returns (the entry, True), or an
+        entry already written under the same idempotency key and False."""
+        with self.sessions.begin() as s:
+            repo = IntakeRepository(s)
+            r = self._load(repo, request_id, for_update=True)
+            role = policy.writer(who, r, kind)  # the request may have moved on since the first look
+            if idempotency_key:
+                again = repo.entry_by_idempotency_key(r.id, who.subject, idempotency_key)
+                if again is not None:
+                    return again, False
+            check_entry_allowed(r, kind)
+            now = self.clock.now()
+            entry = Entry(id=str(uuid.uuid4()), request_id=r.id, sequence=repo.next_sequence(r.id), kind=kind,
+                          author_subject=who.subject, author_role=role, author_name=author_name, created_at=now,
+                          expert_ids=expert_ids, idempotency_key=idempotency_key)
+            entry.sealed_text = seal_entry(key, r, entry, text)
+            repo.add_entry(entry)
+            self.outbox.add(s, topic=self.topic, ce_type=events.ENTRY_ADDED, subject=r.id,
+                            message=events.entry_added(r, entry), time=now)
+            if kind in RESPONSE_KINDS:
+                r.responded(now)
+            r.updated_at = now
+            if kind is EntryKind.QUESTION and r.status is not Status.AWAITING_INFORMATION:
+                self._moved(repo, r, r.await_information(now), now)
+            elif kind is EntryKind.REPLY and r.status is Status.AWAITING_INFORMATION and policy.is_owner(who, r):
+                self._moved(repo, r, r.resume(now), now)
+            else:
+                repo.save(r)
+        log.info("conversation entry added", extra={"request_id": r.id, "kind": kind.value, "role": role})
+        entry.text = text
+        return entry, True
+
     # --- the professional's own data (data-protection requests) --------------------------
     def export_professional(self, who: Principal, subject: str) -> tuple[int, str]:
-        """Everything intake holds about the professional: their contact details and the requests
-        they made (ids, type, status, dates). Not the case content: that is the client's data."""
+        """Everything intake holds about the professional: their contact details, the requests
+        they made (ids, type, status, dates) and the conversation entries they wrote (ids, kind,
+        time, the name they signed with). Not the case content nor the entries' text: that is the
+        client's data."""
         _require_subject(subject)
         if subject != who.subject and not who.has_any("admin"):
             raise PermissionDenied("Vain oma tai tietosuojavastaavan pyytämä vienti. / Only your own data, or an "
                                    "export by the data-protection officer (admin).", reason="NOT_OWN_DATA")
         with self.sessions() as s:
-            owned = IntakeRepository(s).owned_by(subject, self.tenant)
+            repo = IntakeRepository(s)
+            owned = repo.owned_by(subject, self.tenant)
+            written = repo.entries_by_author(subject, self.tenant)
         data = {"subject": subject, "area": self.tenant, "exported_at": self.clock.now().isoformat(),
                 "see_also": "The consent service's audit trail names this user id where they read or shared "
                             "case content: ConsentService/QueryAudit with actor, or `ot-consent export-audit "
@@ -219,8 +394,11 @@ class IntakeHandlers:
                                                "profession": r.professional.profession,
                                                "organisation": r.professional.organisation,
                                                "sector": r.professional.sector.value}}
-                             for r in owned]}
-        log.info("professional data exported", extra={"requests": len(owned)})
+                             for r in owned],
+                "conversation_entries": [{"entry_id": e.id, "request_id": e.request_id, "kind": e.kind.value,
+                                          "author_role": e.author_role, "author_name": e.author_name,
+                                          "created_at": e.created_at.isoformat()} for e in written]}
+        log.info("professional data exported", extra={"requests": len(owned), "entries": len(written)})
         return len(owned), json.dumps(data, ensure_ascii=False, indent=2)
 
     def erase_professional(self, who: Principal, subject: str) -> int:
@@ -235,18 +413,15 @@ class IntakeHandlers:
     # --- events from other services -------------------------------------------------------
     def on_experts_assigned(self, session: Session, request_id: str, expert_ids: list[str]) -> None:
         """The experts service assigned experts (the event carries the full current set): move the
-        request to assigned, or, when it already is, take the new set."""
+        request to assigned, or, when it already is (or awaits the professional), take the new set."""
         repo = IntakeRepository(session)
         r = self._load(repo, request_id, for_update=True)
         now = self.clock.now()
-        if r.status is Status.ASSIGNED:
-            r.expert_ids = list(expert_ids)
-            r.updated_at = now
+        previous = r.assign(expert_ids, now)
+        if previous is None:
             repo.save(r)
             log.info("assigned experts changed", extra={"request_id": r.id, "experts": len(expert_ids)})
             return
-        previous = r.move_to(Status.ASSIGNED, now)
-        r.expert_ids = list(expert_ids)
         self._moved(repo, r, previous, now)
 
     def on_experts_unassigned(self, session: Session, request_id: str, remaining: list[str]) -> None:
@@ -254,15 +429,11 @@ class IntakeHandlers:
         has meanwhile moved on (consulted, withdrawn...) keeps its state: nothing to undo there."""
         repo = IntakeRepository(session)
         r = self._load(repo, request_id, for_update=True)
-        if r.status is not Status.ASSIGNED:
-            return
         now = self.clock.now()
-        r.expert_ids = list(remaining)
-        if remaining:
-            r.updated_at = now
+        previous = r.unassign(remaining, now)
+        if previous is None:
             repo.save(r)
             return
-        previous = r.move_to(Status.TRIAGED, now)
         self._moved(repo, r, previous, now)
 
     def _moved(self, repo: IntakeRepository, r: ConsultationRequest, previous: Status, now: datetime,
@@ -285,14 +456,28 @@ class IntakeHandlers:
         """Open the request's sealed content with its key from consent (an audited read there)."""
         if r.content_erased or r.sealed_content is None:
             return r
-        key = self.vault.data_key(r.id, purpose)
+        try:
+            key = self.vault.data_key(r.id, purpose)
+        except KeyRefused:
+            return r  # consent does not let this person read it now: the request without content
         if key is None:
-            return r  # erased meanwhile, or consent does not let this person read it
+            return r  # erased meanwhile
         open_content(key, r, r.sealed_content)
         if r.sealed_triage_note:
             r.triage_note = open_text(key, r, "triage_note", r.sealed_triage_note)
         r.content_included = True
         return r
+
+    def _key(self, request_id: str, purpose: str) -> bytes | None:
+        """The request's key for this caller (None: erased); consent's refusal is PERMISSION_DENIED."""
+        try:
+            return self.vault.data_key(request_id, purpose)
+        except KeyRefused as refused:
+            raise PermissionDenied(
+                "Suostumuspalvelu ei anna sinulle tämän pyynnön sisältöä: asiakkaan suostumus ei nyt kata sinua. / "
+                "The consent service does not let you read this request's content: the client's consent does not "
+                "cover you now.", reason="CONSENT_REFUSED",
+                info={"request_id": request_id, "consent_reason": refused.reason}) from None
 
     def _transition(self, request_id: str, step) -> ConsultationRequest:
         """Load with a row lock, apply `step`, save, and add the status-change event, in one transaction."""
@@ -309,31 +494,6 @@ class IntakeHandlers:
         if r is None:
             raise NotFound(f"Pyyntöä {request_id!r} ei löydy tältä alueelta. / No request {request_id!r} in this area.")
         return r
-
-    @staticmethod
-    def _may_act(who: Principal, r: ConsultationRequest, *, owner: bool = False, staff: bool = False,
-                 expert: bool = False) -> None:
-        """The object-level rule: may `who` act on this request? `owner`: the professional who
-        submitted it; `staff`: the area's coordinator or secretary; `expert`: an expert assigned
-        to it (subject "expert-<expert id>" with the id among the request's experts). A refusal
-        says why in its ErrorInfo reason: NOT_OWNER, NOT_ASSIGNED, or ROLE_NOT_ALLOWED for a
-        caller the access table would already have refused."""
-        if staff and who.has_any(*STAFF):
-            return
-        if owner and who.has_any("professional") and r.owner_subject == who.subject:
-            return
-        if expert and who.has_any("expert") and who.subject in {f"expert-{e}" for e in r.expert_ids}:
-            return
-        info = {"request_id": r.id}
-        if expert and who.has_any("expert"):
-            raise PermissionDenied("Et ole tämän pyynnön nimetty asiantuntija. / You are not an expert assigned to "
-                                   "this request.", reason="NOT_ASSIGNED", info=info)
-        if owner and who.has_any("professional"):
-            raise PermissionDenied("Pyyntö on toisen ammattilaisen: vain pyytäjä tai OT-tiimi voi käsitellä sitä. / "
-                                   "The request is another professional's: only its requester or the OT team may act "
-                                   "on it.", reason="NOT_OWNER", info=info)
-        raise PermissionDenied("Roolisi ei riitä tähän. / Your role does not allow this.",
-                               reason="ROLE_NOT_ALLOWED", info=info)
 
     def _refuse_booking(self, repo: IntakeRepository, meeting: Meeting, now: datetime, reason: str,
                         fi: str, en: str) -> None:
@@ -361,6 +521,12 @@ def _without_case_data(r: ConsultationRequest) -> ConsultationRequest:
                                consent=Consent(need=None, given_by=None, child_capacity_assessed=False),
                                screening_score=None, triage_note="", sealed_content=None, sealed_triage_note=None,
                                content_included=False)
+
+
+def _erased(request_id: str) -> FailedPrecondition:
+    return FailedPrecondition("Tapauksen sisältö on poistettu säilytysajan päätyttyä; merkintää ei voi lisätä. / The "
+                              "case content was erased at the end of its retention; an entry cannot be added.",
+                              violation_type="CONTENT_ERASED", subject=f"requests/{request_id}")
 
 
 def _require_subject(subject: str) -> None:

@@ -12,6 +12,8 @@ import json
 from typing import Protocol
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from ot.common.v1 import case_pb2
 from ot.consent.v1 import consent_pb2, consent_pb2_grpc
 
@@ -21,10 +23,20 @@ from ot_runtime.errors import NotFound, PermissionDenied, Unavailable
 from ot_runtime.grpc_client import make_channel, outgoing_metadata
 from ot_runtime.protoconv import to_proto
 
-from .domain import ConsultationRequest
+from .domain import ConsultationRequest, Entry
 
 UNAVAILABLE = ("Suostumuspalvelu ei vastaa juuri nyt; mitään ei tallennettu. Yritä hetken kuluttua uudelleen. / "
                "The consent service does not answer right now; nothing was saved. Please try again shortly.")
+
+
+class KeyRefused(Exception):
+    """Consent, the second and independent check, refused the caller the request's key (for
+    example an expert whose organisation the client's consent no longer covers). `reason` is
+    consent's ErrorInfo reason, when it gave one."""
+
+    def __init__(self, reason: str = ""):
+        super().__init__(reason or "refused")
+        self.reason = reason
 
 
 class CaseVault(Protocol):
@@ -32,7 +44,8 @@ class CaseVault(Protocol):
         """A new data key for a new request (raises Unavailable when it cannot be had)."""
 
     def data_key(self, request_id: str, purpose: str) -> bytes | None:
-        """The request's data key, or None when the content was erased or the caller may not read it."""
+        """The request's data key for the calling person (an audited read at consent), or None
+        when the content was erased; raises KeyRefused when consent does not let them read it."""
 
 
 def content_aad(tenant: str, request_id: str, field: str) -> bytes:
@@ -64,6 +77,21 @@ def open_text(key: bytes, r: ConsultationRequest, field: str, blob: bytes) -> st
     return open_sealed(key, blob, content_aad(r.tenant, r.id, field)).decode()
 
 
+def entry_field(entry: Entry) -> str:
+    """The associated data of an entry's text binds it to its request (content_aad), to the entry
+    and to its kind: a ciphertext moved to another entry, or an internal note relabelled as advice
+    in the database, does not open."""
+    return f"entry:{entry.id}:{entry.kind.value}"
+
+
+def seal_entry(key: bytes, r: ConsultationRequest, entry: Entry, text: str) -> bytes:
+    return seal_text(key, r, entry_field(entry), text)
+
+
+def open_entry(key: bytes, r: ConsultationRequest, entry: Entry) -> str:
+    return open_text(key, r, entry_field(entry), entry.sealed_text)
+
+
 class ConsentVault:
     """CaseVault over consent's gRPC API."""
 
@@ -91,8 +119,10 @@ class ConsentVault:
             return self.stub.GetDataKey(consent_pb2.GetDataKeyRequest(request_id=request_id, purpose=purpose),
                                         metadata=outgoing_metadata(current_bearer()), timeout=self.timeout).data_key
         except grpc.RpcError as error:
-            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
-                return None
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None  # shredded: the content was erased
+            if error.code() == grpc.StatusCode.PERMISSION_DENIED:
+                raise KeyRefused(_error_reason(error)) from None
             raise self._translate(error) from None
 
     @staticmethod
@@ -105,3 +135,13 @@ class ConsentVault:
 
     def close(self) -> None:
         self.channel.close()
+
+
+def _error_reason(error: grpc.RpcError) -> str:
+    """The google.rpc.ErrorInfo reason of a refusal, if the callee gave one."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info.reason
+    return ""

@@ -1,0 +1,54 @@
+"""The migrations build exactly the tables the code uses, and the conversation's migration gives
+the requests already stored a due time (and an answer time to those already answered)."""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from ot_runtime.db import create_engine
+from ot_runtime.migrations import upgrade
+from ot_intake.main import MIGRATIONS
+from ot_intake.store import metadata
+
+UTC = timezone.utc
+
+
+def test_the_migrations_make_the_schema_of_the_code(tmp_path):
+    url = f"sqlite:///{tmp_path}/intake.db"
+    upgrade(MIGRATIONS, url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            differences = compare_metadata(MigrationContext.configure(c), metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def test_requests_stored_before_the_conversation_get_their_response_times(tmp_path):
+    url = f"sqlite:///{tmp_path}/intake.db"
+    upgrade(MIGRATIONS, url, "0003")
+    engine = create_engine(url)
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    row = dict(tenant="pohjois-savo", type="ot_tuki", owner_subject="p", prof_name="", prof_phone="", prof_email="",
+               profession="x", organisation="y", sector="social", client={}, discussed_in_own_team=True,
+               consent_need="not_needed", consent_child_capacity_assessed=False, anonymous=False,
+               submitted_at=monday, screening_score=3, expert_ids=[])
+    requests = sa.Table("requests", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as c:
+        c.execute(requests.insert(), [
+            {**row, "id": "a", "status": "triaged", "updated_at": monday},
+            {**row, "id": "b", "status": "closed", "updated_at": datetime(2026, 3, 20, 9, 0, tzinfo=UTC)}])
+    engine.dispose()
+    upgrade(MIGRATIONS, url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            got = {r.id: r for r in c.execute(sa.text(
+                "SELECT id, response_due_at, answered_at, paused_working_days FROM requests"))}
+    finally:
+        engine.dispose()
+    assert got["a"].response_due_at.startswith("2026-03-09 21:59:59")  # five working days, as UTC
+    assert got["a"].answered_at is None and got["a"].paused_working_days == 0
+    assert got["b"].answered_at.startswith("2026-03-20 09:00")
