@@ -142,3 +142,6 @@ def test_the_agenda_is_the_groups_secretarys_or_a_coordinators():
     assert outcome(lambda: policy.may_read_agenda(CALLERS["coordinator"], m)) is None
     assert outcome(lambda: policy.may_read_agenda(CALLERS["group secretary"], m)) is None
     assert outcome(lambda: policy.may_read_agenda(CALLERS["other secretary"], m)) == "NOT_GROUP_SECRETARY"
+    # members find the cases booked into their own group's meeting there, and only there
+    assert outcome(lambda: policy.may_read_agenda(CALLERS["group member"], m)) is None
+    assert outcome(lambda: policy.may_read_agenda(CALLERS["other member"], m)) == "NOT_GROUP_MEMBER"

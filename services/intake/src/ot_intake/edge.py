@@ -36,7 +36,7 @@ ACCESS = access_table(SERVICE, {
     # Secretaries run the groups' calendars; the coordinator stands in.
     "PublishMeeting": STAFF,
     # Who books or arranges group meetings: professionals (their booking), the OT team.
-    "ListMeetings": ("professional", *STAFF),
+    "ListMeetings": ("professional", *STAFF, "group-member"),
     # The requester books their own request (checked per request); the OT team on their behalf.
     "BookMeeting": ("professional", *STAFF),
     # The OT team records that the consultation took place.
@@ -57,7 +57,7 @@ ACCESS = access_table(SERVICE, {
     # Everyone who may read the case (checked per request, and again by consent).
     "ListEntries": ("professional", *STAFF, "expert", "group-member"),
     # The meeting's group's secretary (checked per meeting) or a coordinator.
-    "GetMeetingAgenda": STAFF,
+    "GetMeetingAgenda": (*STAFF, "group-member"),
 })
 
 # Limits that fit real use and every column in store.py (a value that passes here always fits).

@@ -160,8 +160,14 @@ def may_act_for_owner(who: Principal, r: ConsultationRequest, meeting: Meeting |
 
 
 def may_read_agenda(who: Principal, meeting: Meeting) -> None:
-    """The agenda: a coordinator, or the secretary of the meeting's group."""
+    """The agenda: a coordinator, the secretary of the meeting's group, or its members (they read
+    the cases booked into their meeting before it; the agenda is how they find them)."""
     if who.has_any("coordinator") or is_group_secretary(who, meeting.group_id):
         return
+    if who.has_any("group-member"):
+        if is_group_member(who, meeting.group_id):
+            return
+        raise PermissionDenied("Kokous ei ole sinun ryhmäsi. / The meeting is not of your group.",
+                               reason="NOT_GROUP_MEMBER", info={"meeting_id": meeting.id})
     raise PermissionDenied("Kokous ei ole sinun ryhmäsi. / The meeting is not of a group you run.",
                            reason="NOT_GROUP_SECRETARY", info={"meeting_id": meeting.id})
