@@ -168,7 +168,7 @@ def test_services_call_only_their_callees(variants):
     in_release = {svc: sorted(pp["port"] for r in pol[svc]["egress"] if all("podSelector" in to and len(to) == 1
                                                                             for to in r["to"])
                               for pp in r["ports"]) for svc in SERVICE_NAMES}
-    assert in_release == {"intake": [50053], "experts": [50053], "consent": [], "feedback": [50051]}
+    assert in_release == {"intake": [50053], "experts": [50053], "consent": [], "feedback": [50051, 50052]}
     # Outside the release, a service's own policy allows only feedback's mail, to the area's relay.
     outside = {svc: [r for r in pol[svc]["egress"] if not all("podSelector" in to and len(to) == 1 for to in r["to"])]
                for svc in SERVICE_NAMES}
@@ -180,6 +180,7 @@ def test_services_call_only_their_callees(variants):
     assert env["experts-env"]["OT_CONSENT_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-consent:50053"
     assert not any(k.endswith("_GRPC_TARGET") for k in env["consent-env"])
     assert env["feedback-env"]["OT_INTAKE_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-intake:50051"
+    assert env["feedback-env"]["OT_EXPERTS_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-experts:50052"
 
 
 def _selects(selector: dict, labels: dict) -> bool:
@@ -211,7 +212,8 @@ def _allowed(policies: list[dict], direction: str, pod: dict, peer: dict, port: 
 def test_grpc_flows_are_exactly_the_calls(variants):
     """Evaluated as Kubernetes does, over every pair: a service reaches another's gRPC port iff it
     calls it (egress of the caller and ingress of the callee); `helm test` pods reach every
-    service; migration Job pods reach none. So intake admits feedback, and nothing else inside."""
+    service; migration Job pods reach none. So intake and experts admit feedback (the addresses of
+    its mails), and nothing else inside."""
     for name in ("pohjois-savo", "pohjois-savo-all", "keski-suomi"):
         objs = variants[name]
         pols = find(objs, "NetworkPolicy")
@@ -221,7 +223,7 @@ def test_grpc_flows_are_exactly_the_calls(variants):
         calls = {cm["metadata"]["labels"]["app.kubernetes.io/component"]:
                  {k.removeprefix("OT_").removesuffix("_GRPC_TARGET").lower() for k in cm["data"] if k.endswith("_GRPC_TARGET")}
                  for cm in find(objs, "ConfigMap", "-env")}
-        assert calls["feedback"] == {"intake"} and calls["intake"] == {"consent"}, (name, calls)
+        assert calls["feedback"] == {"intake", "experts"} and calls["intake"] == {"consent"}, (name, calls)
         for a in pods:
             for b in pods:
                 if a == b:
@@ -271,6 +273,19 @@ def test_feedback_area_settings_are_rendered(variants):
         "OT_SMTP_USERNAME": "", "OT_FEEDBACK_TICK_SECONDS": "60",
         "OT_INTAKE_GRPC_TARGET": "ot-pohjois-savo-ot-platform-intake:50051",
         "OT_SERVICE_TOKEN_KEY_FILE": "/var/run/secrets/ot/ot-service-token-key-file/service-token.pem"}
+    # Who the notifications go to besides each case's people, and where they point: the area file's.
+    assert {k: v for k, v in shipped.items() if k.startswith(("OT_PORTAL_", "OT_NOTIFY_", "OT_EXPERTS_"))} == {
+        "OT_PORTAL_URL": "https://ot.pohjois-savo.example.invalid",
+        "OT_NOTIFY_COORDINATORS": "ot-koordinaattorit@pohjois-savo.example.invalid",
+        "OT_NOTIFY_GROUP_SECRETARIES":
+            "haastavat-erot-pohjois-savo=sihteeri.haastavat-erot-pohjois-savo@pohjois-savo.example.invalid,"
+            "lastensuojelun-asiantuntijaryhma-pohjois-savo="
+            "sihteeri.lastensuojelun-asiantuntijaryhma-pohjois-savo@pohjois-savo.example.invalid",
+        "OT_EXPERTS_GRPC_TARGET": "ot-pohjois-savo-ot-platform-experts:50052"}
+    for name, objs in variants.items():  # and no other service gets them
+        for cm in find(objs, "ConfigMap", "-env"):
+            if cm["metadata"]["labels"]["app.kubernetes.io/component"] != "feedback":
+                assert not any(k.startswith(("OT_PORTAL_", "OT_NOTIFY_")) for k in cm["data"]), name
     every = find(variants["pohjois-savo-all"], "ConfigMap", "-feedback-env")[0]["data"]
     assert {k: v for k, v in every.items() if k.startswith("OT_FEEDBACK_DELAY_DAYS")} == {
         "OT_FEEDBACK_DELAY_DAYS": "60", "OT_FEEDBACK_DELAY_DAYS_OT_TUKI": "45",

@@ -19,7 +19,8 @@ fails. Callees start first (consent, then intake and experts, then feedback); ea
 rendered readiness probe and the chart's `helm test` check (gRPC health over TLS, verified against
 the area's CA), then answer one authenticated call over TLS that shows its settings took effect,
 and feedback schedules one follow-up from intake's event at the rendered per-type delay and mails
-it (intake checked feedback's own signed service token, then SMTP to the sink).
+it (intake checked feedback's own signed service token, then SMTP to the sink), with the request's
+and the booking's notifications to the rendered coordinators' address and the professional.
 """
 from __future__ import annotations
 
@@ -485,7 +486,7 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                      "intake": ["migrate"]}
 
     assert {svc: callees(env) for svc, env in serve_env.items()} == \
-        {"consent": set(), "intake": {"consent"}, "experts": {"consent"}, "feedback": {"intake"}}, \
+        {"consent": set(), "intake": {"consent"}, "experts": {"consent"}, "feedback": {"intake", "experts"}}, \
         "who is told to call whom (calls:)"
     waves = start_order(serve_env)  # consent first, then intake and experts side by side, then feedback
     assert waves == [["consent"], ["experts", "intake"], ["feedback"]]
@@ -512,9 +513,11 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
 
         def md(svc: str, role: str) -> tuple:
             env = serve_env[svc]  # the rendered issuer and audience, checked against the JWKS
-            token = jwt.encode({"sub": f"contract-{role}", "iss": env["AUTH_JWT_ISSUER"], "aud": env["AUTH_JWT_AUDIENCE"],
-                                "exp": int(time.time()) + 300, "ot_area": AREA, "ot_roles": [role]},
-                               private_key, algorithm="ES256", headers={"kid": "contract"})
+            claims = {"sub": f"contract-{role}", "iss": env["AUTH_JWT_ISSUER"], "aud": env["AUTH_JWT_AUDIENCE"],
+                      "exp": int(time.time()) + 300, "ot_area": AREA, "ot_roles": [role]}
+            if role == "secretary":  # the secretary of the group the test books into
+                claims["ot_groups"] = ["haastavat-erot-kuopio"]
+            token = jwt.encode(claims, private_key, algorithm="ES256", headers={"kid": "contract"})
             return (("authorization", f"Bearer {token}"),)
 
         def channel(svc: str) -> grpc.Channel:  # as a caller with the area's CA
@@ -615,12 +618,25 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                 time.sleep(0.3)
         assert follow.type == case_pb2.REQUEST_TYPE_GROUP_CONSULTATION
         assert _when(follow.request_due_at) == _when(follow.consulted_at)  # the per-type delay, 0 days, not 45
+        # Beside the follow-up, the same tick sends the notifications of the request and its
+        # booking, to the rendered coordinators' address and to the professional, linking the
+        # rendered portal (OT_NOTIFY_COORDINATORS, OT_PORTAL_URL).
+        expected = {"request", "new_request", "booking_confirmed"}
+        kinds = lambda: {m.message["X-OT-Mail-Kind"] for m in smtp_sink.messages}  # noqa: E731
         deadline = time.monotonic() + 30
-        while not smtp_sink.messages and time.monotonic() < deadline and procs["feedback"].poll() is None:
+        while not expected <= kinds() and time.monotonic() < deadline and procs["feedback"].poll() is None:
             time.sleep(0.3)
-        mails = smtp_sink.messages
-        assert len(mails) == 1, f"feedback mailed {len(mails)} messages, not 1:\n{_tail(logs['feedback'])}"
-        check_feedback_mail(mails[0], email, serve_env["feedback"], link_secret, follow_up())
+        mails: dict[str, list] = {}
+        for m in smtp_sink.messages:
+            mails.setdefault(m.message["X-OT-Mail-Kind"], []).append(m)
+        # Every request submitted in this test is a new request to the coordinators; this one
+        # request has one follow-up and one booking.
+        assert sorted(mails) == sorted(expected) and len(mails["request"]) == len(mails["booking_confirmed"]) == 1, \
+            f"feedback mailed {sorted(kinds())}:\n{_tail(logs['feedback'])}"
+        check_feedback_mail(mails["request"][0], email, serve_env["feedback"], link_secret, follow_up())
+        assert {m.envelope_to for m in mails["new_request"]} == {(serve_env["feedback"]["OT_NOTIFY_COORDINATORS"],)}
+        assert mails["booking_confirmed"][0].envelope_to == (email,)
+        assert f"Kirjaudu OT-palveluun: {serve_env['feedback']['OT_PORTAL_URL']}" in mails["booking_confirmed"][0].body
     finally:
         # SIGTERM to all at once (as a node drain would); each must stop cleanly and in time.
         for proc in procs.values():

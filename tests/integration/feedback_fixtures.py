@@ -8,21 +8,50 @@ Import into a test module: `from feedback_fixtures import feedback_database_url,
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
+from kafka import KafkaProducer
+
+from ot_runtime.cloudevents import CloudEvent
 
 
-from conftest import RunningService, service_env, start_service
+from conftest import TENANT, RunningService, service_env, start_service
 
 
 PUBLIC_URL = "http://feedback.test"
+PORTAL_URL = "https://ot-portaali.test"
+FOLLOW_UP_KINDS = ("request", "reminder")
+
+
+def follow_up_mails(sink) -> list:
+    """The follow-up's mails (request and reminder) among what the sink received; the
+    notifications about the same cases arrive there too."""
+    return [m for m in sink.messages if m.message["X-OT-Mail-Kind"] in FOLLOW_UP_KINDS]
 
 
 def route(link: str, feedback) -> str:
     """The mailed link, sent to the running instance (what the load balancer would do)."""
     assert link.startswith(PUBLIC_URL + "/"), link
     return f"http://127.0.0.1:{feedback.app.http_server.port}" + link[len(PUBLIC_URL):]
+
+
+def publish(kafka_bootstrap: str, topic: str, ce_type: str, message, key: str, at: datetime,
+            event_id: str | None = None) -> str:
+    """Put one event on a topic exactly as a service's outbox relay would (CloudEvents headers, the
+    aggregate id as the key): for events of a service the test does not run, e.g. experts'
+    assignments. Returns the event id."""
+    event = CloudEvent(id=event_id or str(uuid.uuid4()), type=ce_type, source=f"/ot/{TENANT}/test", subject=key,
+                       tenant=TENANT, time=at, dataschema=f"proto:{message.DESCRIPTOR.full_name}",
+                       data=message.SerializeToString())
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap.split(","))
+    try:
+        producer.send(topic, key=key.encode(), value=event.data, headers=event.headers()).get(timeout=15)
+    finally:
+        producer.close()
+    return event.id
 
 
 @pytest.fixture()
@@ -51,14 +80,17 @@ class RunningFeedback(RunningService):
         self.app.scheduler.stop()
         super().stop()
         self.app.directory.close()
+        self.app.experts.close()
 
 
 @pytest.fixture()
 def start_feedback(feedback_database_url, kafka_bootstrap, topic_prefix, keys, spans, smtp_sink):
     """Start feedback (migrations, gRPC, HTTP, relay, consumer; no scheduler thread) on loopback.
 
-    `start(intake, clock)`: intake is the running intake service it asks for contact e-mails
-    (None when the test sends no mail). Keyword arguments are extra environment variables.
+    `start(intake, clock, experts=None)`: intake is the running intake service it asks for the
+    workers' e-mails (None when the test sends them no mail), experts the running experts service
+    it asks for an expert's (None: nothing listens there). Keyword arguments are extra environment
+    variables.
     Calling it again starts another instance on the same database: a restart (after stopping the
     first) or a second replica (while the first runs)."""
     from ot_feedback.bootstrap import build
@@ -69,13 +101,15 @@ def start_feedback(feedback_database_url, kafka_bootstrap, topic_prefix, keys, s
     # running now (instances get a new loopback port on each start).
     started: list[RunningFeedback] = []
 
-    def start(intake, clock, **extra_env) -> RunningFeedback:
-        # intake None: a test that sends no mail (feedback connects to intake only at send time).
+    def start(intake, clock, experts=None, **extra_env) -> RunningFeedback:
+        # None: a test that sends no such mail (feedback connects to intake and experts only at send time).
         target = f"127.0.0.1:{intake.app.grpc_server.port}" if intake else "127.0.0.1:9"
+        experts_target = f"127.0.0.1:{experts.app.grpc_server.port}" if experts else "127.0.0.1:9"
         env = service_env("feedback", feedback_database_url, kafka_bootstrap, topic_prefix, keys, **{
             "OT_FEEDBACK_LINK_SECRET": link_secret, "OT_SERVICE_TOKEN_KEY_FILE": str(keys.service_private_path),
-            "OT_INTAKE_GRPC_TARGET": target, "OT_SMTP_HOST": "127.0.0.1", "OT_SMTP_PORT": str(smtp_sink.port),
-            "OT_FEEDBACK_PUBLIC_URL": PUBLIC_URL, **extra_env})
+            "OT_INTAKE_GRPC_TARGET": target, "OT_EXPERTS_GRPC_TARGET": experts_target, "OT_SMTP_HOST": "127.0.0.1",
+            "OT_SMTP_PORT": str(smtp_sink.port), "OT_FEEDBACK_PUBLIC_URL": PUBLIC_URL,
+            "OT_PORTAL_URL": PORTAL_URL, **extra_env})
         service = start_service("feedback", build, MIGRATIONS, env, clock, running=RunningFeedback)
         started.append(service)
         return service

@@ -17,14 +17,16 @@ from ot.feedback.v1 import feedback_pb2 as fpb
 from ot.intake.v1 import intake_pb2 as ipb
 from ot.intake.v1 import intake_pb2_grpc
 
+from ot_runtime.access import method_path
 from ot_runtime.clock import FixedClock
 from ot_runtime.devtoken import DEV_AUDIENCE, DEV_SERVICE_ISSUER, make_token
 from ot_runtime.testing import fuzz_service
 from ot_feedback.domain import Category, RequestType, Status
-from ot_feedback.edge import SERVICE
+from ot_feedback.edge import ACCESS, SERVICE
 
 from conftest import TENANT, wait_consumed
 from feedback_fixtures import feedback_database_url, route, smtp_sink, start_feedback  # noqa: F401 (fixtures)
+from feedback_fixtures import follow_up_mails
 from test_feedback_flow import consult, link_in, worker_emails
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
@@ -53,11 +55,15 @@ def test_fuzzing_the_grpc_api_on_postgresql_finds_no_internal_error(start_feedba
     feedback = start_feedback(None, FixedClock(START))
     request_id = str(uuid.uuid4())
     consulted(feedback, request_id)
-    staff = keys.metadata(roles=("coordinator",))
-    seen = fuzz_service(feedback.channel, SERVICE, lambda method: staff, examples=60, raw_payloads=25,
+    # Each RPC with a token of a role it admits, so the calls reach the handlers and the database.
+    tokens = {m.name: keys.metadata(roles=(sorted(ACCESS[method_path(SERVICE, m.name)])[0],), subject="fuzz-user")
+              for m in SERVICE.methods}
+    seen = fuzz_service(feedback.channel, SERVICE, lambda method: tokens[method], examples=60, raw_payloads=25,
                         seed_messages={"GetStatistics": fpb.GetStatisticsRequest(period="2026-Q1"),
-                                       "GetFollowUp": fpb.GetFollowUpRequest(request_id=request_id)})
-    assert seen["GetStatistics"].get("OK", 0) > 0 and seen["GetFollowUp"].get("OK", 0) > 0, seen
+                                       "GetFollowUp": fpb.GetFollowUpRequest(request_id=request_id),
+                                       "GetNotificationSettings": fpb.GetNotificationSettingsRequest(),
+                                       "SetNotificationSettings": fpb.NotificationSettings(reminders_enabled=False)})
+    assert all(seen[m.name].get("OK", 0) > 0 for m in SERVICE.methods), seen
     health = health_pb2_grpc.HealthStub(feedback.channel).Check(health_pb2.HealthCheckRequest())
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     with feedback.app.engine.connect() as c:  # the service still answers, from the same database
@@ -73,7 +79,7 @@ def test_the_answer_forms_refusals_on_postgresql_are_pages_and_store_nothing(
     wait_consumed(kafka_bootstrap, f"{feedback.settings.topic_prefix}.feedback", feedback.settings.topic("intake"))
     clock.advance(days=60)
     assert len(feedback.app.scheduler.run_due().sent) == 1  # intake answered feedback's service token
-    url = route(link_in(smtp_sink.messages[0]), feedback)
+    url = route(link_in(follow_up_mails(smtp_sink)[0]), feedback)
     fid, expires, mac = url.rsplit("/", 1)[1].split(".")
     good = {"usefulness": "4", "got_needed": "yes", "free_text": "Hyvä."}
 

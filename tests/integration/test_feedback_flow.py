@@ -26,6 +26,7 @@ from ot_runtime.clock import FixedClock
 
 from conftest import TENANT, wait_consumed
 from feedback_fixtures import feedback_database_url, route, smtp_sink, start_feedback  # noqa: F401 (fixtures)
+from feedback_fixtures import follow_up_mails
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
 GROUP = "haastavat-erot-kuopio"
@@ -64,10 +65,14 @@ def submit(intake, keys, email: str, subject: str) -> str:
         req, metadata=keys.metadata(subject=subject)).request_id
 
 
+# What the group writes back: case text, which no mail may carry.
+RECOMMENDATIONS = "Ryhmä suosittaa vuoroasumisen kokeilua ja perheneuvolan tukea tapaamisiin."
+
+
 def consult(intake, keys, clock, emails: list[str], who: str = "worker") -> list[str]:
     """Each worker books a case into one group meeting; the meeting is held; recommendations returned."""
     stub = intake_pb2_grpc.IntakeServiceStub(intake.channel)
-    secretary = keys.metadata(roles=("secretary",), subject="secretary-1")
+    secretary = keys.metadata(roles=("secretary",), subject="secretary-1", groups=(GROUP,))  # the group's secretary
     meeting = stub.PublishMeeting(pb.PublishMeetingRequest(group_id=GROUP, starts_at=ts(clock.now() + timedelta(days=10)),
                                                           capacity=len(emails)), metadata=secretary)
     ids = []
@@ -79,6 +84,8 @@ def consult(intake, keys, clock, emails: list[str], who: str = "worker") -> list
     clock.advance(days=10)  # the meeting day
     for rid in ids:
         stub.MarkConsulted(pb.RequestRef(request_id=rid), metadata=secretary)
+        stub.AddEntry(pb.AddEntryRequest(request_id=rid, kind=pb.ENTRY_KIND_RECOMMENDATIONS, text=RECOMMENDATIONS),
+                      metadata=keys.metadata(roles=("coordinator",), subject="coordinator-1"))
         stub.ReturnRecommendations(pb.RequestRef(request_id=rid), metadata=secretary)
     return ids
 
@@ -138,7 +145,7 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
 
     clock.set(consulted_at + timedelta(days=60) - timedelta(hours=1))
     assert feedback.app.scheduler.run_due().sent == []
-    assert smtp_sink.messages == []
+    assert follow_up_mails(smtp_sink) == []
 
     # Due now; two replicas tick at the same moment.
     clock.set(consulted_at + timedelta(days=60))
@@ -153,7 +160,7 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
     [t.join(60) for t in threads]
     replica.stop()
 
-    first = smtp_sink.messages
+    first = follow_up_mails(smtp_sink)
     assert sorted(m.envelope_to[0] for m in first) == sorted(emails)  # each worker exactly once
     assert len({m.message_id for m in first}) == 7
     for m in first:
@@ -185,7 +192,7 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
     clock.advance(days=14)
     feedback.app.scheduler.run_due()
     feedback.app.scheduler.run_due()
-    reminders = smtp_sink.messages[len(first):]
+    reminders = follow_up_mails(smtp_sink)[len(first):]
     assert [m.envelope_to[0] for m in reminders] == [silent]  # and nothing for the erased request
     gone = follow_up(feedback, keys, erased)
     assert gone.state == fpb.FOLLOW_UP_STATE_CANCELLED and gone.cancel_reason == "no_email"
@@ -214,6 +221,15 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
     assert cells[("feedback_responses", "total", col)] == "7"
     assert stats.response_rate_percent[col] == ""         # it would reveal the hidden counts
     assert all(int(v) >= 5 for v in cells.values() if v not in ("<5", "x")), cells  # no small figure shows
+    # Response times from intake's status events: eight answered in the first quarter. Seven were
+    # submitted on Monday 12 January and answered on Thursday 22nd (8 working days), the eighth ten
+    # days later in 6. Other quarters have none to show.
+    times = {(t.quarter, t.type): t for t in stats.response_times}
+    q1 = times[("2026-Q1", case_pb2.REQUEST_TYPE_GROUP_CONSULTATION)]
+    assert (q1.requests, q1.first_response_median_days, q1.first_response_p90_days, q1.answer_median_days,
+            q1.answer_p90_days) == ("8", "8", "8", "8", "8")
+    assert [t.requests for q, t in times.items() if q[0] != "2026-Q1"] == ["<5"] * 3
+    assert all(t.first_response_median_days == "" for q, t in times.items() if q[0] != "2026-Q1")
 
     # The same as CSV for a coordinator's report, and nothing for someone else.
     url = f"http://127.0.0.1:{feedback.app.http_server.port}/stats.csv?period=2026&type={col}"
@@ -241,7 +257,7 @@ def test_a_withdrawn_request_never_gets_a_feedback_mail(start_intake, start_feed
     assert err.value.code() is grpc.StatusCode.NOT_FOUND
     clock.advance(days=61)
     feedback.app.scheduler.run_due()
-    assert [m.envelope_to[0] for m in smtp_sink.messages] == [worker_emails()[1]]
+    assert [m.envelope_to[0] for m in follow_up_mails(smtp_sink)] == [worker_emails()[1]]
     assert follow_up(feedback, keys, kept).state == fpb.FOLLOW_UP_STATE_SENT
 
 
@@ -260,4 +276,4 @@ def test_smtp_down_at_the_due_time_delays_the_mail_and_loses_nothing(start_intak
         smtp_sink.start()
     clock.advance(minutes=16)
     assert len(feedback.app.scheduler.run_due().sent) == 1
-    assert [m.envelope_to[0] for m in smtp_sink.messages] == [worker_emails()[2]]
+    assert [m.envelope_to[0] for m in follow_up_mails(smtp_sink)] == [worker_emails()[2]]

@@ -11,7 +11,9 @@ from ot_feedback.handlers import FeedbackHandlers
 from ot_feedback.scheduler import FeedbackScheduler
 from ot_feedback.store import metadata
 
-from feedback_testkit import NOW, SECRET, TENANT, FakeDirectory, FakeMailer
+from ot_feedback.notifications import Notifications, Recipients
+
+from feedback_testkit import NOW, SECRET, TENANT, FakeDirectory, FakeExperts, FakeMailer
 
 
 @pytest.fixture()
@@ -44,14 +46,32 @@ def directory():
 
 
 @pytest.fixture()
+def experts():
+    return FakeExperts()
+
+
+@pytest.fixture()
+def notifications(clock):
+    return Notifications(tenant=TENANT, clock=clock)
+
+
+@pytest.fixture()
+def recipients():
+    """The area's settings for notifications: no coordinator or secretary addresses unless a test sets them."""
+    return Recipients(portal_url="https://ot.pohjois-savo.example.invalid")
+
+
+@pytest.fixture()
 def mailer():
     return FakeMailer()
 
 
 @pytest.fixture()
-def make_scheduler(handlers, directory, mailer, clock, policy):
+def make_scheduler(handlers, directory, experts, recipients, mailer, clock, policy):
     def make(**kwargs) -> FeedbackScheduler:
         return FeedbackScheduler(sessions=handlers.sessions, directory=kwargs.pop("directory", directory),
+                                 experts=kwargs.pop("experts", experts),
+                                 recipients=kwargs.pop("recipients", recipients),
                                  mailer=kwargs.pop("mailer", mailer), signer=handlers.signer, policy=policy,
                                  clock=clock, tenant=TENANT, public_url="http://127.0.0.1:8084",
                                  sender="ot-palaute", **kwargs)

@@ -48,6 +48,21 @@ class FakeDirectory:
         return self.contacts.get(request_id)
 
 
+class FakeExperts:
+    """Experts as the scheduler sees it: expert id -> contact e-mail; `down` makes every call fail."""
+
+    def __init__(self):
+        self.emails: dict[str, str] = {}
+        self.down = False
+        self.calls: list[str] = []
+
+    def email(self, expert_id: str) -> str | None:
+        self.calls.append(expert_id)
+        if self.down:
+            raise DirectoryUnavailable("UNAVAILABLE")
+        return self.emails.get(expert_id)
+
+
 class FakeMailer:
     def __init__(self):
         self.sent = []

@@ -54,7 +54,15 @@ def request_id(handlers) -> str:
 
 def valid_requests(request_id: str) -> dict:
     return {"GetStatistics": pb.GetStatisticsRequest(period="2026"),
-            "GetFollowUp": pb.GetFollowUpRequest(request_id=request_id)}
+            "GetFollowUp": pb.GetFollowUpRequest(request_id=request_id),
+            "GetNotificationSettings": pb.GetNotificationSettingsRequest(),
+            "SetNotificationSettings": pb.NotificationSettings(reminders_enabled=False)}
+
+
+def allowed_metadata(keys, method: str, subject: str = "fuzz-user"):
+    """A token with the first role the method admits, so a call reaches its handler."""
+    role = sorted(ACCESS[method_path(SERVICE, method)])[0]
+    return keys.metadata(roles=(role,), subject=subject)
 
 
 def call(channel, method: str, request, metadata):
@@ -79,10 +87,11 @@ def test_every_rpc_has_its_roles_and_every_request_field_its_rule():
     assert unruled_fields(SERVICE, FIELD_RULES) == []
 
 
-def test_only_the_ot_team_reads_statistics_and_follow_ups():
-    # The table itself, as the README states it: nobody else has a reason to call feedback.
+def test_only_the_ot_team_reads_statistics_and_follow_ups_and_people_mailed_by_user_id_keep_their_settings():
+    # The table itself, as the README states it.
     assert {m.name: sorted(ACCESS[method_path(SERVICE, m.name)]) for m in SERVICE.methods} == {
-        "GetStatistics": ["coordinator", "secretary"], "GetFollowUp": ["coordinator", "secretary"]}
+        "GetStatistics": ["coordinator", "secretary"], "GetFollowUp": ["coordinator", "secretary"],
+        "GetNotificationSettings": ["expert", "professional"], "SetNotificationSettings": ["expert", "professional"]}
 
 
 @pytest.mark.parametrize("method", [m.name for m in SERVICE.methods])
@@ -152,13 +161,27 @@ def test_an_unknown_request_type_is_refused(server, keys):
 
 def test_fuzzing_every_rpc_finds_no_internal_error_and_leaves_the_service_healthy(server, keys, request_id):
     staff = keys.metadata(roles=("coordinator",))
-    seen = fuzz_service(server, SERVICE, lambda method: staff, examples=80, raw_payloads=30,
+    tokens = {m.name: allowed_metadata(keys, m.name) for m in SERVICE.methods}
+    seen = fuzz_service(server, SERVICE, lambda method: tokens[method], examples=80, raw_payloads=30,
                         seed_messages=valid_requests(request_id))
     # The seeds' mutations got past the edge: the fuzzer reached the handlers, not only the checks.
-    assert seen["GetStatistics"].get("OK", 0) > 0 and seen["GetFollowUp"].get("OK", 0) > 0, seen
+    assert all(seen[m.name].get("OK", 0) > 0 for m in SERVICE.methods), seen
     assert seen["GetStatistics"].get("INVALID_ARGUMENT", 0) > 0
     health = health_pb2_grpc.HealthStub(server).Check(health_pb2.HealthCheckRequest(service=SERVICE.full_name))
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     stats = call(server, "GetStatistics", pb.GetStatisticsRequest(period="2026-Q1",
                                                                   type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION), staff)
     assert stats.period == "2026-Q1" and stats.tables
+
+
+@pytest.mark.parametrize("role", ["professional", "expert"])
+def test_notification_settings_are_the_callers_own_and_default_to_reminders_on(server, keys, role):
+    me, other = keys.metadata(roles=(role,), subject=f"{role}-1"), keys.metadata(roles=(role,), subject=f"{role}-2")
+    assert call(server, "GetNotificationSettings", pb.GetNotificationSettingsRequest(), me).reminders_enabled
+    saved = call(server, "SetNotificationSettings", pb.NotificationSettings(reminders_enabled=False), me)
+    assert saved.reminders_enabled is False
+    assert call(server, "GetNotificationSettings", pb.GetNotificationSettingsRequest(), me).reminders_enabled is False
+    # Another person's settings are untouched: the request names nobody, the token names the caller.
+    assert call(server, "GetNotificationSettings", pb.GetNotificationSettingsRequest(), other).reminders_enabled
+    call(server, "SetNotificationSettings", pb.NotificationSettings(reminders_enabled=True), me)
+    assert call(server, "GetNotificationSettings", pb.GetNotificationSettingsRequest(), me).reminders_enabled

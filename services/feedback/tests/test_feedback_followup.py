@@ -169,10 +169,33 @@ def test_intake_or_smtp_down_means_later_not_lost(handlers, make_scheduler, mail
     clock.advance(minutes=15)
     assert scheduler.run_due().retried == 1
     mailer.fail_with = None
-    clock.advance(minutes=10)
-    assert scheduler.run_due().sent == []  # not yet: the retry is later
-    clock.advance(minutes=5)
+    clock.advance(minutes=15)
+    assert scheduler.run_due().sent == []  # not yet: the second wait is twice the first
+    clock.advance(minutes=15)
     assert len(scheduler.run_due().sent) == 1 and len(mailer.sent) == 1
+
+
+def test_a_mail_refused_every_time_is_failed_after_the_last_try_with_growing_waits(handlers, make_scheduler, mailer,
+                                                                                 clock, two_workers):
+    from ot_feedback.scheduler import MAILS
+    scheduler = make_scheduler(retry_after=timedelta(minutes=5), max_attempts=4)
+    consulted(handlers, "r-1")
+    clock.advance(days=60)
+    mailer.fail_with = NotDelivered("SMTPRecipientsRefused")
+    failed_before = MAILS.labels("request", "failed")._value.get()
+    waits = []
+    for _ in range(4):
+        result = scheduler.run_due()
+        with handlers.sessions() as s:
+            row = s.execute(sa.select(mails.c.state, mails.c.due_at)).one()
+        waits.append(row.due_at - clock.now())
+        clock.set(row.due_at)
+    assert waits[:3] == [timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=20)]
+    assert row.state == "failed" and result.failed == 1 and result.retried == 0
+    assert MAILS.labels("request", "failed")._value.get() == failed_before + 1
+    mailer.fail_with = None
+    clock.advance(days=1)
+    assert scheduler.run_due().sent == [] and mailer.sent == []  # failed is final
 
 
 def test_an_unknown_smtp_outcome_is_never_sent_again_but_the_reminder_still_comes(handlers, scheduler, mailer, clock,
@@ -193,14 +216,14 @@ def test_a_sender_that_died_mid_send_is_not_repeated_by_the_next(handlers, make_
     consulted(handlers, "r-1")
     clock.advance(days=60)
     dead = make_scheduler()
-    [claimed] = dead._claim(clock.now())  # claimed and committed, then the process "died"
+    [claimed] = dead._claim(mails, clock.now())  # claimed and committed, then the process "died"
     survivor = make_scheduler()
     assert survivor.run_due().sent == []
     clock.advance(hours=2)
     assert survivor.run_due().unconfirmed == 1
     assert mailer.sent == []
     with handlers.sessions() as s:
-        assert s.execute(sa.select(mails.c.state).where(mails.c.id == claimed["id"])).scalar_one() == "unconfirmed"
+        assert s.execute(sa.select(mails.c.state).where(mails.c.id == claimed)).scalar_one() == "unconfirmed"
 
 
 def test_downtime_is_caught_up_in_one_tick(handlers, scheduler, mailer, clock, directory):

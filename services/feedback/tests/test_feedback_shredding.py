@@ -13,6 +13,7 @@ from ot_guard.testing import sample
 from ot_runtime.cloudevents import CloudEvent
 from ot_runtime.consumer import Poison
 from ot_feedback.consumers import KEY_SHREDDED, event_handlers
+from ot_feedback.notifications import Notifications
 from ot_feedback.stats import parse_period
 from ot_feedback.store import follow_ups, shredded_requests
 
@@ -33,7 +34,7 @@ def shredded(handlers, request_id: str, tenant: str = TENANT) -> None:
     event = CloudEvent(id=str(uuid.uuid4()), type=KEY_SHREDDED, source="ot/consent", subject=request_id,
                        tenant=TENANT, time=handlers.clock.now(), dataschema="", data=msg.SerializeToString())
     with handlers.sessions.begin() as s:
-        event_handlers(handlers)[KEY_SHREDDED].handle(s, event, msg)
+        event_handlers(handlers, Notifications(handlers.tenant, handlers.clock))[KEY_SHREDDED].handle(s, event, msg)
 
 
 def request_of(handlers, token: str) -> str:

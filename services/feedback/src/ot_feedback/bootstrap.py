@@ -18,12 +18,14 @@ from ot_runtime.settings import Settings, SettingsError
 from ot_runtime.web import HttpServer
 
 from .consumers import event_handlers
-from .directory import GrpcIntakeDirectory, IntakeDirectory, SignedServiceToken
+from .directory import (ExpertsDirectory, GrpcExpertsDirectory, GrpcIntakeDirectory, IntakeDirectory,
+                        SignedServiceToken)
 from .domain import FollowUpPolicy, LinkSigner
 from .edge import ACCESS, FIELD_RULES, SERVICE as FEEDBACK_SERVICE
 from .grpc_api import FeedbackServicer
 from .handlers import FeedbackHandlers
 from .mailer import Mailer, SmtpConfig, SmtpMailer
+from .notifications import Notifications, Recipients
 from .scheduler import FeedbackScheduler
 from .store import inbox, outbox
 from .web import create_app
@@ -40,8 +42,10 @@ class FeedbackConfig:
     public_url: str               # "" = this service's own HTTP address
     smtp: SmtpConfig
     intake_target: str
+    experts_target: str
     service_token_key_file: str
     tick_seconds: float
+    recipients: Recipients
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], tenant: str) -> "FeedbackConfig":
@@ -51,6 +55,11 @@ class FeedbackConfig:
         except SettingsError as exc:
             problems.append(str(exc).removeprefix("feedback: "))
             policy = FollowUpPolicy()
+        try:
+            recipients = Recipients.from_env(env)
+        except SettingsError as exc:
+            problems.append(str(exc).removeprefix("feedback: "))
+            recipients = Recipients()
         secret = env.get("OT_FEEDBACK_LINK_SECRET", "").strip()
         if len(secret) < 32:
             problems.append("OT_FEEDBACK_LINK_SECRET must be set to at least 32 characters "
@@ -58,7 +67,7 @@ class FeedbackConfig:
         key_file = env.get("OT_SERVICE_TOKEN_KEY_FILE", "").strip()
         if not key_file:
             problems.append("OT_SERVICE_TOKEN_KEY_FILE is not set (the private key that signs this service's "
-                            "short-lived 'service' token for intake's GetRequest)")
+                            "short-lived 'service' token for intake's GetRequest and experts' GetExpert)")
         elif not os.path.isfile(key_file):
             problems.append(f"OT_SERVICE_TOKEN_KEY_FILE points at {key_file!r}, which is not a file")
 
@@ -79,7 +88,9 @@ class FeedbackConfig:
                           sender=env.get("OT_FEEDBACK_MAIL_FROM", "").strip() or f"ot-palaute@{tenant}.invalid")
         config = cls(policy=policy, link_secret=secret.encode(), public_url=env.get("OT_FEEDBACK_PUBLIC_URL", "").strip(),
                      smtp=smtp, intake_target=env.get("OT_INTAKE_GRPC_TARGET", "127.0.0.1:50051").strip(),
-                     service_token_key_file=key_file, tick_seconds=number("OT_FEEDBACK_TICK_SECONDS", 60.0))
+                     experts_target=env.get("OT_EXPERTS_GRPC_TARGET", "127.0.0.1:50052").strip(),
+                     service_token_key_file=key_file, tick_seconds=number("OT_FEEDBACK_TICK_SECONDS", 60.0),
+                     recipients=recipients)
         if problems:
             raise SettingsError("feedback: configuration is incomplete: " + "; ".join(problems))
         return config
@@ -97,12 +108,15 @@ class FeedbackApp:
     http_server: HttpServer
     scheduler: FeedbackScheduler
     directory: IntakeDirectory
+    experts: ExpertsDirectory
+    notifications: Notifications
     mailer: Mailer
     config: FeedbackConfig
 
 
 def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDirectory | None = None,
-          mailer: Mailer | None = None, relay_batch_size: int = 100) -> FeedbackApp:
+          experts: ExpertsDirectory | None = None, mailer: Mailer | None = None,
+          relay_batch_size: int = 100) -> FeedbackApp:
     config = FeedbackConfig.from_env(settings.extra, settings.tenant)
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
@@ -110,31 +124,37 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
     signer = LinkSigner(config.link_secret)
     handlers = FeedbackHandlers(sessions=sessions, tenant=settings.tenant, policy=config.policy, signer=signer,
                                 clock=clock)
+    notifications = Notifications(tenant=settings.tenant, clock=clock)
 
     def register(server) -> list[str]:
         feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(handlers), server)
         return [SERVICE_FULL_NAME]
 
     # Feedback publishes no events yet; its outbox and topic are ready for when it does. It reads
-    # intake's request events and consent's key shredding.
+    # intake's request, conversation and meeting events, experts' assignments and consent's key
+    # shredding (the chart's services.feedback.consumes says the same: the Kafka ACLs).
     parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox,
-                 consumes=["intake", "consent"], handlers=event_handlers(handlers), register=register,
+                 consumes=["intake", "consent", "experts"], handlers=event_handlers(handlers, notifications),
+                 register=register,
                  access=ACCESS, field_rules=FIELD_RULES,
                  make_app=lambda checks, verifier: create_app(settings.tenant, checks, handlers, verifier),
                  relay_batch_size=relay_batch_size)
     http = parts.http_server
-    if directory is None:
+    if directory is None or experts is None:
         if not settings.service_jwt_issuer:
             raise SettingsError("feedback: AUTH_SERVICE_ISSUER is not set (the issuer of the platform services' own "
-                                "tokens, with which feedback signs its calls to intake)")
+                                "tokens, with which feedback signs its calls to intake and experts)")
         tokens = SignedServiceToken.from_file(config.service_token_key_file, tenant=settings.tenant,
                                               issuer=settings.service_jwt_issuer, audience=settings.jwt_audience)
-        directory = GrpcIntakeDirectory(config.intake_target, tokens, settings)
+        directory = directory or GrpcIntakeDirectory(config.intake_target, tokens, settings)
+        experts = experts or GrpcExpertsDirectory(config.experts_target, tokens, settings)
     mailer = mailer or SmtpMailer(config.smtp)
     scheduler = FeedbackScheduler(
-        sessions=sessions, directory=directory, mailer=mailer, signer=signer, policy=config.policy, clock=clock,
-        tenant=settings.tenant, public_url=config.public_url or f"http://{settings.http_host}:{http.port}",
+        sessions=sessions, directory=directory, experts=experts, recipients=config.recipients, mailer=mailer,
+        signer=signer, policy=config.policy, clock=clock, tenant=settings.tenant,
+        public_url=config.public_url or f"http://{settings.http_host}:{http.port}",
         sender=config.smtp.sender, tick_seconds=config.tick_seconds)
     return FeedbackApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
                        relay=parts.relay, consumer=parts.consumer, grpc_server=parts.grpc_server, http_server=http,
-                       scheduler=scheduler, directory=directory, mailer=mailer, config=config)
+                       scheduler=scheduler, directory=directory, experts=experts, notifications=notifications,
+                       mailer=mailer, config=config)

@@ -4,10 +4,13 @@ and the same rules for the one door that is not gRPC, the worker's answer form b
 link (checked by `check_form` in the handler, before the guard reads anything).
 
 Roles (README, DOMAIN.md): the OT team (coordinator, secretary) runs the follow-ups and reports
-on the service; nobody else has a reason to call feedback. The professional answers through the
-link, not with a token. The admin (the area's data-protection officer) needs nothing here:
-feedback keeps no contact data, the free text goes with the case's content (consent's shredding),
-and the statistics are counts with small cells suppressed, not personal data.
+on the service. The professional answers the feedback through the link, not with a token; the
+professional and the expert, who get notifications, keep their own notification settings (their
+own user id only: the request has no subject field to name anyone else). The admin (the area's
+data-protection officer) needs nothing here: feedback keeps no contact data (addresses are looked
+up at send time), the free text goes with the case's content (consent's shredding), the
+statistics are counts with small cells suppressed, and a settings row is a user id and one
+choice, which its owner reads and changes themself.
 """
 from __future__ import annotations
 
@@ -31,6 +34,11 @@ ACCESS = access_table(SERVICE, {
     # Where one request's follow-up is (dates, state; never the answer): the OT team who asked for
     # the feedback (DOMAIN.md: the secretary asks the worker) and answers "did the mail go?".
     "GetFollowUp": STAFF,
+    # The people notifications go to by their user id: the professional (answers, questions,
+    # bookings, reminders) and the expert (assignments). The OT team's mails go to addresses in
+    # the area's settings, not by user id, so they have no settings here.
+    "GetNotificationSettings": ("professional", "expert"),
+    "SetNotificationSettings": ("professional", "expert"),
 })
 
 FIELD_RULES = f.field_rules({

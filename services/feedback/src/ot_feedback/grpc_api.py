@@ -5,6 +5,7 @@ from ot.common.v1 import case_pb2
 from ot.feedback.v1 import feedback_pb2 as pb
 from ot.feedback.v1 import feedback_pb2_grpc
 
+from ot_runtime.auth import current_principal
 from ot_runtime.protoconv import to_domain, to_proto, ts
 from .domain import FollowUpState, MailKind, RequestType
 from .handlers import FeedbackHandlers
@@ -26,9 +27,21 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetStatistics(self, request, context):
         type_ = to_domain(case_pb2.RequestType, request.type, RequestType)
         period, tables, rates = self.h.statistics(request.period, type_)
+        times = [pb.ResponseTimes(type=to_proto(case_pb2.RequestType, RequestType(r.type)), quarter=r.quarter,
+                                  requests=r.requests, first_response_median_days=r.first_response_median,
+                                  first_response_p90_days=r.first_response_p90, answer_median_days=r.answer_median,
+                                  answer_p90_days=r.answer_p90)
+                 for r in self.h.response_times(period, type_)]
         return pb.Statistics(tenant=self.h.tenant, period=period.label, period_start=ts(period.start),
                              period_end=ts(period.end), tables=[table_to_proto(t) for t in tables],
-                             response_rate_percent=rates, suppression_rule=RULE_TEXT)
+                             response_rate_percent=rates, suppression_rule=RULE_TEXT, response_times=times)
+
+    def GetNotificationSettings(self, request, context):
+        return pb.NotificationSettings(reminders_enabled=self.h.notification_settings(current_principal()))
+
+    def SetNotificationSettings(self, request, context):
+        return pb.NotificationSettings(
+            reminders_enabled=self.h.set_notification_settings(current_principal(), request.reminders_enabled))
 
     def GetFollowUp(self, request, context):
         row, by_kind = self.h.get_follow_up(request.request_id)

@@ -17,7 +17,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from ot_runtime.auth import Principal
 from ot_runtime.clock import Clock
+from ot_runtime.workdays import working_days_between
 from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from ot_runtime.vocabulary import CATEGORY_LABELS, SECTOR_LABELS
 
@@ -25,8 +27,9 @@ from .domain import (FOLLOW_UP_TRIGGERS, GOT_NEEDED_LABELS, TYPE_LABELS, Categor
                      GotNeeded, LinkError, LinkSigner, MailKind, MailState, RequestType, Sector, Status,
                      parse_answer)
 from .edge import check_form
-from .stats import TOTAL, Period, PeriodError, Table, parse_period
-from .store import answers, follow_ups, mails, request_facts, shredded_requests
+from .notifications import reminders_enabled
+from .stats import TOTAL, Period, PeriodError, ResponseTimes, Table, parse_period, quarters, response_times
+from .store import answers, follow_ups, mails, notification_settings, request_facts, shredded_requests
 
 log = logging.getLogger("ot.feedback")
 
@@ -75,12 +78,23 @@ class FeedbackHandlers:
 
     def on_status_changed(self, session: Session, *, request_id: str, type_: RequestType,
                           categories: list[Category], to_status: Status, changed_at: datetime,
-                          meeting_id: str = "", group_id: str = "", meeting_starts_at: datetime | None = None) -> None:
+                          meeting_id: str = "", group_id: str = "", meeting_starts_at: datetime | None = None,
+                          submitted_at: datetime | None = None, first_response_at: datetime | None = None,
+                          answered_at: datetime | None = None, waiting_working_days: int = 0) -> None:
         now = self.clock.now()
         fact = self._fact(session, request_id)
         values: dict = dict(status=to_status.value, updated_at=now)
         if meeting_id:
             values.update(meeting_id=meeting_id, group_id=group_id, meeting_starts_at=meeting_starts_at)
+        # Response times as intake counts them (only what the event has: a later event without a
+        # time does not blank one). The working days to the answer are the event's own count, with
+        # the clock stopped while the request waited for the professional.
+        if submitted_at and not (fact and fact["submitted_at"]):
+            values["submitted_at"] = submitted_at
+        if first_response_at:
+            values["first_response_at"] = first_response_at
+        if answered_at:
+            values.update(answered_at=answered_at, answer_working_days=max(0, waiting_working_days))
         if to_status is Status.CONSULTED or (to_status is Status.RECOMMENDATIONS_RETURNED
                                              and not (fact and fact["consulted_at"])):
             values["consulted_at"] = changed_at
@@ -205,7 +219,7 @@ class FeedbackHandlers:
         log.info("feedback answered", extra={"follow_up_id": ctx.follow_up_id})
         return ctx
 
-    # --- coordinators ------------------------------------------------------------------------
+    # --- the OT team -------------------------------------------------------------------------
     def get_follow_up(self, request_id: str) -> tuple[dict, dict[str, dict]]:
         with self.sessions() as s:
             row = s.execute(sa.select(follow_ups).where(follow_ups.c.request_id == request_id,
@@ -217,13 +231,52 @@ class FeedbackHandlers:
                 sa.select(mails).where(mails.c.follow_up_id == row["id"])).mappings()}
         return dict(row), by_kind
 
+    # --- a person's own notification settings (professional, expert: edge.ACCESS) -----------------
+    def notification_settings(self, who: Principal) -> bool:
+        """Whether the caller's optional reminders are on (their own user id; on unless they chose)."""
+        with self.sessions() as s:
+            return reminders_enabled(s, who.subject)
+
+    def set_notification_settings(self, who: Principal, reminders: bool) -> bool:
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            values = dict(reminders_enabled=reminders, updated_at=now)
+            updated = s.execute(notification_settings.update().where(
+                notification_settings.c.subject == who.subject).values(**values)).rowcount
+            if not updated:
+                s.execute(notification_settings.insert().values(subject=who.subject, tenant=self.tenant, **values))
+        log.info("notification settings changed", extra={"reminders_enabled": reminders})
+        return reminders
+
+    # --- coordinators ------------------------------------------------------------------------
     def statistics(self, period_text: str, type_: RequestType | None = None
                    ) -> tuple[Period, list[Table], dict[str, str]]:
+        period = self.period(period_text)
+        return period, *self.compute_statistics(period, type_)
+
+    @staticmethod
+    def period(period_text: str) -> Period:
         try:
-            period = parse_period(period_text)
+            return parse_period(period_text)
         except PeriodError as bad:
             raise InvalidArgument([FieldViolation("period", str(bad), "invalid")]) from None
-        return period, *self.compute_statistics(period, type_)
+
+    def response_times(self, period: Period, type_: RequestType | None) -> list[ResponseTimes]:
+        """Working days to the first response and to the answer per type and quarter (the quarters
+        the period touches), over the requests answered in each quarter; small counts suppressed."""
+        spans = quarters(period)
+        types = [type_.value] if type_ else [t.value for t in RequestType]
+        with self.sessions() as s:
+            rows = s.execute(sa.select(request_facts.c.type, request_facts.c.answered_at,
+                                       request_facts.c.submitted_at, request_facts.c.first_response_at,
+                                       request_facts.c.answer_working_days).where(
+                request_facts.c.tenant == self.tenant, request_facts.c.answered_at >= spans[0].start,
+                request_facts.c.answered_at < spans[-1].end)).all()
+        answered = [(r.type, r.answered_at,
+                     working_days_between(r.submitted_at, r.first_response_at)
+                     if r.submitted_at and r.first_response_at else None,
+                     r.answer_working_days) for r in rows]
+        return response_times(answered, spans, types)
 
     def compute_statistics(self, period: Period, type_: RequestType | None) -> tuple[list[Table], dict[str, str]]:
         types = [type_] if type_ else list(RequestType)

@@ -1,8 +1,10 @@
-"""The feedback e-mails (Finnish first, then English) and their delivery over SMTP (stdlib smtplib).
+"""The e-mails (Finnish first, then English, from templates: templating.py) and their delivery
+over SMTP (stdlib smtplib).
 
-A mail names no case: no client facts, no question, no free text; only the kind of service, the
-month of the consultation and the link. The Message-ID is the mail row's id, so a duplicate
-would be recognisable at the receiving end.
+A mail names no case: no client facts, no question, no free text, nothing written in the
+conversation; only what happened, the kind of service, the request's short reference, a meeting's
+time and place, and a link. The Message-ID is the mail row's id, so a duplicate would be
+recognisable at the receiving end.
 """
 from __future__ import annotations
 
@@ -12,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from ot_runtime.tenants import TENANTS
 
 from .domain import TYPE_LABELS, MailKind, RequestType
-from .stats import LOCAL
+from .templating import render_mail
 
 
 @dataclass(frozen=True)
@@ -71,52 +73,27 @@ class SmtpMailer:
                 raise
 
 
-def compose(*, kind: MailKind, mail_id: str, tenant: str, to: str, sender: str, link: str,
-            type_: RequestType, consulted_at: datetime, expires_at: datetime, now: datetime) -> EmailMessage:
-    fi_type, en_type = TYPE_LABELS[type_]
-    area = TENANTS[tenant]
-    month = consulted_at.astimezone(LOCAL)
-    until = expires_at.astimezone(LOCAL)
-    if kind is MailKind.REMINDER:
-        subject = "Muistutus: palautetta OT-keskuksen konsultaatiosta / Reminder: feedback on an OT centre consultation"
-        fi_open = "Muistutus: emme ole vielä saaneet palautettasi."
-        en_open = "A reminder: we have not received your feedback yet."
-    else:
-        subject = "Palautetta OT-keskuksen konsultaatiosta / Feedback on an OT centre consultation"
-        fi_open, en_open = "Hei,", "Hello,"
-    body = f"""{fi_open}
-
-Sait OT-keskuksen ({area}) palvelua: {fi_type}, {month:%m/%Y}. Haluamme parantaa palvelua ja
-kysymme siksi, miten se auttoi sinua. Vastaaminen vie pari minuuttia:
-
-{link}
-
-Linkki on henkilökohtainen, toimii kerran ja on voimassa {until:%d.%m.%Y} asti. Älä kirjoita
-vastaukseen asiakkaan tunnistetietoja (nimi, henkilötunnus, yhteystiedot, syntymäaika,
-diagnoosikoodi).
-
---
-
-{en_open}
-
-You used the OT centre's service ({area}): {en_type}, {month:%m/%Y}. To improve the service we
-ask how it helped you. Answering takes a couple of minutes:
-
-{link}
-
-The link is personal, works once and is valid until {until:%Y-%m-%d}. Do not write any
-client-identifying data in the answer (name, identity code, contact details, date of birth,
-diagnosis code).
-
-OT-keskus {area} / OT centre {area}
-"""
+def compose(*, template: str, kind: str, mail_id: str, tenant: str, to: Sequence[str], sender: str,
+            now: datetime, **context) -> EmailMessage:
+    """A mail from template `mail/<template>.txt` (templating.render_mail) with the area's name in
+    its context. `kind` goes into the X-OT-Mail-Kind header (the mail's kind, never its content)."""
+    subject, body = render_mail(template, area=TENANTS[tenant], **context)
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = sender
-    msg["To"] = to
+    msg["To"] = ", ".join(to)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{mail_id}@ot-feedback.{tenant}>"
     msg["Auto-Submitted"] = "auto-generated"
-    msg["X-OT-Mail-Kind"] = kind.value
+    msg["X-OT-Mail-Kind"] = kind
     msg.set_content(body, charset="utf-8")
     return msg
+
+
+def compose_follow_up(*, kind: MailKind, mail_id: str, tenant: str, to: str, sender: str, link: str,
+                      type_: RequestType, consulted_at: datetime, expires_at: datetime, now: datetime) -> EmailMessage:
+    """The feedback request (or its reminder): the kind of service, the month, the link."""
+    type_fi, type_en = TYPE_LABELS[type_]
+    return compose(template="feedback_request", kind=kind.value, mail_id=mail_id, tenant=tenant, to=[to],
+                   sender=sender, now=now, reminder=kind is MailKind.REMINDER, type_fi=type_fi, type_en=type_en,
+                   consulted_at=consulted_at, expires_at=expires_at, link=link)

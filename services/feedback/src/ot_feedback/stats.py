@@ -139,3 +139,71 @@ def suppress(values: dict[tuple[str, str], int], rows: list[str], columns: list[
             hidden.add(pick)
             changed = True
     return hidden
+
+
+# --- response times ------------------------------------------------------------------------------
+def quarter_of(moment: datetime) -> str:
+    local = moment.astimezone(LOCAL)
+    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+
+
+def quarters(period: Period) -> list[Period]:
+    """The quarters the period touches, in order (a month's report shows its whole quarter)."""
+    start = period.start.astimezone(LOCAL)
+    year, q = start.year, (start.month - 1) // 3 + 1
+    out = []
+    while True:
+        quarter = parse_period(f"{year}-Q{q}")
+        if quarter.start >= period.end:
+            return out
+        out.append(quarter)
+        year, q = (year + 1, 1) if q == 4 else (year, q + 1)
+
+
+def median(values: list[int]) -> str:
+    ordered, n = sorted(values), len(values)
+    middle = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    return f"{middle:g}"
+
+
+def percentile_90(values: list[int]) -> str:
+    """The nearest-rank 90th percentile: a value some request really had, never an interpolation."""
+    ordered = sorted(values)
+    return str(ordered[-(-9 * len(ordered) // 10) - 1])  # ceil(0.9 n)-th, 1-based
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    """Working days for the requests of one type answered in one quarter. A figure is shown only
+    when at least THRESHOLD requests stand behind it: the count shows "<5" below that, and the
+    figures are blank."""
+    type: str
+    quarter: str
+    requests: str
+    first_response_median: str = ""
+    first_response_p90: str = ""
+    answer_median: str = ""
+    answer_p90: str = ""
+
+
+def response_times(answered: list[tuple[str, datetime, int | None, int | None]], quarter_periods: list[Period],
+                   types: list[str]) -> list[ResponseTimes]:
+    """`answered`: (type, answered_at, working days to the first response or None, working days to
+    the answer or None), one per answered request. One row per quarter and type, in that order."""
+    rows = []
+    for q in quarter_periods:
+        for t in types:
+            mine = [a for a in answered if a[0] == t and q.start <= a[1] < q.end]
+            if len(mine) < THRESHOLD:
+                rows.append(ResponseTimes(t, q.label, HIDDEN))
+                continue
+            first = [a[2] for a in mine if a[2] is not None]
+            answer = [a[3] for a in mine if a[3] is not None]
+            enough = lambda xs: len(xs) >= THRESHOLD  # noqa: E731
+            rows.append(ResponseTimes(
+                t, q.label, str(len(mine)),
+                first_response_median=median(first) if enough(first) else "",
+                first_response_p90=percentile_90(first) if enough(first) else "",
+                answer_median=median(answer) if enough(answer) else "",
+                answer_p90=percentile_90(answer) if enough(answer) else ""))
+    return rows

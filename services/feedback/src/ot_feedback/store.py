@@ -1,7 +1,8 @@
 """Feedback's tables (SQLAlchemy Core, the same on PostgreSQL and SQLite).
 
-No contact data is kept here: the worker's e-mail address is asked from intake at send time and
-forgotten after the SMTP exchange. The facts for statistics are ids, types, categories, sector,
+No contact data is kept here: the worker's and an expert's e-mail addresses are asked from intake
+and experts at send time and forgotten after the SMTP exchange (the coordinators' and group
+secretaries' addresses are settings). The facts for statistics are ids, types, categories, sector,
 group ids and dates: what intake's events carry, nothing more. What the worker wrote about the
 case (the free text, what happened next) is kept only while the case's content exists: consent's
 key-shredded event blanks it, and an answer given after that keeps only what statistics count.
@@ -82,6 +83,18 @@ request_facts = sa.Table(
     sa.Column("consulted_at", UtcDateTime(), nullable=True),
     sa.Column("withdrawn_at", UtcDateTime(), nullable=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # Response times, from intake's status events: the first OT response and the returned answer,
+    # and the working days waited until the answer (the clock stopped while the team waited for
+    # the professional). Counted in statistics after the case's content is gone.
+    sa.Column("first_response_at", UtcDateTime(), nullable=True),
+    sa.Column("answered_at", UtcDateTime(), nullable=True),
+    sa.Column("answer_working_days", sa.Integer, nullable=True),
+    # The booking that the notifications follow: the meeting the request is booked into now
+    # (NULL once withdrawn or moved off the booking), the event that booked it (the reminders'
+    # key), and when its material (the pre-information form) arrived.
+    sa.Column("booking_meeting_id", sa.String(36), nullable=True),
+    sa.Column("booking_event_id", sa.String(100), nullable=True),
+    sa.Column("material_received_at", UtcDateTime(), nullable=True),
     sa.Index("ix_request_facts_tenant_submitted", "tenant", "submitted_at"),
     sa.Index("ix_request_facts_tenant_consulted", "tenant", "consulted_at"),
 )
@@ -94,6 +107,70 @@ shredded_requests = sa.Table(
     sa.Column("request_id", sa.String(36), primary_key=True),
     sa.Column("tenant", sa.String(40), nullable=False),
     sa.Column("shredded_at", UtcDateTime(), nullable=False),
+)
+
+# --- notifications ---------------------------------------------------------------------------
+# Each notification mail to send (an outbox of mails), written in the transaction of the event
+# that causes it and claimed like the follow-up mails. Exactly one row per (event, kind, recipient):
+# the unique key makes a repeated event a no-op even without the inbox. No address is stored:
+# `recipient` says whose address to look up at send time (the professional of request_id, the
+# expert expert_key, the area's coordinators, the secretary of group_id).
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(40), nullable=False),
+    sa.Column("event_id", sa.String(100), nullable=False),      # the CloudEvent that caused it
+    sa.Column("kind", sa.String(30), nullable=False),            # notifications.Kind
+    sa.Column("recipient", sa.String(20), nullable=False),       # notifications.Recipient
+    sa.Column("recipient_key", sa.String(64), nullable=False, server_default=""),  # expert or group id
+    sa.Column("request_id", sa.String(36), nullable=True),
+    sa.Column("request_type", sa.String(40), nullable=True),
+    sa.Column("meeting_id", sa.String(36), nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),           # domain.MailState
+    sa.Column("due_at", UtcDateTime(), nullable=False),
+    sa.Column("not_after", UtcDateTime(), nullable=True),        # too late to be of use after this
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("claimed_at", UtcDateTime(), nullable=True),
+    sa.Column("claimed_by", sa.String(100), nullable=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("message_id", sa.String(200), nullable=True),
+    sa.Column("last_error", sa.String(100), nullable=True),      # a reason's name, never a value
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("event_id", "kind", "recipient_key", name="uq_notifications_event_kind_recipient"),
+    sa.Index("ix_notifications_state_due", "state", "due_at"),
+    sa.Index("ix_notifications_request", "request_id"),
+)
+
+# Meetings as intake publishes them: when, the material deadline, where (for the booking
+# confirmation and the reminders; a place or a video link, never case data).
+meetings = sa.Table(
+    "meetings", metadata,
+    sa.Column("meeting_id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(40), nullable=False),
+    sa.Column("group_id", sa.String(64), nullable=False),
+    sa.Column("starts_at", UtcDateTime(), nullable=False),
+    sa.Column("booking_deadline", UtcDateTime(), nullable=True),
+    sa.Column("location", sa.Text, nullable=False, server_default=""),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The experts assigned to each request now, as experts' events say (their events carry the whole
+# set): who is newly assigned is the difference.
+request_experts = sa.Table(
+    "request_experts", metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("expert_id", sa.String(64), primary_key=True),
+    sa.Column("tenant", sa.String(40), nullable=False),
+)
+
+# A person's own choice (GetNotificationSettings/SetNotificationSettings), by their user id:
+# no row = the defaults (reminders on).
+notification_settings = sa.Table(
+    "notification_settings", metadata,
+    sa.Column("subject", sa.String(128), primary_key=True),
+    sa.Column("tenant", sa.String(40), nullable=False),
+    sa.Column("reminders_enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 outbox = outbox_table(metadata)

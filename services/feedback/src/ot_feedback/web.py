@@ -29,7 +29,8 @@ from ot_runtime.tenants import TENANTS
 from .domain import GOT_NEEDED_LABELS, MAX_FREE_TEXT, TYPE_LABELS, WHAT_NEXT_LABELS, RequestType
 from .edge import ACCESS, SERVICE
 from .handlers import FeedbackHandlers, FormContext, LinkRefused
-from .stats import HIDDEN, RULE_TEXT, TOTAL, Table
+from .stats import HIDDEN, RULE_TEXT, TOTAL, ResponseTimes, Table
+from .templating import render_html
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;line-height:1.5;padding:0 1rem}
 .en{color:#555}.err{color:#a00;font-weight:600}fieldset{border:1px solid #ccc;margin:1rem 0;padding:.5rem 1rem}
@@ -199,7 +200,8 @@ def _html_table(t: Table) -> str:
     return f"<div style='overflow-x:auto'><table><tr><th></th>{head}</tr>{body}</table></div>"
 
 
-def stats_page(area: str, period, tables: list[Table], rates: dict[str, str], type_value: str) -> str:
+def stats_page(area: str, period, tables: list[Table], rates: dict[str, str], type_value: str,
+               times: list[ResponseTimes]) -> str:
     sections = []
     for t in tables:
         sections.append(f"<h2>{escape(t.title_fi)} <span class='en' lang='en'>/ {escape(t.title_en)}</span></h2>"
@@ -214,7 +216,9 @@ def stats_page(area: str, period, tables: list[Table], rates: dict[str, str], ty
             f" size='8'></label> <input type='hidden' name='type' value='{escape(type_value)}'> "
             f"<button>Näytä / Show</button> <a href='/stats.csv?period={escape(period.label)}"
             f"&amp;type={escape(type_value)}'>CSV</a></form>"
-            f"<p class='note'>{escape(RULE_TEXT)}</p>" + "".join(sections))
+            f"<p class='note'>{escape(RULE_TEXT)}</p>" + "".join(sections)
+            + render_html("stats_response_times.html", rows=times,
+                          labels={t.value: f"{fi} / {en}" for t, (fi, en) in TYPE_LABELS.items()}))
 
 
 def stats_csv(period, tables: list[Table]) -> str:
@@ -331,7 +335,8 @@ feedback form. The area's coordinator sees the statistics (small counts suppress
         except InvalidArgument as bad:
             return page("Tilastot / Statistics", f"<p class='err'>{escape(bad.violations[0].description)}</p>", 400)
         return page(f"Tilastot {period.label} / Statistics",
-                    stats_page(area, period, tables, rates, type_.value if type_ else ""))
+                    stats_page(area, period, tables, rates, type_.value if type_ else "",
+                               handlers.response_times(period, type_)))
 
     @app.get("/stats.csv")
     def stats_csv_view():
