@@ -38,7 +38,7 @@ $(PROTO_STAMP): $(VENV)/.base $(PROTOS)
 
 proto: $(PROTO_STAMP)
 
-# The guard needs Voikko and an English word list from Debian (scripts/guard_deps.sh installs them
+# The guard needs Voikko and English and Swedish word lists from Debian (scripts/guard_deps.sh installs them
 # when missing). gender-guesser is test-only: the held-out case notes draw first names from it.
 $(VENV)/.installed: $(PROTO_STAMP) constraints.txt $(PYPROJECTS) scripts/guard_deps.sh
 	bash scripts/guard_deps.sh

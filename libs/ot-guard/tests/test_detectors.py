@@ -180,3 +180,74 @@ def test_guard_refuses_to_start_without_voikko(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr and "guard_deps.sh" in proc.stderr
+
+
+# --- clean case text that looked like names (issue 10, false positives) ----------
+
+@pytest.mark.parametrize("text", [
+    "Lapssen äiti soitti ja kysyi tapaamisesta.",  # a typo of "Lapsen" at a sentence start
+    "Tapaamnen siirtyi ensi viikolle.",
+    "äiti kertio, että nuori nukkuu huonosti.",     # a mistyped verb after a role word
+    "Vi ses på mötet.",                              # a Swedish line: "Vi" is a name elsewhere
+    "Familjen behöver tolk.",
+    "Kiitos. Hon vill inte prata om det.",            # a Swedish line in a Finnish text
+    "Psyk.sh. ja lääk. arvioivat tilanteen.",        # abbreviations
+    "Lääk. määräsi lääkkeen.",
+    "Oysin ja Kysin välillä on sovittu hoitovastuusta.",  # hospitals, inflected
+    "Valviraan on tehty kantelu.",                   # an authority
+    "Whatsappissa oli viesti.",                      # a brand with one capital
+    "Nuori pelaa Brawl Starsia.",                    # a two-word game
+    "Tukea on saatu Aseman Lapset ry:ltä.",          # an association's name
+    "Lapsi on ollut Ronald McDonald -talolla.",
+    "Iltapäiväkerho Kipinä on koulun yhteydessä.",   # a kind of institution, then its name
+    "Asiasta ilmoitettiin Poliisille.",              # a capitalised noun is not a first name
+    "Rauha kotona on tärkeää.",                      # "kotona" follows a genitive only
+    "Onneksi mummo auttoi.",
+    "Aino keino on taksi.",                          # "aino" is a word at a sentence start
+    "Kelan palvelunumero 020 692 204 ei vastannut.",  # an organisation's national number
+])
+def test_clean_case_text_is_not_refused(text):
+    assert kinds(text) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a word that could be a typo is still a name where a person's context says so
+    ("Hussein kertoi kiusaamisesta.", [("name", "Hussein")]),
+    ("Tapaamnen siirtyi. Isä Tapaamnen soitti.", [("name", "Tapaamnen"), ("name", "Tapaamnen")]),
+    # a Swedish or English line: a name with a person verb is a name
+    ("Ahmed ringde i morse.", [("name", "Ahmed")]),
+    ("Mahmud ringde i morse. Vi ses på mötet.", [("name", "Mahmud")]),
+    ("Aino kertoi kiusaamisesta.", [("name", "Aino")]),
+    ("Rauhan äiti soitti.", [("name", "Rauhan")]),
+    # Turku's area code is 02: only 020 and the other national numbers are organisations'
+    ("Turun numero 02 123 4567.", [("phone", "02 123 4567")]),
+])
+def test_names_and_numbers_in_the_same_shapes_are_still_found(text, expected):
+    assert kinds(text) == expected
+
+
+def test_typo_check_is_one_edit_to_an_ordinary_word():
+    from ot_guard.morphology import typo_of
+
+    assert "nimisana" in typo_of("Lapssen")   # Lapsen
+    assert "teonsana" in typo_of("kertio")    # kertoi
+    assert typo_of("Abdirahman") == frozenset()
+    assert typo_of("Äidn") == frozenset()     # too short to tell from a name
+
+
+def test_a_scan_asks_the_speller_about_few_new_words(monkeypatch):
+    """Voikko's speller takes milliseconds per new word: a text of many unknown
+    words at sentence starts asks it about at most three, and the rest stay names
+    (the safe side), so that no text can stall the guard."""
+    from ot_guard import morphology
+
+    asked = []
+    real = morphology.typo_of
+    monkeypatch.setattr(morphology, "_TYPO_CACHE", {})
+    monkeypatch.setattr(morphology, "typo_of", lambda w: asked.append(w) or real(w))
+    words = [f"Kuraatorix{c}" for c in "bcdfghjklm"]  # unknown to Voikko
+    text = " ".join(f"{w}." for w in words)
+    assert kinds(text) == [("name", w) for w in words]
+    assert len(asked) == morphology.TYPO_BUDGET_PER_SCAN == 3
+    kinds(text)  # answers are cached: the next scan asks about three new ones
+    assert len(asked) == 6

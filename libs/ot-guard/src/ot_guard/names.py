@@ -14,9 +14,11 @@ A capitalised token is classified once (and cached) as
 
 * PERSON: a lexicon name or a Voikko first name/surname, and not an ordinary word;
 * PERSON_WORD: a name that is also an ordinary word (Toivo, Onni, Sara, Kari);
-* WORD_NOUN: only an ordinary word to Voikko, but a simple singular noun, the shape
-  of a first name such as Ilo, Lumi, Valo, Into, Usko (a compound such as
-  "Perheneuvola" or a plural such as "Lapset" is never a name);
+* WORD_NOUN: only an ordinary word to Voikko, but a short (at most six letters),
+  underived, simple singular noun, the shape of a first name such as Ilo, Lumi,
+  Valo, Into, Usko (a compound such as "Perheneuvola", a plural such as "Lapset", a
+  derived or longer noun such as "Opettaja" or "Poliisi", a group noun such as
+  "Perhe" or an institution word such as "Talo" is never a name);
 * PLACE or ORGANISATION (Lahti, Salo, Kuopio; Elmeri, Kela, Wilma, Teams);
 * UNKNOWN: neither Voikko nor the lexicon knows it, the usual case for a name of a
   family from abroad (Abdirahman, Hodan, Somchai) or a surname missing from both;
@@ -31,8 +33,14 @@ Rules, in order of importance (each chosen for precision on real prose):
    support: a person verb after it ("Lumi kertoi", "Ilo on 7-vuotias"), another name
    next to it, a role word before it, a family word after its genitive, a birth
    date or age in parentheses after it, or the same name used as a name elsewhere.
-   In Swedish or English text (by its function words) nothing unknown at a
-   sentence start is a name without such support.
+   In Swedish or English text (by its function words; on a tie, by the words
+   only the Swedish word list or only Voikko knows) nothing unknown at a sentence
+   start is a name without such support, and in a Swedish or English line of a
+   Finnish text ("Vi ses på mötet.") neither is a first word that is a Swedish or
+   English word; a Swedish or English function word there ("Hon", "He") never is.
+   An unknown word at a Finnish sentence start that Voikko's speller finds one
+   letter from an ordinary word ("Lapssen", "Tapaamnen") is a typo unless a person
+   verb, an age or a role word supports it, or it is a name elsewhere in the text.
 3. PLACE and ORGANISATION tokens are names only with support: next to another
    name ("Simo Lahti") or after a role word ("äiti Kaarina").  A capitalised
    token after Swedish "i"/"från"/"till" is a place.
@@ -41,12 +49,19 @@ Rules, in order of importance (each chosen for precision on real prose):
 5. A hyphenated token is a compound word when its last part is in lower case
    ("Wilma-viesti", "Elmeri-koulu"), except "X-niminen" (a person named X).
 6. A span followed by an institution word ("Juho Vainion koulu", "Mannerheimin
-   Lastensuojeluliitto", "Pelastakaa Lapset ry") names an institution -- except a
-   single inflected first name ("Matin koulu" is Matti's school).  An unknown
-   word followed by a dose ("Concerta 36 mg") is a medicine.
+   Lastensuojeluliitto", "Pelastakaa Lapset ry"), also one or two capitalised
+   words later ("Aseman Lapset ry", "Ronald McDonald -talo"), names an
+   institution -- except a single inflected first name ("Matin koulu" is Matti's
+   school).  A single word after a kind of institution ("Iltapäiväkerho Kipinä")
+   is its name, and so is an unknown word right after an organisation's name
+   ("Brawl Starsia").  An unknown word followed by a dose ("Concerta 36 mg") is a
+   medicine; a capitalised word followed by a dot and a lower-case letter
+   ("Psyk.sh.", "Lääk. määräsi") is an abbreviation.
 7. Lower-case names: a lexicon name form that Voikko does not know as an ordinary
    word, in Finnish text ("äiti maija virtanen"), and any word Voikko does not know
-   right after a role word ("poika abdirahman").  Never an English word.
+   right after a role word ("poika abdirahman") unless its speller finds a verb one
+   letter away ("äiti kertio").  Never an English word, never in a Swedish or
+   English line.
 8. English: in an English text or sentence (most of its words are in the English
    word list), an unknown or lexicon token that is an English word is a word
    ("Test Expert", "Per price list"; bilingual fields write "fi / en").  The first
@@ -79,6 +94,20 @@ ORGANISATION_NAMES = frozenset({
     "Discord", "Telegram", "Tinder", "Jodel", "Twitch", "Netflix", "Google", "Spotify",
     "Fortnite", "Minecraft", "Roblox", "Valorant", "Steam", "PlayStation",
     "Xbox", "Nintendo", "iPhone", "iPad", "Android",
+    # authorities, hospitals and wellbeing areas, by the short names notes use
+    "Valvira", "Migri", "Traficom", "Fimea", "Tukes", "Stea", "Karvi", "Oph", "Stm", "Okm",
+    "Tays", "Oys", "Tyks", "Ksks", "Ksshp", "Pshp", "Kymsote", "Eksote", "Essote", "Soite",
+    "Sosteri", "Siun", "Pirha", "Keusote", "Satasairaala",
+    # services, associations and providers of child welfare and mental health
+    "Ohjaamo", "Tukinet", "Mieli", "Nyyti", "Pesäpuu", "Folkhälsan", "Icehearts", "Walkers",
+    "Kalliola", "Klaari", "Sininauha", "Omaiset", "Duodecim", "Attendo", "Mehiläinen",
+    "Pihlajalinna", "Aava", "Esperi", "Validia", "Coronaria", "Humana", "Luona",
+    "Terveystalo", "Mielenterveystalo", "Nuortentalo", "Terveyskylä",
+    # school and patient record systems
+    "Peda", "Pedanet", "Moodle", "Qridi", "Classroom", "Uranus", "Mediatri", "Abilita",
+    # more apps, games and platforms
+    "Tellonym", "Messenger", "Skype", "Twitter", "Reddit", "Pinterest", "Likee",
+    "Wattpad", "Omegle", "Vinted", "Brawl", "Fifa", "Pokemon", "Pokémon", "Clash",
     # ADHD and other medicines named without a dose
     "Concerta", "Medikinet", "Elvanse", "Ritalin", "Equasym", "Attentin", "Intuniv",
     "Strattera", "Melatonin", "Circadin", "Sertralin", "Voxra", "Abilify", "Opamox",
@@ -160,7 +189,13 @@ _PERSON_VERB = re.compile(
     r"asuu|asui|muutti|nukkuu|nukkui|leikkii|leikki|pelaa|pelasi|syö|söi|opiskelee|"
     r"osallistuu|osallistui|kieltäytyi|suostui|karkasi|karkaa|kiusaa|kiusasi|lyö|löi|"
     r"oireilee|oireili|väsyy|jaksaa|jaksoi|harrastaa|tarvitsee|tarvitsi|"
-    r"(?:on|oli)\s(?:nyt\s)?\d{1,2}-?\s?(?:v\b|vuotias|vuoden))"
+    r"(?:on|oli)\s(?:nyt\s)?\d{1,2}-?\s?(?:v\b|vuotias|vuoden)|"
+    # Swedish and English lines: "Ebba ringde", "Julia called"
+    r"(?:ringde|ringer|berättade|berättar|sa|sade|säger|gråter|grät|vill|ville|mår|mådde|"
+    r"bor|bodde|flyttade|sover|sov|leker|lekte|spelar|spelade|kom|kommer|avbokade|"
+    r"(?:är|var)\s\d{1,2}\s?år|"
+    r"called|calls|said|says|told|tells|cried|cries|wants|wanted|lives|lived|came|comes|"
+    r"cancelled|canceled|attended|attends|(?:is|was)\s\d{1,2}(?:\syears|-year))\b)"
 )
 
 # Institution words after a name span: it names the institution (rule 6).
@@ -174,6 +209,15 @@ _INSTITUTION = re.compile(
     r"foundation|skola|skolan|stiftelse|förening)",
     re.IGNORECASE,
 )
+# An institution word one or two capitalised words later ("Aseman Lapset ry",
+# "Ronald McDonald -talolla"): those words belong to the institution's name.
+_INSTITUTION_LATER = re.compile(
+    r"(?-i:(?:\s[A-ZÅÄÖ][^\W\d_]*){1,2})(?:" + _INSTITUTION.pattern + ")", re.IGNORECASE)
+# A kind of institution, then its name: "Iltapäiväkerho Kipinä", "Perheneuvola Oiva".
+_INSTITUTION_KINDS = tuple(w + " " for w in (
+    "koti", "kerho", "asema", "neuvola", "keskus", "yksikkö", "talo", "koulu", "ryhmä", "hanke",
+    "projekti", "palvelu", "sovellus", "peli", "ohjelma", "klinikka", "tiimi", "kahvila", "leiri",
+    "yhdistys", "seura", "kylä"))
 _DOSE = re.compile(r"\s(?:[A-Z]{2,3}\s)?\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|ml|g)\b")
 _INITIALS = re.compile(r"(?<![\w.])(?:[A-ZÅÄÖ](?:-[A-ZÅÄÖ])?\.\s?){1,2}$")
 _INITIAL_BEFORE = re.compile(r"(?:^|[\s(])[A-ZÅÄÖ](?:-[A-ZÅÄÖ])?\.\s?$")
@@ -212,10 +256,11 @@ _GROUP_NOUNS = frozenset(
 
 # Function words that tell the language of a text.
 _FI_WORDS = re.compile(r"\b(?:ja|on|että|ei|oli|hän|se|kanssa|mukaan|myös|ovat|kun|tai)\b")
-_OTHER_WORDS = re.compile(
-    r"\b(?:och|att|är|det|som|inte|har|hon|han|med|för|på|av|till|den|hos|sin|eller|men|"
-    r"när|efter|vid|enligt|bor|går|deltog|"
-    r"the|and|of|to|is|was|with|he|she|his|her|has|at|on|in)\b")
+_OTHER_FUNCTION_WORDS = frozenset(
+    "och att är det som inte har hon han med för på av till den hos sin eller men "
+    "när efter vid enligt bor går deltog jag vi ni de du oss mig dig hej tack nu inget ingen "
+    "the and of to is was with he she his her has at on in".split())
+_OTHER_WORDS = re.compile(r"\b(?:" + "|".join(sorted(_OTHER_FUNCTION_WORDS)) + r")\b")
 
 
 def _expand(words) -> frozenset[str]:
@@ -311,7 +356,10 @@ def _build_lexicon() -> dict[str, _Entry]:
 # Built once at import: ~8,000 names -> ~130,000 forms, a fraction of a second.
 _LEXICON = _build_lexicon()
 _LOWER_LEXICON = frozenset(map(str.lower, _LEXICON))
-_ORG_FORMS = _expand(ORGANISATION_NAMES)
+# Brands are also written with a single capital ("Whatsapp", "Youtube", "Tiktok"), and
+# a short name ending in a consonant is inflected like an abbreviation ("Oysin", "Kysissä").
+_ORG_FORMS = _expand(ORGANISATION_NAMES | {n.capitalize() for n in ORGANISATION_NAMES}
+                     | {n + "i" for n in ORGANISATION_NAMES if n[-1] not in _VOWELS})
 _PLACE_FORMS = _expand(PLACE_NAMES)
 _CALENDAR_FORMS = _expand(_MONTHS_AND_DAYS)
 
@@ -336,6 +384,7 @@ class _Tok:
     is_first: bool
     nominative: bool
     weak: bool = False
+    typo: bool = False  # looks like a mistyped word (morphology.typo_of)
 
 
 _CLASS_CACHE: dict[str, tuple[int, str, bool, bool]] = {}
@@ -390,8 +439,13 @@ def _classify_uncached(word: str) -> tuple[int, str, bool, bool]:
             return PERSON_WORD, base, is_first, nominative
         return PERSON, base, is_first, nominative
     if m.word:
-        if m.simple_singular_noun and m.noun_base.lower() not in _ROLE_WORDS:
-            return WORD_NOUN, m.noun_base, True, m.nominative
+        base = m.noun_base
+        if (m.simple_singular_noun and base.lower() not in _ROLE_WORDS
+                and base.lower() not in _GROUP_NOUNS and len(base) <= 6 and m.underived_noun
+                and not _INSTITUTION.match(" " + base)):
+            return WORD_NOUN, base, True, m.nominative
+        # "Perhe asuu", "Opettaja kertoi", "ilmoitettu Poliisille", "Tyttöjen Talo": a
+        # longer, derived or group noun is never a first name
         return WORD, word, False, False
     if len(word) < 3 or not any(c in "aeiouyäöåAEIOUYÄÖÅ" for c in word):
         return WORD, word, False, False  # Dg, Ks, Vk: abbreviations
@@ -419,6 +473,7 @@ def _at_sentence_start(text: str, pos: int) -> bool:
     return not (last == "." and _INITIAL_BEFORE.search(before))
 
 
+_LOWER_NEXT = re.compile(r"\s?[a-zåäö]")
 _WORD_BEFORE = re.compile(r"(\w+)[\s,]+$")
 _WORD_AFTER = re.compile(r"\s+(\w+)")
 _AGE_OR_DATE_AFTER = re.compile(r"\s?\((?:\d{1,2}\s?v|\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|s\.)")
@@ -447,9 +502,13 @@ def _supported(text: str, tok: _Tok) -> bool:
             return True
         if _AGE_OR_DATE_AFTER.match(after):
             return True  # "Ilo (7 v)", "Usko (3.5.2015)"
+        if tok.typo:
+            return False  # "Lapssen äiti": a mistyped "Lapsen", not a name's genitive
+        if not tok.text.endswith("n"):
+            return False  # the words below follow a genitive; not "Rauha kotona", "Onneksi mummo"
         following = _next_word(text, tok.end)
         if tok.cls != WORD_NOUN and following.startswith(_FAMILY_PREFIXES):
-            return True  # "Toivon äiti", "Toivo Heikkisen isä"
+            return True  # "Toivon äiti", "Toivon luona"
         if not tok.nominative and following.startswith(_FAMILY):
             return True  # "Lumin äiti"
     return False
@@ -460,12 +519,26 @@ def _place_before_parenthesis(text: str, pos: int) -> bool:
     return bool(m) and m.group(1)[0].isupper() and _classify_word(m.group(1))[0] == PLACE
 
 
-def _is_finnish(text: str) -> bool:
-    """True unless Swedish or English function words outnumber Finnish ones."""
-    return len(_FI_WORDS.findall(text)) >= len(_OTHER_WORDS.findall(text))
-
-
 _ANY_WORD = re.compile(r"[^\W\d_]{3,}")
+_WORD_2 = re.compile(r"[^\W\d_]{2,}")
+
+
+def _is_finnish(text: str) -> bool:
+    """True unless Swedish or English function words outnumber Finnish ones.  On a
+    tie (a short line often has none of either: "Familjen behöver tolk.", "Kiitos
+    konsultaatiosta!") the words decide: those only the Swedish word list knows
+    against those only Voikko knows."""
+    fi, other = len(_FI_WORDS.findall(text)), len(_OTHER_WORDS.findall(text))
+    if fi != other:
+        return fi > other
+    words = [w.lower() for w in _WORD_2.findall(text)]
+    swedish = sum(1 for w in words
+                  if w in morphology.SWEDISH_WORDS and not morphology.analyse(w).word)
+    if not swedish:
+        return True  # the usual case: no word only Swedish, decided without asking Voikko more
+    finnish = sum(1 for w in words
+                  if w not in morphology.SWEDISH_WORDS and morphology.analyse(w).word)
+    return finnish >= swedish
 
 
 def _is_english(text: str) -> bool:
@@ -481,12 +554,34 @@ _SENTENCE_BOUNDARY = re.compile(r"[.!?;/\n](?=\s)")
 class _Language:
     """Whether the text (or one of its sentences) is Finnish or English, worked
     out only when a rule asks, each sentence at most once."""
-    __slots__ = ("text", "finnish", "_english", "_bounds", "_sentences")
+    __slots__ = ("text", "finnish", "_english", "_bounds", "_sentences", "_finnish_sentences")
 
     def __init__(self, text: str):
         self.text, self.finnish, self._english = text, None, None
         self._bounds: list[int] | None = None
         self._sentences: dict[int, bool] = {}
+        self._finnish_sentences: dict[int, bool] = {}
+
+    def _sentence(self, pos: int) -> tuple[int, int, int]:
+        if self._bounds is None:
+            self._bounds = [m.end() for m in _SENTENCE_BOUNDARY.finditer(self.text)]
+        i = bisect.bisect_right(self._bounds, pos)
+        start = self._bounds[i - 1] if i else 0
+        end = self._bounds[i] if i < len(self._bounds) else len(self.text)
+        return i, start, end
+
+    def at(self, pos: int) -> bool:
+        """Is the sentence around ``pos`` Finnish?  A Finnish note quotes a Swedish
+        or English line ("Tack för senast.", "Thanks, see you on Monday.")."""
+        if not self:
+            return False
+        i, start, end = self._sentence(pos)
+        if i not in self._finnish_sentences:
+            sentence = self.text[start:end]
+            self._finnish_sentences[i] = (
+                (start, end) == (0, len(self.text))
+                or (not _is_english(sentence) and _is_finnish(sentence)))
+        return self._finnish_sentences[i]
 
     @property
     def english(self) -> bool:
@@ -494,15 +589,19 @@ class _Language:
             self._english = _is_english(self.text)
         return self._english
 
+    def foreign_line(self, word: str, pos: int) -> bool:
+        """Is ``word``, at a sentence start, the first word of a Swedish or English
+        line?  The sentence is read only when the word is a Swedish or English word
+        ("Vi", "Familjen", "Hej"): a name or Finnish word keeps the text's language."""
+        if not self:
+            return True
+        return _foreign_word(word) and not self.at(pos)
+
     def english_at(self, pos: int) -> bool:
         """Is the sentence around ``pos`` English?  A bilingual field writes the
         same thing twice: "Maksullinen lausunto. / Paid statement."."""
-        if self._bounds is None:
-            self._bounds = [m.end() for m in _SENTENCE_BOUNDARY.finditer(self.text)]
-        i = bisect.bisect_right(self._bounds, pos)
+        i, start, end = self._sentence(pos)
         if i not in self._sentences:
-            start = self._bounds[i - 1] if i else 0
-            end = self._bounds[i] if i < len(self._bounds) else len(self.text)
             self._sentences[i] = _is_english(self.text[start:end])
         return self._sentences[i]
 
@@ -512,8 +611,14 @@ class _Language:
         return self.finnish
 
 
+def _foreign_word(word: str) -> bool:
+    w = word.lower()
+    return w in morphology.SWEDISH_WORDS or w in morphology.ENGLISH_WORDS
+
+
 def find(text: str) -> list[tuple[int, int]]:
     finnish = _Language(text)
+    typo_of = morphology.TypoCheck()
     toks: list[_Tok] = []
     for m in _CAP_TOKEN.finditer(text):
         word = m.group()
@@ -532,34 +637,53 @@ def find(text: str) -> list[tuple[int, int]]:
         elif (cls in (UNKNOWN, PERSON) and word.lower() in morphology.ENGLISH_WORDS
               and (finnish.english or finnish.english_at(m.start()))):
             continue  # an English word in English text: "Test Expert", "Per price list"
+        if text.startswith(".", m.end()) and (
+                text[m.end() + 1:m.end() + 2].isalpha()
+                or (cls in (UNKNOWN, WORD_NOUN) and _LOWER_NEXT.match(text, m.end() + 1))):
+            continue  # an abbreviation: "Psyk.sh.", "Yht.otto", "Lääk. määräsi"
         tok = _Tok(m.start(), m.start() + len(word), word, cls, base, is_first, nominative)
         start = _at_sentence_start(text, tok.start)
+        if start and word.lower() in _OTHER_FUNCTION_WORDS and finnish.foreign_line(word, tok.start):
+            continue  # "Hon vill inte...", "He said...": a Swedish or English function word
         if cls in (PLACE, ORGANISATION):
             tok.weak = True
-        elif cls == UNKNOWN and (start or _SWEDISH_PLACE_PREP.search(
-                text, max(0, tok.start - 6), tok.start)) and not finnish:
+        elif cls == UNKNOWN and (
+                (start and finnish.foreign_line(word, tok.start))
+                or (_SWEDISH_PLACE_PREP.search(text, max(0, tok.start - 6), tok.start)
+                    and not finnish)):
             tok.weak = True
         elif cls == UNKNOWN and _DOSE.match(text, tok.end):
             tok.weak = True  # a medicine: "Concerta 36 mg"
         elif cls == UNKNOWN and _place_before_parenthesis(text, tok.start):
             tok.weak = True  # "Norjassa (Tromsø)": a place named after a country
-        elif (cls == WORD_NOUN or (cls == PERSON_WORD and base in COMMON_WORD_NAMES)) and start:
+        elif cls == UNKNOWN and start and typo_of(word):
+            tok.weak = tok.typo = True  # "Lapssen äiti soitti": a mistyped word, unless a person's
+        elif (cls == WORD_NOUN or (cls in (PERSON_WORD, PERSON) and base in COMMON_WORD_NAMES)) \
+                and start:
             tok.weak = True
-            if cls == WORD_NOUN and (base.lower() in _GROUP_NOUNS or len(base) > 6
-                                     or not morphology.analyse(word).underived_noun):
-                continue  # "Perhe asuu", "Opettaja kertoi", "Rehtori totesi": not a name
-        elif cls == PERSON and start and not finnish:
-            tok.weak = True
+        elif (cls == PERSON or (cls == PERSON_WORD and _foreign_word(word))) and start \
+                and finnish.foreign_line(word, tok.start):
+            tok.weak = True  # "Vi ses på mötet."
         elif cls == WORD_NOUN and not start and not finnish:
             tok.weak = True
         toks.append(tok)
 
+    # An unknown word or noun right after an organisation's name is part of it
+    # ("Brawl Starsia", "Tukikeskus Varjo"), not a person.
+    for prev, t in zip(toks, toks[1:]):
+        if (prev.cls == ORGANISATION and t.cls in (UNKNOWN, WORD_NOUN)
+                and t.start == prev.end + 1 and text[prev.end] == " "):
+            t.cls, t.weak = ORGANISATION, True
+
     # Rule 2, document consistency: a base used as a plain name elsewhere is a
     # name at a sentence start too (not for places and organisations).
     strong_bases = {t.base for t in toks if not t.weak and t.cls != UNKNOWN}
+    strong_words = {t.text for t in toks if not t.weak}
     for t in toks:
         if t.weak and t.cls in (PERSON_WORD, WORD_NOUN, PERSON) and t.base in strong_bases:
             t.weak = False
+        elif t.typo and t.text in strong_words:
+            t.weak = False  # a "typo" that is a name elsewhere in the text: a name
 
     spans: list[tuple[int, int]] = []
     i = 0
@@ -582,6 +706,9 @@ def find(text: str) -> list[tuple[int, int]]:
 
         if len(group) == 1 and first.weak and not _supported(text, first):
             continue
+        if (len(group) == 1 and first.cls in (UNKNOWN, WORD_NOUN, PERSON_WORD)
+                and text[max(0, first.start - 10):first.start].lower().endswith(_INSTITUTION_KINDS)):
+            continue  # "Iltapäiväkerho Kipinä", "Nuorisoasema Klaari": the institution's name
         if len(group) > 1 and all(t.weak and t.cls in (PLACE, ORGANISATION) for t in group) \
                 and not _after_role_word(text, first.start):
             continue  # "Pohjois-Savo Kuopio"
@@ -592,6 +719,9 @@ def find(text: str) -> list[tuple[int, int]]:
         if _INSTITUTION.match(text, last.end) and (
                 last.nominative or len(group) > 1 or not last.is_first):
             continue  # rule 6: "Elmeri school", "Juho Vainion koulu", "Mäntylän koulu"
+        if text.startswith(" ", last.end) and text[last.end + 1:last.end + 2].isupper() \
+                and _INSTITUTION_LATER.match(text, last.end):
+            continue  # "Aseman Lapset ry", "Ronald McDonald -talo"
         start = first.start
         if "." in text[max(0, start - 2):start]:
             initials = _INITIALS.search(text, max(0, start - 8), start)
@@ -599,11 +729,11 @@ def find(text: str) -> list[tuple[int, int]]:
                 start = initials.start()
         spans.append((start, last.end))
 
-    spans.extend(_lowercase_names(text, finnish))
+    spans.extend(_lowercase_names(text, finnish, typo_of))
     return spans
 
 
-def _lowercase_names(text: str, finnish) -> list[tuple[int, int]]:
+def _lowercase_names(text: str, finnish, typo_of) -> list[tuple[int, int]]:
     """Rule 7: names written in lower case, in Finnish text."""
     words = _LOWER_TOKEN.findall(text)
     if not words:
@@ -617,8 +747,9 @@ def _lowercase_names(text: str, finnish) -> list[tuple[int, int]]:
         if w in hits or w in _SHORTHAND or w in _LOWER_STOP or w in english:
             continue
         a = morphology.analyse(w)
-        if (a.person and not a.word) or not a.known:
-            seeds.add(m.start("next"))
+        if (a.person and not a.word) or (
+                not a.known and "teonsana" not in typo_of(w)):
+            seeds.add(m.start("next"))  # not "äiti kertio", "isä soitii": a mistyped verb
     if not (hits or seeds) or not finnish:
         return []
     spans: list[tuple[int, int]] = []
@@ -631,6 +762,8 @@ def _lowercase_names(text: str, finnish) -> list[tuple[int, int]]:
             a = morphology.analyse(w)
             is_name = ((w in _LOWER_LEXICON or a.person or not a.known)
                        and w not in _LOWER_STOP and w not in english)
+        if is_name and prev_end != m.start() - 1 and not finnish.at(m.start()):
+            is_name = False  # a Swedish or English line in a Finnish text
         if is_name:
             if spans and prev_end == m.start() - 1 and text[prev_end] == " ":
                 spans[-1] = (spans[-1][0], m.end())

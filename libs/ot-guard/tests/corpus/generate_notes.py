@@ -1,19 +1,29 @@
-"""Writes notes_dev.jsonl and notes_heldout.jsonl next to this file: realistic
-case notes (several people and identifiers per note, Finnish and Swedish) and
-clean case text full of traps, labelled, deterministically (seeded).
+"""Writes notes_dev.jsonl, notes_heldout.jsonl and notes_heldout2.jsonl next to this
+file: realistic case notes (several people and identifiers per note, Finnish and
+Swedish) and clean case text full of traps, labelled, deterministically (seeded).
 
-The two parts share nothing but the categories:
+Three parts:
 
-* different sentence templates (the held-out ones were written before the
-  detector was tuned, and the detector has never been tuned on them);
+* ``dev``: the guard was developed on it (its clean texts were broadened with every
+  trap kind when the false positives were worked on);
+* ``heldout2``: the fresh held-out part the figures and the gates use.  Its templates
+  were written before the guard was tuned on the broadened development texts, and
+  it was measured once;
+* ``heldout``: the first held-out part, kept as it was for comparison (its clean
+  texts had no authority, app, typo, Swedish or English lines).
+
+The parts share nothing but the categories:
+
+* different sentence templates;
 * different names.  Development names come from the slice of Faker's lists that
   the guard's lexicon contains.  Held-out first names come from another source,
   the first-name dictionary shipped by ``gender-guesser`` (Jörg Michael's
   ``nam_dict.txt``, frequencies per country), and held-out surnames from the
   slice of Faker's lists that the lexicon leaves out (``ot_guard.lexicon.held_out``);
-  "less common Finnish first names" are dictionary names the lexicon lacks;
-* different seeds, streets, diagnosis codes and number formats where a category
-  allows it.
+  "less common Finnish first names" are dictionary names the lexicon lacks
+  (both held-out parts draw from these pools, with different seeds);
+* different seeds, streets, diagnosis codes, cities and number formats where a
+  category allows it (``PART_DATA``).
 
 Every identifier is synthetic: random combinations of listed names, random
 dates and digits, e-mails at example.fi/example.com.  The real people named in
@@ -41,8 +51,9 @@ import phonenumbers
 from ot_guard import lexicon
 
 HERE = Path(__file__).parent
-OUT = {"dev": HERE / "notes_dev.jsonl", "heldout": HERE / "notes_heldout.jsonl"}
-SEEDS = {"dev": 20250110, "heldout": 20250111}
+PARTS = ("dev", "heldout", "heldout2")
+OUT = {part: HERE / f"notes_{part}.jsonl" for part in PARTS}
+SEEDS = {"dev": 20250110, "heldout": 20250111, "heldout2": 20250112}
 
 # sha256 of the given names and surnames of the real people in the project's
 # source pages: never generated, not even by chance.
@@ -111,9 +122,10 @@ def _latin(locale: str, names: list[str]) -> list[str]:
 
 
 def _faker(locale: str, part: str) -> tuple[list[str], list[str]]:
-    """Faker's names of ``locale``: the lexicon's slice for dev, the held-out slice."""
+    """Faker's names of ``locale``: the lexicon's slice for dev, the held-out slice
+    for both held-out parts."""
     first, last = lexicon.source_names(locale)
-    keep = (lambda n: lexicon.held_out(n)) if part == "heldout" else (lambda n: not lexicon.held_out(n))
+    keep = (lambda n: not lexicon.held_out(n)) if part == "dev" else lexicon.held_out
     return _latin(locale, [n for n in first if keep(n)]), _latin(locale, [n for n in last if keep(n)])
 
 
@@ -221,6 +233,46 @@ MONTHS_SV = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "aug
 NNBSP = "\u202f"
 
 
+# Values of each part: the parts share no street, diagnosis code or city list.
+PART_DATA = {
+    "dev": {
+        "streets": ["Kalevan", "Puijon", "Myllyn", "Koulu", "Pihlaja", "Aseman", "Tehtaan",
+                    "Kirkko", "Satama", "Rauhan", "Vuori", "Sepän"],
+        "street_suffixes": ["katu", "tie", "kuja", "polku"],
+        "sv_streets": ["Stor", "Skol", "Kyrk", "Strand", "Hamn"],
+        "icd_codes": ["F84.0", "F90.0", "Z63.5", "F32.1", "F43.1", "F91.3", "E10.9", "F50.0",
+                      "F84.5", "F41.1", "G40.3", "F94.1"],
+        "cities": ["Kuopio", "Joensuu", "Mikkeli", "Iisalmi", "Varkaus"],
+        "sv_cities": ["Vasa", "Jakobstad", "Ekenäs", "Borgå", "Karleby", "Kristinestad"],
+        "foreign_regions": ["SE", "SO", "RU", "EE", "IQ"],
+    },
+    "heldout": {
+        "streets": ["Tulli", "Suo", "Haapa", "Kaartin", "Linna", "Ratsu", "Rautatien",
+                    "Sairaala", "Vesi", "Salmen", "Niemen", "Torkkelin"],
+        "street_suffixes": ["katu", "tie", "kuja", "rinne", "väylä", "polku"],
+        "sv_streets": ["Tall", "Björk", "Kvarn", "Öster", "Sjö"],
+        "icd_codes": ["F90.1", "F84.1", "F92.8", "F33.2", "F42.0", "F60.3", "F98.0", "G43.0",
+                      "F81.0", "F93.0", "Q99.2", "F40.1", "Z61.4", "F51.0"],
+        "cities": ["Jyväskylä", "Savonlinna", "Pieksämäki", "Lieksa", "Kitee", "Jämsä"],
+        "sv_cities": ["Vasa", "Jakobstad", "Ekenäs", "Borgå", "Karleby", "Kristinestad"],
+        "foreign_regions": ["UA", "VN", "TH", "IR", "TR", "AF", "SY"],
+    },
+    # The fresh held-out part (heldout2): written before the guard was tuned on the
+    # broadened development texts, measured once.
+    "heldout2": {
+        "streets": ["Koivu", "Metsä", "Pajan", "Ojan", "Lukkarin", "Hovin", "Mänty", "Kuusi",
+                    "Ruukin", "Postin", "Kaivo", "Luhta"],
+        "street_suffixes": ["katu", "tie", "kuja", "polku", "rinne", "kaari"],
+        "sv_streets": ["Lärk", "Ängs", "Berg", "Bäck", "Gran"],
+        "icd_codes": ["F90.8", "F84.9", "F32.0", "F41.0", "F43.2", "F91.0", "F95.2", "F80.1",
+                      "Z63.8", "G47.0", "F10.2", "F94.0", "E66.9", "F81.3"],
+        "cities": ["Kajaani", "Outokumpu", "Nurmes", "Suonenjoki", "Kangasniemi", "Äänekoski"],
+        "sv_cities": ["Närpes", "Nykarleby", "Pargas", "Kimito", "Ingå", "Larsmo"],
+        "foreign_regions": ["DE", "NO", "ET", "KE", "PK", "SY", "IQ"],
+    },
+}
+
+
 class Gen:
     """Value generators of one part."""
 
@@ -228,25 +280,14 @@ class Gen:
         self.part = part
         self.rng = random.Random(SEEDS[part])
         self.pools = build_pools(part)
-        dev = part == "dev"
-        self.streets = (["Kalevan", "Puijon", "Myllyn", "Koulu", "Pihlaja", "Aseman", "Tehtaan",
-                         "Kirkko", "Satama", "Rauhan", "Vuori", "Sepän"]
-                        if dev else
-                        ["Tulli", "Suo", "Haapa", "Kaartin", "Linna", "Ratsu", "Rautatien",
-                         "Sairaala", "Vesi", "Salmen", "Niemen", "Torkkelin"])
-        self.street_suffixes = (["katu", "tie", "kuja", "polku"] if dev
-                                else ["katu", "tie", "kuja", "rinne", "väylä", "polku"])
-        self.sv_streets = (["Stor", "Skol", "Kyrk", "Strand", "Hamn"] if dev
-                           else ["Tall", "Björk", "Kvarn", "Öster", "Sjö"])
-        self.icd_codes = (["F84.0", "F90.0", "Z63.5", "F32.1", "F43.1", "F91.3", "E10.9", "F50.0",
-                     "F84.5", "F41.1", "G40.3", "F94.1"] if dev else
-                    ["F90.1", "F84.1", "F92.8", "F33.2", "F42.0", "F60.3", "F98.0", "G43.0",
-                     "F81.0", "F93.0", "Q99.2", "F40.1", "Z61.4", "F51.0"])
-        self.cities = (["Kuopio", "Joensuu", "Mikkeli", "Iisalmi", "Varkaus"] if dev
-                       else ["Jyväskylä", "Savonlinna", "Pieksämäki", "Lieksa", "Kitee", "Jämsä"])
-        self.sv_cities = ["Vasa", "Jakobstad", "Ekenäs", "Borgå", "Karleby", "Kristinestad"]
-        self.foreign_regions = (["SE", "SO", "RU", "EE", "IQ"] if dev
-                                else ["UA", "VN", "TH", "IR", "TR", "AF", "SY"])
+        data = PART_DATA[part]
+        self.streets = data["streets"]
+        self.street_suffixes = data["street_suffixes"]
+        self.sv_streets = data["sv_streets"]
+        self.icd_codes = data["icd_codes"]
+        self.cities = data["cities"]
+        self.sv_cities = data["sv_cities"]
+        self.foreign_regions = data["foreign_regions"]
 
     # names ---------------------------------------------------------------------
     def _origin(self, origin: str) -> str:
@@ -381,7 +422,8 @@ class Gen:
         forms = {"katu": ("kadulla", "kadulle", "kadulta"), "tie": ("tiellä", "tielle", "tieltä"),
                  "kuja": ("kujalla", "kujalle", "kujalta"), "polku": ("polulla", "polulle", "polulta"),
                  "rinne": ("rinteellä", "rinteelle", "rinteeltä"),
-                 "väylä": ("väylällä", "väylälle", "väylältä")}[suffix]
+                 "väylä": ("väylällä", "väylälle", "väylältä"),
+                 "kaari": ("kaarella", "kaarelle", "kaarelta")}[suffix]
         if kind == "infl":
             return f"{stem}{r.choice(forms)} {number}{flat}"
         return f"{stem}{forms[1]}"  # "muutti Puijonkadulle": no number
@@ -533,6 +575,9 @@ DEV_POSITIVE = [
     ("Flickan {name/foreign:first@any} är född {birth_date/sv_fodd:date} och har diagnosen "
      "{diagnosis_code/dotted:icd}.", "sv"),
     ("{name/sv_fi:full@sv} har personbeteckning {identity_code/plain:hetu} enligt blanketten.", "sv"),
+    ("{name/foreign:first@any} ringde i morse. Vi ses på mötet.", "sv"),
+    ("{name/sv_fi:first@sv} called and cancelled the meeting.", "en"),
+    ("{name/foreign:full@any} soitti Kelaan ja Valviraan.", "fi"),
 ]
 
 HELDOUT_POSITIVE = [
@@ -628,6 +673,400 @@ DEV_CLEAN = [
     ("Lapsi osallistuu Ihmeelliset vuodet -ryhmään.", "general"),
     ("Flickan har bott i Vasa sedan {-/year:year} och går i skolan där.", "general_sv"),
     ("Mötet hölls {-/meeting_short:meeting_short} och nästa möte är i mars.", "general_sv"),
+    # --- broadened (issue 10, false positives): every trap kind, more of each ----------
+    # word uses of names
+    ("Toivoa on vielä, sanoi äiti palaverin lopuksi.", "name_word_use"),
+    ("Usko tulevaisuuteen on koetuksella.", "name_word_use"),
+    ("Lumi satoi koko viikonlopun, joten kotikäynti siirtyi.", "name_word_use"),
+    ("Valo oli jätetty päälle koko yöksi.", "name_word_use"),
+    ("Onni onnettomuudessa oli, ettei kukaan loukkaantunut.", "name_word_use"),
+    ("Ilo oli ylimmillään leirin viimeisenä päivänä.", "name_word_use"),
+    ("Into koulunkäyntiin on hiipunut.", "name_word_use"),
+    ("Aino keino saada nuori kouluun on ollut taksikuljetus.", "name_word_use"),
+    ("Toivon, että saamme asiaan selvyyden ennen lomia.", "name_word_use"),
+    ("Uskon, että perhetyö auttaa.", "name_word_use"),
+    ("Onneksi mummo pystyi auttamaan iltaisin.", "name_word_use"),
+    ("Nuori kertoi, että toivo paremmasta on kadonnut.", "name_word_use"),
+    ("Tuuli kaatoi puun pihalle, ja perhe joutui yöpymään sukulaisilla.", "name_word_use"),
+    ("Satu luettiin iltaisin ääneen, ja lapsi rauhoittui.", "name_word_use"),
+    ("Meri oli myrskyinen, eikä leiriretkeä tehty.", "name_word_use"),
+    ("Valon ja pimeän vaihtelu vaikuttaa nuoren mielialaan.", "name_word_use"),
+    ("Lumen tulo ilahdutti lapsia.", "name_word_use"),
+    ("Ilon aiheita on ollut enemmän kuin syksyllä.", "name_word_use"),
+    ("Rauha palasi kotiin, kun isä muutti pois.", "name_word_use"),
+    ("Lapsen usko aikuisiin on horjunut.", "name_word_use"),
+    # places that are also surnames
+    ("Lahden kaupungin perhetyö on ollut mukana.", "place_surname"),
+    ("Nuori opiskelee Salossa ammattiopistossa.", "place_surname"),
+    ("Kotkan ja Haminan välillä on pitkä matka.", "place_surname"),
+    ("Perhe asui aiemmin Raumalla ja Porissa.", "place_surname"),
+    ("Isä on töissä Kemissä ja Torniossa vuorotellen.", "place_surname"),
+    ("Lapsi kävi leirillä Kaarinassa.", "place_surname"),
+    ("Tapaaminen järjestettiin Lahdessa, koska isä asuu siellä.", "place_surname"),
+    ("Mummola on Nurmeksessa.", "place_surname"),
+    ("Sijaisperhe asuu Kajaanissa ja lapsi käy koulua Sotkamossa.", "place_surname"),
+    ("Simon kunnan sosiaalitoimi oli yhteydessä.", "place_surname"),
+    ("Äiti on kotoisin Somaliasta ja isä Irakista.", "place_surname"),
+    ("Lahti on perheelle tuttu, sillä siellä asuu sukua.", "place_surname"),
+    # organisations named after people
+    ("Nuori käy Aleksanterin koulua.", "org_person_name"),
+    ("Apua haettiin Pesäpuu ry:ltä ja Mannerheimin Lastensuojeluliiton vanhempainpuhelimesta.",
+     "org_person_name"),
+    ("Kesäleiri oli Sylvia-kodin järjestämä.", "org_person_name"),
+    ("Tukea on saatu Aseman Lapset ry:ltä.", "org_person_name"),
+    ("Vanhemmat ovat osallistuneet Folkhälsanin perhekurssille.", "org_person_name"),
+    ("Helsingin Diakonissalaitoksen nuorten palvelut ovat mukana.", "org_person_name"),
+    ("Nuori sai stipendin Alfred Kordelinin säätiöltä.", "org_person_name"),
+    ("Lapsi osallistui Pelastakaa Lasten kummitoimintaan.", "org_person_name"),
+    ("Lapsi on ollut Ronald McDonald -talolla hoitojaksojen aikana.", "org_person_name"),
+    # meeting dates and times
+    ("Verkostopalaveri pidetään ti {-/meeting_short:meeting_short} klo {-/time:time}.", "meeting_datetime"),
+    ("Seuraava tapaaminen ma klo 9.30 Teamsissa.", "meeting_datetime"),
+    ("Kotikäynti sovittu to klo 14.", "meeting_datetime"),
+    ("Palaveri siirtyi viikolle {-/count:count}.", "meeting_datetime"),
+    ("Tapaaminen {-/meeting:meeting}; kutsu lähetetty kaikille.", "meeting_datetime"),
+    ("Soitin äidille {-/meeting_short:meeting_short} klo 8.15, ei vastannut.", "meeting_datetime"),
+    ("Ke {-/meeting_short:meeting_short} klo 10–11 tapaaminen perheneuvolassa.", "meeting_datetime"),
+    ("Klo {-/time:time} kuraattorin huoneessa.", "meeting_datetime"),
+    # years and ages
+    ("Perhe tuli Suomeen {-/year:year} ja sai oleskeluluvan vuotta myöhemmin.", "year"),
+    ("Vuodesta {-/year:year} lähtien tilanne on ollut vaikea.", "year"),
+    ("Lukuvuonna {-/year:year}–{-/year:year} poissaoloja oli paljon.", "year"),
+    ("Isä on {-/age:age}-vuotiaasta asti asunut Suomessa.", "age"),
+    ("Nuori, {-/age:age} v, on sijoitettuna.", "age"),
+    ("Sisarukset ovat {-/age:age}, {-/age:age} ja {-/age:age} vuotta.", "age"),
+    ("Vauva on {-/count:count} kk ikäinen.", "age"),
+    # diary and court numbers, business IDs
+    ("Viite: Dnro {-/diary:diary}.", "diary_court_number"),
+    ("Asia on käräjäoikeudessa numerolla {-/court:court}.", "diary_court_number"),
+    ("Ks. aiempi päätös {-/diary:diary}.", "diary_court_number"),
+    ("Palveluntuottaja (Y-tunnus {-/bizid:bizid}) laskuttaa kuukausittain.", "business_id"),
+    ("Sijaisperhepalvelun y-tunnus: {-/bizid:bizid}", "business_id"),
+    # doses and grades
+    ("Elvanse {-/dose:dose} aamuisin, vaikutus hyvä.", "dose"),
+    ("Melatoniini 3 mg illalla ja Sertralin {-/dose:dose}.", "dose"),
+    ("Lääkitys: Concerta {-/dose:dose}, Intuniv 2 mg.", "dose"),
+    ("Lääkäri aloitti Attentin {-/dose:dose} x 2.", "dose"),
+    ("Kokeen arvosana oli {-/grade:grade} ja todistuksen keskiarvo {-/average:average}.", "grade"),
+    ("Nuori on {-/grade:grade}. luokalla, mutta opiskelee 6. luokan oppimäärää.", "grade"),
+    ("Äidinkielen arvosana nousi seitsemästä {-/grade:grade}:ään.", "grade"),
+    # law sections
+    ("Lastensuojelulain {-/law:law} ja sosiaalihuoltolain 35 § mukaiset ilmoitukset on tehty.", "law_section"),
+    ("Tehtiin SHL 35 §:n mukainen yhteydenotto.", "law_section"),
+    ("Kiireellinen sijoitus LsL 38 §:n perusteella.", "law_section"),
+    ("Asiaa arvioidaan LSL {-/law:law} mukaisesti.", "law_section"),
+    # ICD-like strings that are not codes
+    ("C-lausunto ja B-lausunto on pyydetty psykiatrilta.", "icd_like"),
+    ("Nuori on luokalla 7C, ja rinnakkaisluokka 7B on samassa kerroksessa.", "icd_like"),
+    ("Raportti valmistuu Q4/2025, seuraava Q1/2026.", "icd_like"),
+    ("COVID-19-pandemian aikana koulu oli etäopetuksessa.", "icd_like"),
+    ("Kela-korvaus haettiin SV 67 -lomakkeella.", "icd_like"),
+    ("Nuori käyttää K18-pelejä ja katsoo K16-elokuvia.", "icd_like"),
+    ("A4-kokoinen tulostettu ohje annettiin äidille.", "icd_like"),
+    ("ADHD-arvio ja GAD-7-kysely on tehty.", "icd_like"),
+    ("Bussi 12 kulkee koulun ohi.", "icd_like"),
+    # authorities, apps and services
+    ("Valviraan on tehty kantelu hoidon laadusta.", "authority_service"),
+    ("Kelan päätös kuntoutuksesta tuli viime viikolla.", "authority_service"),
+    ("Omakannasta löytyvät aiemmat lausunnot.", "authority_service"),
+    ("Wilmassa oli opettajan viesti poissaoloista.", "authority_service"),
+    ("Palaveri pidettiin Teamsissa, ja linkki lähetettiin sähköpostilla.", "authority_service"),
+    ("Kanta-palveluista ei löytynyt merkintöjä.", "authority_service"),
+    ("Migri on myöntänyt perheelle oleskeluluvan.", "authority_service"),
+    ("AVI:lle tehtiin selvityspyyntö.", "authority_service"),
+    ("THL:n ohjeen mukaan toimitaan.", "authority_service"),
+    ("Nuori on ollut Ohjaamon asiakkaana keväästä asti.", "authority_service"),
+    ("Sekasin-chatissa nuori oli kertonut asiasta.", "authority_service"),
+    ("Tukinetin kautta löytyi vertaistukea.", "authority_service"),
+    ("Omaolon oirearvio ohjasi päivystykseen.", "authority_service"),
+    ("DVV:n tiedot osoitteesta eivät olleet ajan tasalla.", "authority_service"),
+    ("Terveystalon lääkäri kirjoitti lähetteen.", "authority_service"),
+    ("Mehiläisen psykiatri arvioi nuoren.", "authority_service"),
+    ("Attendon sijaiskodista on tullut raportti.", "authority_service"),
+    ("HUS:n nuorisopsykiatria konsultoitiin.", "authority_service"),
+    ("Taysin lastenpsykiatrian poliklinikalla on käynti.", "authority_service"),
+    ("Oysin ja Kysin välillä on sovittu hoitovastuusta.", "authority_service"),
+    ("Lähetettiin Suomi.fi-viesti molemmille huoltajille.", "authority_service"),
+    ("Instagramissa ja TikTokissa on levinnyt kuvia.", "authority_service"),
+    ("Nuori pelaa Brawl Starsia ja katsoo YouTubea.", "authority_service"),
+    ("Vanhemmat viestivät keskenään vain WhatsAppilla.", "authority_service"),
+    ("Discordissa nuori on joutunut kiusatuksi.", "authority_service"),
+    ("Valviran ohjeen mukaan asia kirjataan.", "authority_service"),
+    ("Oikeusaputoimisto hoitaa isän asiaa.", "authority_service"),
+    ("Väestöliiton eroneuvonta on aloitettu.", "authority_service"),
+    ("Mielenterveystalon nettiterapia aloitettiin.", "authority_service"),
+    ("Maahanmuuttoviraston päätös odottaa.", "authority_service"),
+    ("MIELI ry:n kriisipuhelimeen soitettiin.", "authority_service"),
+    ("Lasten ja nuorten puhelin 116 111 oli nuorelle tuttu.", "authority_service"),
+    ("Kelan palvelunumero 020 692 204 ei vastannut.", "authority_service"),
+    ("Helmi-järjestelmästä tuli viesti koululta.", "authority_service"),
+    ("Tiedot on kirjattu Apottiin ja Lifecareen.", "authority_service"),
+    ("Poliisin Ankkuri-tiimi on mukana.", "authority_service"),
+    ("Nuoren mukaan Snapchatissa ja Tellonymissa on kiusattu.", "authority_service"),
+    ("Kelpo-hanke tarjoaa tukea.", "authority_service"),
+    # typos and abbreviations
+    ("Lapssen äiti soitti ja kysyi tapaamisesta.", "typo_abbrev"),
+    ("Tapaamnen siirtyi ensi viikolle.", "typo_abbrev"),
+    ("Vanhemat eivät päässeet paikalle.", "typo_abbrev"),
+    ("Koulunkäyti on sujunut paremmin.", "typo_abbrev"),
+    ("Keskustelltiin tilanteesta puhelimessa.", "typo_abbrev"),
+    ("Äidn kanssa sovittiin uusi aika.", "typo_abbrev"),
+    ("äiti kertio, että nuori on nukkunut huonosti.", "typo_abbrev"),
+    ("Isä soitii aamulla ja peruutti tapaamisen.", "typo_abbrev"),
+    ("Opettjan mukaan nuori on väsynyt.", "typo_abbrev"),
+    ("Kuraatori on ollut yhteydessä.", "typo_abbrev"),
+    ("Sovttiin, että seuraava tapaaminen on kotona.", "typo_abbrev"),
+    ("Nuori oli väsnyt ja itkuinen.", "typo_abbrev"),
+    ("Esim. koulumatkat ovat olleet vaikeita.", "typo_abbrev"),
+    ("Ks. edellinen kirjaus.", "typo_abbrev"),
+    ("Em. asioista keskusteltiin.", "typo_abbrev"),
+    ("Ko. nuori ei ole saapunut.", "typo_abbrev"),
+    ("Mm. isovanhemmat ovat auttaneet.", "typo_abbrev"),
+    ("Ns. kouluvälttely on jatkunut.", "typo_abbrev"),
+    ("Sos.tt. ja th. tapasivat perheen.", "typo_abbrev"),
+    ("Lsl-ilmoitus tehty, ks. Lasu.", "typo_abbrev"),
+    ("Huom! Kotikäynti vain sovitusti.", "typo_abbrev"),
+    ("Psyk.sh. ja lääk. arvioivat tilanteen.", "typo_abbrev"),
+    ("Tied. isälle, ei vast.", "typo_abbrev"),
+    ("Yht.otto koululta, ilm. vastaanotettu.", "typo_abbrev"),
+    ("Perhe asuu nykyään Kuopiosssa.", "typo_abbrev"),
+    ("Asiasta on ilmoitettu Lastensuojeluun ja Poliisille.", "typo_abbrev"),
+    ("Jatkosuunitelma: kuraattori tapaa viikoittain.", "typo_abbrev"),
+    # short Swedish and English
+    ("Tack för informationen.", "swedish"),
+    ("Vi ses på mötet.", "swedish"),
+    ("Mötet flyttas till tisdag.", "swedish"),
+    ("Barnet mår bra nu.", "swedish"),
+    ("Mamman ringde och avbokade.", "swedish"),
+    ("Ingen fara, vi tar det nästa vecka.", "swedish"),
+    ("Hej, jag ringer i morgon.", "swedish"),
+    ("Skolan har kontaktat socialbyrån.", "swedish"),
+    ("Familjen behöver tolk.", "swedish"),
+    ("Ärendet är avslutat.", "swedish"),
+    ("Läkaren skrev remiss till barnpsykiatrin.", "swedish"),
+    ("Bra samtal med föräldrarna.", "swedish"),
+    ("Thanks, see you on Monday.", "english"),
+    ("Meeting moved to Tuesday.", "english"),
+    ("Please call back tomorrow.", "english"),
+    ("Noted, will follow up.", "english"),
+    ("The family needs an interpreter.", "english"),
+    ("Mother called and cancelled.", "english"),
+    ("School reports frequent absences.", "english"),
+    ("Referral sent to child psychiatry.", "english"),
+    ("Good progress since last visit.", "english"),
+    ("Father did not attend.", "english"),
+    ("Sent via Teams.", "english"),
+    ("Will discuss at the next meeting.", "english"),
+    # general case prose
+    ("Tausta: perhe on ollut lastensuojelun asiakkaana vuodesta {-/year:year}.", "general"),
+    ("Kysymys: miten tukea nuorta, joka ei käy koulussa?", "general"),
+    ("Huoli: nuoren päihteiden käyttö on lisääntynyt.", "general"),
+    ("Tukitoimet:\n- koulunkäynnin tuki\n- perhetyö\n- terapia", "general"),
+    ("Nuori on ollut poissa koulusta useita viikkoja.", "general"),
+    ("Lapsi on sijoitettuna perhehoitoon.", "general"),
+    ("Sijaisvanhemmat kertovat arjen sujuvan hyvin.", "general"),
+    ("Kotona on ollut riitelyä, ja poliisi kävi kerran.", "general"),
+    ("Nuorella on ollut itsetuhoisia ajatuksia.", "general"),
+    ("Tapaamisissa isän kanssa on ollut valvoja.", "general"),
+    ("Koulu toivoo konsultaatiota oppimisvaikeuksista.", "general"),
+    ("Perhetyöntekijä käy kotona kerran viikossa.", "general"),
+    ("Suositus: moniammatillinen arvio ja perheterapia.", "general"),
+    ("Äidin jaksaminen on heikentynyt.", "general"),
+    ("Kiitos konsultaatiosta!", "general"),
+    ("Ystävällisin terveisin, sosiaalityöntekijä", "general"),
+    ("Päivitys: tilanne ennallaan.", "general"),
+    ("Liitteenä koulun pedagoginen selvitys.", "general"),
+    ("Jatketaan seurantaa.", "general"),
+    ("Selvä, kiitos.", "general"),
+    ("Ei muutoksia.", "general"),
+    ("Nuori pelkää isäänsä eikä halua tavata häntä.", "general"),
+    ("Mummo ja pappa ovat perheen tärkein tukiverkosto.", "general"),
+    ("Lapsen puheen kehitys on viivästynyt.", "general"),
+    ("Perheessä puhutaan kotona somalia ja arabiaa.", "general"),
+    ("Nuori on aloittanut ammattikoulun, mutta poissaoloja on paljon.", "general"),
+    ("Vanhemmat asuvat samassa taloudessa mutta ovat asumuserossa.", "general"),
+    ("Lapsi itkee paljon ja takertuu äitiin.", "general"),
+    ("Perheen tilanne on vaikeutunut isän sairastuttua.", "general"),
+    ("Nuori käyttää energiajuomia ja valvoo pelaten.", "general"),
+    ("Opettaja on havainnut mustelmia lapsen käsivarsissa.", "general"),
+    ("Äiti ei halua, että isä saa tietoja lapsen koulunkäynnistä.", "general"),
+    ("Lapsen kanssa on harjoiteltu tunnetaitoja.", "general"),
+    ("Koulussa on käytössä tehostettu tuki.", "general"),
+    ("Nuori on ollut kaksi kertaa päihtyneenä koulussa.", "general"),
+    ("Kaikki osapuolet ovat sitoutuneet suunnitelmaan.", "general"),
+    ("Perhe on pakolaistaustainen ja asunut Suomessa kolme vuotta.", "general"),
+    ("Lapsen isä on vankilassa.", "general"),
+    ("Tytöllä on syömishäiriön oireita.", "general"),
+    ("Perheen kanssa ei ole saatu yhteyttä.", "general"),
+    ("Kotiin ei päästy, ovella ei avattu.", "general"),
+    ("Vanhempien mukaan kaikki on hyvin.", "general"),
+    ("Arvio: lapsen kasvuolot vaarantavat hänen terveyttään.", "general"),
+    ("Johtopäätös: avohuollon tukitoimia jatketaan.", "general"),
+    ("Ehdotus: perheelle nimetään perhetyöntekijä.", "general"),
+    ("Lapsi piirsi tapaamisen aikana perhekuvan.", "general"),
+    ("Isän mielestä äiti vieraannuttaa lasta.", "general"),
+    ("Isovanhemmat ovat valmiita sijaisvanhemmiksi.", "general"),
+    ("Sijoituksen tavoitteena on perheen jälleenyhdistäminen.", "general"),
+    ("Jälkihuolto jatkuu 25 ikävuoteen asti.", "general"),
+    ("Nuorella on velkaa ja maksuhäiriömerkintä.", "general"),
+    ("Ei akuuttia huolta.", "general"),
+    ("Toivotaan ryhmältä näkemystä jatkosta.", "general"),
+    ("Pohdimme yhdessä, mikä auttaisi perhettä parhaiten.", "general"),
+    ("Hei, tässä päivitys tilanteesta.", "general"),
+    ("Moi, soitan iltapäivällä.", "general"),
+    ("Palataan asiaan.", "general"),
+    ("Aika varattu {-/meeting_short:meeting_short} klo 10.15–11.00.", "meeting_datetime"),
+    ("Vastaanotto ke 14–16.", "meeting_datetime"),
+    ("Kokous alkaa klo 8:30.", "meeting_datetime"),
+    ("Tapaaminen viikolla 45, kesto 45 min.", "meeting_datetime"),
+    ("Lapsi nukkuu n. 6 h yössä, paino 45 kg ja pituus 160 cm.", "general"),
+    ("Huone 204, rakennus B.", "icd_like"),
+    ("Kela hylkäsi hakemuksen, ja valitus on tehty.", "authority_service"),
+    ("Kelaan on toimitettu lääkärinlausunto.", "authority_service"),
+    ("Valviralta ei ole tullut vastausta.", "authority_service"),
+    ("Wilman kautta opettaja ilmoitti kokeesta.", "authority_service"),
+    ("Teamsin linkki ei toiminut.", "authority_service"),
+    ("Omakannan mukaan lääkitys on muuttunut.", "authority_service"),
+    ("Poliisi vei nuoren kotiin yöllä.", "authority_service"),
+    ("Hätäkeskukseen soitettiin yöllä.", "authority_service"),
+    ("Tays konsultoi puhelimitse.", "authority_service"),
+    ("Kys:n lastenpsykiatrialta tuli epikriisi.", "authority_service"),
+    ("Tyksin nuorisopsykiatria on hoitovastuussa.", "authority_service"),
+    ("Eksoten perhekeskus on mukana.", "authority_service"),
+    ("Siun soten lastensuojelu tekee selvityksen.", "authority_service"),
+    ("Nyyti ry:n chat auttoi opiskelijaa.", "authority_service"),
+    ("Nuori käy Walkersissa iltaisin.", "authority_service"),
+    ("Icehearts-kasvattaja tukee poikaa.", "authority_service"),
+    ("Nuori katsoo Netflixiä ja pelaa Minecraftia.", "authority_service"),
+    ("TikTok-videot ahdistavat nuorta.", "authority_service"),
+    ("Twitchissä nuori seuraa striimaajia.", "authority_service"),
+    ("Telegram-ryhmässä jaettiin kuvia.", "authority_service"),
+    ("Messengerissä äiti lähetti viestin.", "authority_service"),
+    ("Kuvat poistettiin Instagramista.", "authority_service"),
+    ("Moodlessa on koulun tehtävät.", "authority_service"),
+    ("Migrille toimitettiin selvitys.", "authority_service"),
+    ("Stean rahoittama hanke päättyi.", "authority_service"),
+    ("Lapsesn koulunkäynti on sujunut.", "typo_abbrev"),
+    ("Tapaamsien määrä on vähentynyt.", "typo_abbrev"),
+    ("Kuraattorim mukaan tilanne on ok.", "typo_abbrev"),
+    ("Ysitäväpiiri on pieni.", "typo_abbrev"),
+    ("Kotikäynillä oli siistiä.", "typo_abbrev"),
+    ("Eilne soitin kouluun.", "typo_abbrev"),
+    ("Huomena on palaveri.", "typo_abbrev"),
+    ("Keskustleu oli hyvä.", "typo_abbrev"),
+    ("Nuroi ei tullut paikalle.", "typo_abbrev"),
+    ("äiti sanoii että lapsi on kipeä.", "typo_abbrev"),
+    ("isä kerto että tilanne on ok.", "typo_abbrev"),
+    ("poika sanio että ei jaksa.", "typo_abbrev"),
+    ("Opettjaa harmittaa tilanne.", "typo_abbrev"),
+    ("Jatkotoimnepiteet sovittiin.", "typo_abbrev"),
+    ("Verkostopalverissa sovittiin työnjako.", "typo_abbrev"),
+    ("Palveulsuunnitelma päivitetään.", "typo_abbrev"),
+    ("Ks. yllä.", "typo_abbrev"),
+    ("Huom. myös isän toive.", "typo_abbrev"),
+    ("Vrt. koulun lausunto.", "typo_abbrev"),
+    ("Sos.tt:n arvio.", "typo_abbrev"),
+    ("Psyk. sh. käy viikoittain.", "typo_abbrev"),
+    ("Lääk. määräsi lääkkeen.", "typo_abbrev"),
+    ("N. 10 poissaoloa.", "typo_abbrev"),
+    ("Pappan har flyttat till Sverige.", "swedish"),
+    ("Vi behöver tolk till mötet.", "swedish"),
+    ("Skolan är orolig för pojken.", "swedish"),
+    ("Jag har pratat med mamman.", "swedish"),
+    ("Allt går bra just nu.", "swedish"),
+    ("Mötet är på torsdag klockan tio.", "swedish"),
+    ("Barnet har börjat på dagis.", "swedish"),
+    ("Hon vill inte prata om det.", "swedish"),
+    ("Föräldrarna är skilda.", "swedish"),
+    ("Can you send the minutes?", "english"),
+    ("Family moved last summer.", "english"),
+    ("The boy is afraid of his father.", "english"),
+    ("Teacher is worried about bullying.", "english"),
+    ("No interpreter was available.", "english"),
+    ("Best regards", "english"),
+    ("Okay, thanks!", "english"),
+    ("Let's talk tomorrow.", "english"),
+    ("Usko on koetuksella.", "name_word_use"),
+    ("Onni suosi perhettä asuntohaussa.", "name_word_use"),
+    ("Valo ikkunasta häiritsee unta.", "name_word_use"),
+    ("Ilo on kadonnut nuoren elämästä.", "name_word_use"),
+    ("Lumi tuli aikaisin, ja koulumatkat vaikeutuivat.", "name_word_use"),
+    ("Into pelata on kasvanut.", "name_word_use"),
+    ("Rauha kotona on tärkeää.", "name_word_use"),
+    ("Halla vei kesällä perheen kasvimaan.", "name_word_use"),
+    ("Sade keskeytti retken.", "name_word_use"),
+    ("Isä muutti Helsingistä Lahteen.", "place_surname"),
+    ("Nuori opiskelee Kotkassa.", "place_surname"),
+    ("Salon terveyskeskuksessa tehtiin tutkimukset.", "place_surname"),
+    ("Perhe lomaili Kemijärvellä.", "place_surname"),
+    ("Hamina ja Kotka kuuluvat samaan hyvinvointialueeseen.", "place_surname"),
+    ("Nuori käy Mikael Agricolan koulua.", "org_person_name"),
+    ("Tukea antaa Kalliolan setlementti.", "org_person_name"),
+    ("Tyttöjen Talo on tärkeä paikka nuorelle.", "org_person_name"),
+    ("Poikien Talolla järjestetään ryhmä.", "org_person_name"),
+    ("Tausta: vanhemmat erosivat {-/year:year}. Lapset asuvat äidillä ja tapaavat isää joka toinen viikonloppu. Isä on huolissaan lasten koulunkäynnistä.", "general"),
+    ("Kotikäynti {-/meeting_short:meeting_short} Kotona oli siistiä. Äiti kertoi, että nuori nukkuu päivät ja valvoo yöt. Nuori ei halunnut tulla keskustelemaan.", "general"),
+    ("Koululta tuli yhteydenotto. Opettajan mukaan oppilas on ollut levoton ja riitaantunut luokkatovereiden kanssa. Kuraattori tapaa oppilasta viikoittain.", "general"),
+    ("Nuori on ollut sijoitettuna lastenkotiin kaksi vuotta. Hän käy kotona viikonloppuisin. Jälkihuollon suunnittelu alkaa syksyllä.", "general"),
+    ("Äidillä on todettu masennus, ja hän käy psykiatrisella poliklinikalla. Lapset ovat joutuneet ottamaan vastuuta kotitöistä.", "general"),
+    ("Isä käyttää alkoholia viikonloppuisin. Lapsi kertoi pelkäävänsä, kun isä on humalassa. Tapaamiset on nyt sovittu valvotuiksi.", "general"),
+    ("Perhe tuli Suomeen kiintiöpakolaisina. Lapset käyvät valmistavaa opetusta. Vanhemmat opiskelevat suomea kotoutumiskoulutuksessa.", "general"),
+    ("Lapsella on vaikeuksia lukemisessa ja matematiikassa. Koulupsykologin tutkimukset on tehty. Erityinen tuki alkaa ensi lukuvuonna.", "general"),
+    ("Kysymykset ryhmälle: 1) Riittääkö avohuolto? 2) Miten lapsen ääni saadaan kuuluviin? 3) Tarvitaanko lisää tutkimuksia?", "general"),
+    ("Ryhmän suositus: perheelle tarjotaan intensiivistä perhetyötä, ja lapsen tilannetta arvioidaan kolmen kuukauden kuluttua uudelleen.", "general"),
+    ("Nuori on kertonut kokeneensa seksuaalista häirintää netissä. Asiasta on tehty rikosilmoitus. Nuori saa tukea kriisityöstä.", "general"),
+    ("Vanhemmat kiistelevät elatusmaksuista. Sovittelu ei ole onnistunut. Asia on menossa käräjäoikeuteen.", "general"),
+    ("Lapsi on pieni ikäisekseen ja syö huonosti. Neuvolassa seurataan painoa kuukausittain. Ravitsemusterapeutti on mukana.", "general"),
+    ("Nuoren kaverit ovat vanhempia, ja heillä on rikostaustaa. Vanhemmat eivät tiedä, missä nuori viettää iltansa.", "general"),
+    ("Tilannetta on seurattu puoli vuotta. Muutosta parempaan ei ole tapahtunut. Harkitaan sijoitusta.", "general"),
+    ("Koulunkäynnin tukena on ollut avustaja. Tuki päättyy keväällä, ja jatko on epäselvä.", "general"),
+    ("Lapsi on kertonut päiväkodissa, että kotona lyödään. Päiväkoti teki lastensuojeluilmoituksen ja rikosilmoituksen.", "general"),
+    ("Vanhemmat ovat hakeneet apua perheneuvolasta, mutta jonot ovat pitkät.", "general"),
+    ("Nuori haluaa muuttaa omaan asuntoon täytettyään 18 vuotta.", "general"),
+    ("Hyvä yhteistyö koulun kanssa. Seuraava palaveri sovitaan myöhemmin.", "general"),
+    ("Sovittiin, että perhetyöntekijä käy kotona kahdesti viikossa. Äiti sitoutui suunnitelmaan.", "general"),
+    ("Viikonloppuna nuori oli karannut ja palasi maanantaina.", "general"),
+    ("Poliisi toi nuoren sosiaalipäivystykseen lauantaina.", "authority_service"),
+    ("Kela-taksilla kuljetut matkat ovat sujuneet.", "authority_service"),
+    ("Kanta-arkistosta löytyi aiempi tutkimus.", "authority_service"),
+    ("Wilma-viestejä tulee päivittäin, ja äiti on uupunut niihin.", "authority_service"),
+    ("Valviran päätöksestä voi valittaa.", "authority_service"),
+    ("Verohallinnon kirje jäi avaamatta.", "authority_service"),
+    ("Oikeusaputoimiston kautta isä haki julkista oikeusapua.", "authority_service"),
+    ("Nuori pelaa Robloxissa öisin ja on väsynyt.", "authority_service"),
+    ("Pelikonsoli otettiin pois yöksi.", "general"),
+    ("Kouluterveydenhoitajan tarkastus tehty, kasvu normaalia.", "general"),
+    ("Toivo tilanteen paranemisesta on perheessä vahva.", "name_word_use"),
+    ("Onni on ollut matkassa, sillä asunto löytyi nopeasti.", "name_word_use"),
+    ("Usko omaan pärjäämiseen puuttuu.", "name_word_use"),
+    ("Lumi ja liukkaus estivät koulumatkat.", "name_word_use"),
+    ("Isä kertoi, että ilo on kadonnut perheen arjesta.", "name_word_use"),
+    ("Lahdessa asuva isovanhempi on tärkeä tuki.", "place_surname"),
+    ("Perhe muutti Salosta Kuopioon {-/year:year}.", "place_surname"),
+    ("Kotka on lapselle tuttu kaupunki.", "place_surname"),
+    ("Lapsi kävi aiemmin Pohjois-Savon hyvinvointialueen perhekeskuksessa.", "general"),
+    ("Ryhmäkoti Tuulenpesä on nuoren sijoituspaikka.", "org_person_name"),
+    ("Vastaanottokoti Majakka ottaa nuoria lyhytaikaisesti.", "org_person_name"),
+    ("Lapsi on Helmi-ryhmässä päiväkodissa.", "org_person_name"),
+    ("Iltapäiväkerho Kipinä on koulun yhteydessä.", "org_person_name"),
+    ("Kuntoutusjakso Vaalijalassa alkaa {-/meeting_short:meeting_short}", "org_person_name"),
+    ("Dnro {-/diary:diary}, käsittelijä sosiaalityöntekijä.", "diary_court_number"),
+    ("Asia: lausuntopyyntö, viite {-/court:court}.", "diary_court_number"),
+    ("Laskutusosoite: Y-tunnus {-/bizid:bizid}, verkkolasku.", "business_id"),
+    ("Lääkitys: Sertralin {-/dose:dose} ja Melatonin {-/dose:dose}.", "dose"),
+    ("Todistuksessa kahdeksikkoja ja yksi {-/grade:grade}.", "grade"),
+    ("LsL {-/law:law} ja 27 § huomioitu.", "law_section"),
+    ("Tutkimukset: B-lausunto, EEG ja MRI.", "icd_like"),
+    ("Nuori on luokalla 9C.", "icd_like"),
+    ("Tack för samtalet i går.", "swedish"),
+    ("Mamman är orolig för dottern.", "swedish"),
+    ("Vi ringer skolan i morgon.", "swedish"),
+    ("Thanks for the quick reply.", "english"),
+    ("He was not at home.", "english"),
+    ("Lapsi kertoi, että kotona on kivaa.", "general"),
+    ("Äiti kertoi, ettei jaksa enää.", "general"),
+    ("Kuraattori kertoi, että poissaoloja on paljon.", "general"),
+    ("Perhetyöntekijä totesi, että arki sujuu.", "general"),
 ]
 
 HELDOUT_CLEAN = [
@@ -673,12 +1112,342 @@ HELDOUT_CLEAN = [
     ("Socialarbetaren träffade familjen {-/meeting_short:meeting_short} i Jakobstad.", "general_sv"),
 ]
 
+# --- the fresh held-out part (heldout2) ---------------------------------------------
+# Written after the development texts were broadened and before the guard was tuned
+# on them; measured once.  New sentences, seed, streets, codes and cities; names from
+# the same held-out sources as "heldout" (never in the lexicon).  Clean texts in
+# rough proportion to real case notes: mostly plain case prose, then services and
+# apps, dates and times, typos and shorthand, word uses of names, Swedish and English
+# lines, places, organisations and the number traps.
+HELDOUT2_POSITIVE = [
+    ("Lastensuojeluilmoituksen teki terveydenhoitaja {-/meeting_short:meeting_short} Lapsi "
+     "{name/fi_full:full@fi}, hetu {identity_code/plain:hetu}, asuu äitinsä {name/fi_full:full@fi} kanssa.", "fi"),
+    ("Perheen vanhemmat {name/foreign:full@any} ja {name/foreign:full@any} tulivat Suomeen "
+     "{-/year:year}. Tulkki varataan Kelan kautta.", "fi"),
+    ("Isän puhelinnumero on {phone/foreign:phone_foreign}, äidin {phone/fi:phone}.", "fi"),
+    ("Kotikäynnillä {-/meeting:meeting} tavattiin {name/inflected:full.par@any} ja hänen veljensä.", "fi"),
+    ("{name/fi_full:full@fi} ({birth_date/name_paren:date}) on ollut avohuollon asiakkaana "
+     "vuodesta {-/year:year}.", "fi"),
+    ("Lapsen diagnoosi {diagnosis_code/dotted:icd} todettiin keskussairaalassa; aiemmin on kirjattu "
+     "{diagnosis_code/no_dot:icd_nodot}.", "fi"),
+    ("Dg: {diagnosis_code/spaced:icd_space}, lääkityksenä Concerta {-/dose:dose}.", "fi"),
+    ("Nuorella on {diagnosis_code/hyphen_suffix:icd}-diagnoosi, ja Omaolo ohjasi hänet päivystykseen.", "fi"),
+    ("Sähköposti: {email/plain:email}; varalla {email/at_written:email_at}.", "fi"),
+    ("Mummon numero {phone/slash:phone_slash}, isän {phone/nnbsp:phone_nnbsp}.", "fi"),
+    ("Perhe on muuttanut {address/street_no_number:street_nonum}, ja lapsi vaihtaa koulua.", "fi"),
+    ("Äiti asuu {address/street_inflected:street_infl}, isä osoitteessa {address/street:street}, "
+     "{address/postal:postal}.", "fi"),
+    ("Lomakkeeseen oli kirjoitettu henkilötunnus {identity_code/spaced_sign:hetu_spaced} ilman syytä.", "fi"),
+    ("Isoäiti on syntynyt {birth_date/month_word:date_word}, ja hän hoitaa lasta viikonloppuisin.", "fi"),
+    ("Sisar s. {birth_date/cue:date} asuu sijaisperheessä.", "fi"),
+    ("{name/commonword_start:cw} kertoi kuraattorille, että koulussa kiusataan.", "fi"),
+    ("Terveydenhoitajan mukaan {name/commonword_mid:cw} on laihtunut.", "fi"),
+    ("Vastaanotolle tulivat äiti ja {name/commonword_alone:cw}.", "fi"),
+    ("Sovimme {name/commonword_mid:cw.all} tukihenkilön.", "fi"),
+    ("{name/commonword_start:cw} nukkuu huonosti ja heräilee öisin.", "fi"),
+    ("viesti äidiltä: {name/lowercase:lc:first@fi} on kipeänä, {name/lowercase:lc:full@any} hakee hänet", "fi"),
+    ("Tapasin {name/lowercase:lc:full@fi} koulun pihalla.", "fi"),
+    ("Yhteyshenkilönä toimii {name/initials:init:last@fi}, varalla {name/initials:init:last@any}.", "fi"),
+    ("{name/plural_family:plural.nom@fi} ovat hakeneet toimeentulotukea Kelasta.", "fi"),
+    ("Kotikäynti tehtiin {name/plural_family:plural.all@fi} {-/meeting_short:meeting_short}", "fi"),
+    ("Lapsen kummi {name/fi_rare_first:first@fi_rare} ja täti {name/fi_rare_first:first@fi_rare} "
+     "osallistuivat verkostopalaveriin.", "fi"),
+    ("Äiti {name/sv_fi:full@sv} toivoo, että asiakirjat käännetään ruotsiksi.", "fi"),
+    ("Keskustelin {name/inflected:first.gen@fi} ja {name/inflected:last.gen@any} kanssa.", "fi"),
+    ("Asiasta ilmoitettiin {name/inflected:full.all@any} Wilman kautta.", "fi"),
+    ("Viesti {name/inflected:first.abl@sv}: ei pääse palaveriin.", "fi"),
+    ("Nuoren vanhemmat {name/foreign:first@any} ja {name/foreign:first@any} puhuvat kotona omaa kieltään.", "fi"),
+    ("Veli {name/foreign:full@any} ({birth_date/name_paren:date_dots}) muutti {-/year:year} toiseen "
+     "kaupunkiin.", "fi"),
+    ("Lapsen isä on {name/foreign:full@any}, puh. {phone/foreign:phone_foreign}, ja äiti "
+     "{name/fi_full:full@fi}.", "fi"),
+    ("Koulukuraattori {name/fi_full:full@fi} soitti: {name/foreign:first@any} ei ole tullut kouluun.", "fi"),
+    ("Tyttären nimi on {name/foreign:first@any}, ja hän on {age}-vuotias.", "fi"),
+    ("Postit osoitteeseen {address/street:street}, {address/postal:postal}; sähköposti {email/plain:email}.", "fi"),
+    ("Nuori {name/fi_full:full@fi} on syntynyt {birth_date/month_word:date_word}.", "fi"),
+    ("Pappan {name/sv_fi:full@sv}, född {birth_date/sv_fodd:date_sv_word}, bor på "
+     "{address/sv_street:sv_street}, {address/postal:sv_postal}.", "sv"),
+    ("Flickan {name/foreign:first@any} (f. {birth_date/sv_fodd:date}) har diagnos {diagnosis_code/dotted:icd}.", "sv"),
+    ("Mamman nås på {phone/fi:phone} eller {email/at_written:email_at}. {name/sv_fi:first@sv} går i "
+     "årskurs fyra.", "sv"),
+    ("{name/sv_fi:full@sv} (personbeteckning {identity_code/spaced_sign:hetu_spaced}) bor med sin mormor.", "sv"),
+    ("Mötet hölls med {name/foreign:full@any} och {name/sv_fi:full@sv}.", "sv"),
+]
+
+HELDOUT2_CLEAN = [
+    # general case prose (about a third)
+    ("Perhe on ollut perhesosiaalityön asiakkaana kaksi vuotta.", "general"),
+    ("Nuoren koulunkäynti on katkonaista, ja hän valvoo öisin.", "general"),
+    ("Vanhempien välinen riita huoltajuudesta jatkuu.", "general"),
+    ("Lapsi on kertonut pelkäävänsä isän vihaisuutta.", "general"),
+    ("Huoltajat ovat sitoutuneet yhteistyöhön.", "general"),
+    ("Kotiolot ovat siistit, ja jääkaapissa oli ruokaa.", "general"),
+    ("Nuori tupakoi ja on kokeillut kannabista.", "general"),
+    ("Koulun mukaan oppilas häiritsee tunneilla ja lähtee kesken päivän kotiin.", "general"),
+    ("Lapsi on ollut päiväkodissa iloinen ja leikkinyt muiden kanssa.", "general"),
+    ("Äiti kertoi olevansa uupunut ja toivoi kotipalvelua.", "general"),
+    ("Isällä on uusi puoliso, jonka kanssa lapsi ei tule toimeen.", "general"),
+    ("Tilanne on kriisiytynyt viime viikkojen aikana.", "general"),
+    ("Sijaishuoltopaikka vaihtui keväällä.", "general"),
+    ("Nuori on karkaillut laitoksesta useita kertoja.", "general"),
+    ("Kysymys konsultaatioryhmälle: riittävätkö avohuollon tukitoimet?", "general"),
+    ("Pyydämme arviota siitä, tarvitaanko huostaanottoa.", "general"),
+    ("Perheellä ei ole tukiverkostoa paikkakunnalla.", "general"),
+    ("Lapsen käytös on muuttunut aggressiiviseksi.", "general"),
+    ("Mitä muuta voisimme tehdä?", "general"),
+    ("Yhteenveto:\n- tilanne vakaa\n- seuraava arvio keväällä", "general"),
+    ("Tavoitteet: koulunkäynnin vakiintuminen ja unirytmin korjaantuminen.", "general"),
+    ("Nuori toivoo saavansa asua isovanhempien luona.", "general"),
+    ("Vanhemmat eivät ole sopineet tapaamisista.", "general"),
+    ("Perheneuvolan psykologi on tavannut lasta kolme kertaa.", "general"),
+    ("Kouluterveydenhoitaja on huolissaan nuoren painon laskusta.", "general"),
+    ("Lapsi nukkuu äidin vieressä eikä suostu omaan sänkyyn.", "general"),
+    ("Taloudellinen tilanne on tiukka, ja vuokria on rästissä.", "general"),
+    ("Asunnossa on hometta, ja lapsilla on ollut hengitystieoireita.", "general"),
+    ("Isä on työttömänä ja hakee töitä.", "general"),
+    ("Äiti käy töissä vuorotyössä, joten iltaisin lapset ovat yksin.", "general"),
+    ("Nuori kertoo olevansa yksinäinen.", "general"),
+    ("Kaverisuhteet ovat vähentyneet yläkouluun siirtymisen jälkeen.", "general"),
+    ("Lapsen mukaan kotona huudetaan paljon.", "general"),
+    ("Kiitos nopeasta vastauksesta.", "general"),
+    ("Terveisin perhetyö", "general"),
+    ("Ei uutta tietoa tällä viikolla.", "general"),
+    ("Asia jatkuu.", "general"),
+    ("Kyllä.", "general"),
+    ("Ok, sovitaan niin.", "general"),
+    ("Soitan huomenna uudelleen.", "general"),
+    ("Lähetteen käsittely on kesken.", "general"),
+    ("Nuori on sitoutunut hoitoon, mutta käynnit jäävät välillä väliin.", "general"),
+    ("Perhetyön jakso päättyy kesäkuussa.", "general"),
+    ("Lapsi tarvitsee koulunkäynninohjaajan tukea.", "general"),
+    ("Erityisopettaja on tehnyt lukiseulan.", "general"),
+    ("Vanhempien eron jälkeen lapsi on oireillut.", "general"),
+    ("Kotona ei ole väkivaltaa vanhempien mukaan.", "general"),
+    ("Lapsi kertoi opettajalle saaneensa remmistä.", "general"),
+    ("Huostaanoton valmistelu on aloitettu.", "general"),
+    ("Asiakassuunnitelma päivitettiin.", "general"),
+    ("Verkostoon kuuluvat koulu, perheneuvola ja nuorisopsykiatria.", "general"),
+    ("Nuoren äidinkieli on dari, ja hän puhuu myös suomea.", "general"),
+    ("Lapsi syö huonosti ja on väsynyt aamuisin.", "general"),
+    ("Isän alkoholinkäyttö on lisääntynyt eron jälkeen.", "general"),
+    ("Sosiaalityöntekijä vaihtui syksyllä.", "general"),
+    ("Konsultaation jälkeen tilannetta arvioidaan uudelleen.", "general"),
+    ("Ryhmä suositteli perheterapiaa ja vanhemmuuden tukea.", "general"),
+    ("Lisätietoja pyydetään koululta.", "general"),
+    ("Nuori harrastaa jääkiekkoa ja käy salilla.", "general"),
+    ("Lapsi on hyvin kiintynyt pikkusiskoonsa.", "general"),
+    ("Tapaamiset etävanhemman kanssa toteutuvat joka toinen viikonloppu.", "general"),
+    ("Vuoroasuminen ei ole toiminut.", "general"),
+    ("Pojalla on vaikeuksia keskittyä, ja hän unohtelee läksyjä.", "general"),
+    ("Tytön mukaan koulussa on hyviä aikuisia.", "general"),
+    ("Sijaisperheessä on kaksi muuta lasta.", "general"),
+    ("Perhe asuu kerrostalossa kaupungin keskustassa.", "general"),
+    ("Nuori on hakenut kesätöitä.", "general"),
+    ("Ruokailut ovat kotona epäsäännöllisiä.", "general"),
+    ("Vanhemmat kokevat, että heitä ei ole kuultu.", "general"),
+    ("Lapsi on ollut sairaalassa tarkkailujaksolla.", "general"),
+    ("Kuntoutusjakso alkaa kuukauden kuluttua.", "general"),
+    ("Nuori ei ole halunnut keskustella työntekijän kanssa.", "general"),
+    ("Äiti pyysi, että asia käsitellään nimettömänä.", "general"),
+    ("Perheen kanssa on tehty turvasuunnitelma.", "general"),
+    ("Lapsen näkökulma jää selvityksessä ohueksi.", "general"),
+    ("Mitkä ovat ryhmän suositukset jatkoon?", "general"),
+    ("Pahoittelen myöhäistä vastausta.", "general"),
+    ("Tilanne on edennyt, kiitos kaikille.", "general"),
+    ("Asia siirretään seuraavaan kokoukseen.", "general"),
+    ("Kirjaus tehty jälkikäteen.", "general"),
+    ("Nuori jatkaa lukiossa syksyllä.", "general"),
+    ("Sisarussuhteet ovat riitaisat.", "general"),
+    ("Lapsi kastelee yöllä sänkyä.", "general"),
+    ("Vanhemmilla on erilaiset kasvatusnäkemykset.", "general"),
+    ("Isovanhemmat ovat huolissaan lasten hyvinvoinnista.", "general"),
+    ("Koulun oppilashuoltoryhmä kokoontui.", "general"),
+    ("Harrastus on ollut nuorelle tärkeä voimavara.", "general"),
+    ("Nuorta on kiusattu somessa.", "general"),
+    ("Perhe tarvitsee tulkin kaikkiin tapaamisiin.", "general"),
+    ("Lapsen kielitaito on vahvistunut.", "general"),
+    ("Poissaoloja on kertynyt {-/count:count} tuntia.", "general"),
+    ("Asiakkuus on jatkunut {-/count:count} kuukautta.", "general"),
+    ("Tapaamisia on ollut {-/count:count}, ja seuraava sovitaan myöhemmin.", "general"),
+    # authorities, apps and services
+    ("Kela maksaa vammaistukea.", "authority_service"),
+    ("Kelasta ei ole vielä tullut päätöstä.", "authority_service"),
+    ("Valvira on pyytänyt selvitystä yksiköltä.", "authority_service"),
+    ("Omakannassa on psykiatrin lausunto.", "authority_service"),
+    ("Wilma-merkintöjen mukaan poissaolot ovat selvittämättä.", "authority_service"),
+    ("Teams-palaveri {-/meeting_short:meeting_short} peruttiin.", "authority_service"),
+    ("Kanta-palvelujen kautta näkyy rokotustiedot.", "authority_service"),
+    ("Maistraatin aikaisia tietoja ei ole.", "authority_service"),
+    ("Poliisi on tehnyt esitutkinnan.", "authority_service"),
+    ("Ulosoton kautta peritään elatusmaksuja.", "authority_service"),
+    ("Aluehallintovirastolle on tehty kantelu.", "authority_service"),
+    ("Migrin haastattelu on tulossa.", "authority_service"),
+    ("TE-palvelut ohjasivat nuoren työpajalle.", "authority_service"),
+    ("Nuori käy Ohjaamossa kerran viikossa.", "authority_service"),
+    ("Perhe on hakenut tukea Sosiaalitoimistosta.", "authority_service"),
+    ("Tiedot tarkistettiin Väestötietojärjestelmästä.", "authority_service"),
+    ("Nuori pelaa Fortnitea ja juttelee kavereiden kanssa Discordissa.", "authority_service"),
+    ("Kuvat oli jaettu Snapchatissa.", "authority_service"),
+    ("Vanhemmat käyttävät Whatsappia viestintään.", "authority_service"),
+    ("Zoomin kautta tulkki osallistui.", "authority_service"),
+    ("Terveystalossa tehtiin verikokeet.", "authority_service"),
+    ("Mehiläinen tarjoaa terapiaa ostopalveluna.", "authority_service"),
+    ("HUS:n lastenpsykiatrian konsultaatio saatiin.", "authority_service"),
+    ("Sekasin-chat on ollut nuorelle tärkeä.", "authority_service"),
+    ("Omaolossa täytettiin oirekysely.", "authority_service"),
+    ("Mielenterveystalo.fi:n omahoito-ohjelma suositeltiin.", "authority_service"),
+    ("THL:n lomakkeella tehtiin arvio.", "authority_service"),
+    ("Kelan kuntoutuspsykoterapia on haettu.", "authority_service"),
+    ("Suomi.fi-valtuutus on tehty.", "authority_service"),
+    ("Nuorisoasema on kutsuttu mukaan verkostoon.", "authority_service"),
+    ("Edunvalvonta hoitaa nuoren raha-asiat.", "authority_service"),
+    ("Ensi- ja turvakotien liiton avopalvelut ovat mukana.", "authority_service"),
+    ("Hätäkeskus ohjasi puhelun sosiaalipäivystykseen.", "authority_service"),
+    ("Instagram-tili on suljettu.", "authority_service"),
+    ("Youtubesta nuori katsoo pelivideoita öisin.", "authority_service"),
+    # meeting dates and times
+    ("Seuraava verkostopalaveri {-/meeting:meeting} koululla.", "meeting_datetime"),
+    ("Tapaaminen pe {-/meeting_short:meeting_short} klo {-/time:time}.", "meeting_datetime"),
+    ("Soitto äidille klo 12.10, ei vastausta.", "meeting_datetime"),
+    ("Kotikäynti ti klo 15 yhdessä perhetyöntekijän kanssa.", "meeting_datetime"),
+    ("Palaveri vk {-/count:count}, tarkempi aika myöhemmin.", "meeting_datetime"),
+    ("Käynti siirtyy {-/meeting_short:meeting_short} klo 13.", "meeting_datetime"),
+    ("Ajalla {-/meeting_short:meeting_short}–{-/meeting_short:meeting_short} nuori oli leirillä.", "meeting_datetime"),
+    ("Tapaaminen {-/meeting_short:meeting_short} klo 9–10 perheneuvolassa.", "meeting_datetime"),
+    # typos and shorthand
+    ("Lapsenn isä ei vastannut puheluihin.", "typo_abbrev"),
+    ("Tapaamiesssa oli läsnä koko perhe.", "typo_abbrev"),
+    ("Kotikäyntin aikana lapsi nukkui.", "typo_abbrev"),
+    ("Nuoren kansa sovittiin seuraavasta tapaamisesta.", "typo_abbrev"),
+    ("isä keroi, että tilanne on parantunut.", "typo_abbrev"),
+    ("Perhetyöntekjä kävi kotona.", "typo_abbrev"),
+    ("Sosiaalityöntkijä soitti koululle.", "typo_abbrev"),
+    ("Keskustleimme vanhempien kanssa.", "typo_abbrev"),
+    ("Palaverisa sovittiin jatkosta.", "typo_abbrev"),
+    ("Vrt. viime vuoden arvio.", "typo_abbrev"),
+    ("Ym. asiat käsitellään ensi kerralla.", "typo_abbrev"),
+    ("Ts. lapsi ei ole saanut tukea.", "typo_abbrev"),
+    ("Yms. pienet asiat ovat hoituneet.", "typo_abbrev"),
+    ("Kts. liite 2.", "typo_abbrev"),
+    ("Th. ja sos.tt. yhteiskäynti.", "typo_abbrev"),
+    ("Lto ilmoitti, että nuori on kipeä.", "typo_abbrev"),
+    ("Ilm. tullut koululta, sos.päiv. hoiti.", "typo_abbrev"),
+    ("Vast.ott. psyk.pkl:lla.", "typo_abbrev"),
+    ("Lapsi asui aiemmin Jyväskylässsä.", "typo_abbrev"),
+    ("Huoltajat olivat eri mieltä, ks. edell.", "typo_abbrev"),
+    ("Huomioitavaa: Nuori ei halua isää paikalle.", "typo_abbrev"),
+    ("Äidin Mielestä koulu ei ole puuttunut kiusaamiseen.", "typo_abbrev"),
+    # word uses of names
+    ("Toivo on tässä vaiheessa koulun tuessa.", "name_word_use"),
+    ("Usko omaan pärjäämiseen on kasvanut.", "name_word_use"),
+    ("Lumi ja pakkanen estivät kotikäynnin.", "name_word_use"),
+    ("Valo sammui kesken palaverin.", "name_word_use"),
+    ("Onni oli myötä, ja paikka löytyi samana päivänä.", "name_word_use"),
+    ("Ilo ja nauru kuuluivat ryhmässä.", "name_word_use"),
+    ("Into liikuntaan heräsi uudelleen.", "name_word_use"),
+    ("Toivomme, että vanhemmat sitoutuvat.", "name_word_use"),
+    ("Nuoren ilo on palannut, kun hän pääsi joukkueeseen.", "name_word_use"),
+    ("Äidillä ei ole toivoa tilanteen paranemisesta.", "name_word_use"),
+    ("Onneksi sijaisperhe oli joustava.", "name_word_use"),
+    ("Tuuli ja sade haittasivat retkeä.", "name_word_use"),
+    ("Satu iltaisin auttaa lasta nukahtamaan.", "name_word_use"),
+    ("Uskoa tulevaan on vahvistettu pienin askelin.", "name_word_use"),
+    # Swedish lines
+    ("Tack för mötet i dag.", "swedish"),
+    ("Vi återkommer nästa vecka.", "swedish"),
+    ("Mamman är trött och behöver stöd.", "swedish"),
+    ("Pojken vill inte gå till skolan.", "swedish"),
+    ("Familjen har bott här i tre år.", "swedish"),
+    ("Kuratorn ringer föräldrarna i morgon.", "swedish"),
+    ("Ingen ändring sedan förra mötet.", "swedish"),
+    ("Barnet sover dåligt.", "swedish"),
+    ("Socialarbetaren skickar kallelsen.", "swedish"),
+    ("Mötet blev inställt.", "swedish"),
+    ("Hälsningar, familjearbetet", "swedish"),
+    ("Flickan trivs i skolan.", "swedish"),
+    ("Pappan kom inte till mötet {-/meeting_short:meeting_short}", "swedish"),
+    # English lines
+    ("Thank you for the consultation.", "english"),
+    ("The child is doing better at school.", "english"),
+    ("Meeting cancelled, new time to be agreed.", "english"),
+    ("Interpreter needed at every meeting.", "english"),
+    ("Father works abroad most of the year.", "english"),
+    ("Follow-up in two weeks.", "english"),
+    ("Mother agrees with the plan.", "english"),
+    ("No change since last week.", "english"),
+    ("Kind regards, family services", "english"),
+    # places that are also surnames
+    ("Perhe muutti Lahdesta Joensuuhun.", "place_surname"),
+    ("Isä asuu Salossa uuden puolisonsa kanssa.", "place_surname"),
+    ("Lahden ja Salon välillä on junayhteys.", "place_surname"),
+    ("Kemissä asuu äidin sisko.", "place_surname"),
+    ("Nuori kävi ammattikoulua Raumalla.", "place_surname"),
+    ("Leiri järjestetään Kaarinassa kesäkuussa.", "place_surname"),
+    ("Perheen sukulaiset asuvat Kotkassa ja Porissa.", "place_surname"),
+    # organisations named after people
+    ("Nuori on Mannerheimin Lastensuojeluliiton tukihenkilötoiminnassa.", "org_person_name"),
+    ("Lapsi aloittaa Juho Vainion koulussa syksyllä.", "org_person_name"),
+    ("Minna Canthin koulun kuraattori on mukana.", "org_person_name"),
+    ("Tukea tarjoaa Pelastakaa Lapset.", "org_person_name"),
+    ("Lapsi on ollut Sylvia-kodin tilapäishoidossa.", "org_person_name"),
+    ("Perhe osallistui Folkhälsanin kurssille.", "org_person_name"),
+    # ages and years
+    ("Lapsi on {-/age:age}-vuotias ja käy esikoulua.", "age"),
+    ("Nuori täytti {-/age:age} vuotta viime kuussa.", "age"),
+    ("Sisaruksista vanhin on {-/age:age} v.", "age"),
+    ("Lapset ({-/age:age} v ja {-/age:age} v) asuvat äidin luona.", "age"),
+    ("Perhe muutti maahan {-/year:year}.", "year"),
+    ("Vuonna {-/year:year} tehtiin ensimmäinen ilmoitus.", "year"),
+    ("Vuosina {-/years:years} perhe asui ulkomailla.", "year"),
+    # doses
+    ("Concerta {-/dose:dose} aamulla.", "dose"),
+    ("Melatoniini {-/dose:dose} iltaisin auttaa.", "dose"),
+    ("Annosta nostettiin {-/dose:dose}:aan.", "dose"),
+    ("Elvanse {-/dose:dose} ja Intuniv 1 mg.", "dose"),
+    # grades
+    ("Matematiikan arvosana {-/grade:grade}.", "grade"),
+    ("Nuori on {-/grade:grade}. luokalla.", "grade"),
+    ("Keskiarvo {-/average:average}.", "grade"),
+    # law sections
+    ("LsL {-/law:law} mukainen ilmoitus tehtiin.", "law_section"),
+    ("Sosiaalihuoltolain {-/law:law} mukainen palvelutarpeen arvio.", "law_section"),
+    ("Kiireellinen sijoitus lastensuojelulain 38 §:n nojalla.", "law_section"),
+    ("Päätös tehtiin SHL 35 §:n perusteella.", "law_section"),
+    # diary and court numbers, business IDs
+    ("Dnro {-/diary:diary}.", "diary_court_number"),
+    ("Käräjäoikeuden diaarinumero {-/court:court}.", "diary_court_number"),
+    ("Viitteenne {-/diary:diary}.", "diary_court_number"),
+    ("Y-tunnus {-/bizid:bizid}", "business_id"),
+    ("Palveluntuottajan y-tunnus on {-/bizid:bizid}.", "business_id"),
+    # ICD-like strings that are not codes
+    ("B-lausunto on toimitettu Kelaan.", "icd_like"),
+    ("Nuori on luokalla 8B.", "icd_like"),
+    ("Seuraava raportti Q3/2026.", "icd_like"),
+    ("COVID-19 vaikutti perheen talouteen.", "icd_like"),
+    ("C-lausunto pyydetään lääkäriltä.", "icd_like"),
+    ("Ryhmä 5A ja 5B yhdistettiin.", "icd_like"),
+    ("Lapsi on vetäytyvä ja puhuu vähän.", "general"),
+    ("Äiti on aloittanut päihdekuntoutuksen.", "general"),
+    ("Nuoren kanssa laadittiin viikkosuunnitelma.", "general"),
+    ("Perhe tarvitsee apua arjen rytmittämiseen.", "general"),
+    ("Koulumatkat sujuvat taksilla.", "general"),
+    ("Isä on suostunut vanhemmuusarvioon.", "general"),
+    ("Nuori muutti Salon vastaanottokotiin.", "place_surname"),
+    ("Lapsi aloitti Aleksis Kiven koulussa.", "org_person_name"),
+    ("Verkostoon kutsutaan myös Kelan työntekijä.", "authority_service"),
+    ("Tarkista tiedot Kannasta.", "authority_service"),
+]
+
 TEMPLATES = {
     "dev": (DEV_POSITIVE, DEV_CLEAN),
     "heldout": (HELDOUT_POSITIVE, HELDOUT_CLEAN),
+    "heldout2": (HELDOUT2_POSITIVE, HELDOUT2_CLEAN),
 }
 REPEAT_POSITIVE = 14
-REPEAT_CLEAN = 7
+# Clean templates with values are rendered up to this many times (distinct texts).
+REPEAT_CLEAN = {"dev": 7, "heldout": 7, "heldout2": 3}
+# The language of a clean text, by its trap's suffix ("general_sv") or the trap.
+CLEAN_LANG = {"swedish": "sv", "english": "en"}
 
 _SLOT = re.compile(r"\{([\w-]+)(?:/([\w]+))?:([^}]+)\}|\{(age)\}")
 
@@ -719,9 +1488,9 @@ def generate(part: str) -> list[dict]:
             entry["template"] = f"{part}-p{i}"
             entries.append(entry)
     for i, (template, trap) in enumerate(clean):
-        lang = "sv" if trap.endswith("_sv") else "fi"
+        lang = "sv" if trap.endswith("_sv") else CLEAN_LANG.get(trap, "fi")
         seen = set()
-        for _ in range(REPEAT_CLEAN):
+        for _ in range(REPEAT_CLEAN[part]):
             entry = render(g, values, template, lang)
             if entry["text"] in seen:
                 continue  # a template without values renders once
