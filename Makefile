@@ -9,18 +9,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PROTOS := $(shell find proto -name '*.proto')
-PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services/experts services/consent services/feedback
+PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services/experts services/consent services/feedback services/portal
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PROTO_STAMP := libs/ot-proto/src/ot/.generated
 
-.PHONY: help install proto run test unit integration deploy-check bench infra-up infra-down clean
+.PHONY: help install proto run test unit integration browser deploy-check bench infra-up infra-down clean
 
 help:
 	@echo "make run     - start Kafka and the services locally (Ctrl-C stops everything)"
 	@echo "make test    - unit tests, integration tests on real PostgreSQL and Kafka, Helm chart checks"
 	@echo "make bench   - benchmarks (the guard's speed and recall), printed and written to bench/results/"
 	@echo "make install - build .venv with every console script (ot-intake, ot-experts, ot-consent,"
-	@echo "              ot-feedback, ot-dev-token, ot-pii-scan)"
+	@echo "              ot-feedback, ot-portal, ot-dev-token, ot-pii-scan)"
 
 $(VENV)/.base: constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,12 @@ proto: $(PROTO_STAMP)
 
 # The guard needs Voikko and English and Swedish word lists from Debian (scripts/guard_deps.sh installs them
 # when missing). gender-guesser is test-only: the held-out case notes draw first names from it.
-$(VENV)/.installed: $(PROTO_STAMP) constraints.txt $(PYPROJECTS) scripts/guard_deps.sh
+# The portal's stylesheet (hds-core, pinned by version and hash) is fetched into the cache, not committed.
+$(VENV)/.installed: $(PROTO_STAMP) constraints.txt $(PYPROJECTS) scripts/guard_deps.sh services/portal/src/ot_portal/assets.py
 	bash scripts/guard_deps.sh
 	$(PIP) install -q -c constraints.txt \
-	    $(addprefix -e ,$(PACKAGES)) pytest hypothesis gender-guesser
+	    $(addprefix -e ,$(PACKAGES)) pytest hypothesis gender-guesser playwright axe-playwright-python
+	$(PY) services/portal/src/ot_portal/assets.py
 	touch $@
 
 install: $(VENV)/.installed
@@ -68,14 +70,21 @@ bench: install
 	$(PY) bench/guard_scan.py
 	$(PY) bench/guard_recall.py
 
+# The portal in Debian's Chromium (Playwright), signed in through a real Keycloak (scripts/keycloak.sh;
+# its first start takes a few minutes), axe-core on every page.
+browser: install
+	bash scripts/browser_deps.sh
+	source scripts/test_env.sh && $(PY) -m pytest -q tests/browser
+
 # Unit tests first (fast, no network), then the integration tier on the real things, then the chart.
-test: unit integration deploy-check
+test: unit integration browser deploy-check
 
 infra-up:
 	bash scripts/postgres.sh start
 	bash scripts/kafka.sh start
 
 infra-down:
+	-bash scripts/keycloak.sh stop
 	-bash scripts/kafka.sh stop
 	-bash scripts/postgres.sh stop
 

@@ -1,0 +1,77 @@
+"""The four services' gRPC APIs, called with the signed-in person's own access token.
+
+Every call carries `authorization: Bearer <the person's token>` and the trace context of the page
+request (ot_runtime.grpc_client.outgoing_metadata), so each service checks the person's roles and
+writes its own audit entries, and one trace runs from the browser's request into the services. A
+failed call becomes a ServiceError that the pages show in words (web.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from ot.consent.v1 import consent_pb2_grpc
+from ot.experts.v1 import experts_pb2_grpc
+from ot.feedback.v1 import feedback_pb2_grpc
+from ot.intake.v1 import intake_pb2_grpc
+
+from ot_runtime.grpc_client import make_channel, outgoing_metadata
+
+# A page waits this long for a service; a person reads "not answering" rather than a spinning tab.
+CALL_TIMEOUT_SECONDS = 10.0
+
+STUBS = {
+    "intake": intake_pb2_grpc.IntakeServiceStub,
+    "experts": experts_pb2_grpc.ExpertsServiceStub,
+    "consent": consent_pb2_grpc.ConsentServiceStub,
+    "feedback": feedback_pb2_grpc.FeedbackServiceStub,
+}
+
+
+@dataclass
+class ServiceError(Exception):
+    """A service refused or did not answer. `message` is the service's own (Finnish / English, never
+    a refused value); `reason` the google.rpc.ErrorInfo reason when there is one (NOT_OWNER...)."""
+    service: str
+    code: grpc.StatusCode
+    message: str
+    reason: str = ""
+
+    def __str__(self) -> str:  # logs name the kind, never the message
+        return f"{self.service}: {self.code.name} {self.reason}".strip()
+
+
+def _reason(error: grpc.RpcError) -> str:
+    try:
+        status = rpc_status.from_call(error)
+    except Exception:  # noqa: BLE001 - a malformed trailer is no reason
+        return ""
+    for packed in status.details if status else ():
+        if packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            packed.Unpack(info)
+            return info.reason
+    return ""
+
+
+class Services:
+    """One channel per service (gRPC channels reconnect by themselves and are thread-safe)."""
+
+    def __init__(self, targets: dict[str, str], settings):
+        self._channels = {name: make_channel(targets[name], settings) for name in STUBS}
+        self._stubs = {name: STUBS[name](channel) for name, channel in self._channels.items()}
+
+    def call(self, service: str, method: str, request, bearer: str):
+        """`bearer` is the person's fresh access token (auth.access_token())."""
+        rpc: Callable = getattr(self._stubs[service], method)
+        try:
+            return rpc(request, metadata=outgoing_metadata(f"Bearer {bearer}"), timeout=CALL_TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            raise ServiceError(service, error.code(), error.details() or "", _reason(error)) from None
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
