@@ -34,11 +34,11 @@ def test_another_areas_token_is_permission_denied(stub, keys):
     assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
 
-def test_a_professional_cannot_list_the_areas_requests(stub, keys):
+def test_a_professional_cannot_list_the_areas_requests_only_their_own(stub, keys):
     client, _ = stub
-    with pytest.raises(grpc.RpcError) as err:
-        client.ListRequests(pb.ListRequestsRequest(), metadata=keys.metadata())
-    assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    client.SubmitRequest(valid_request(), metadata=keys.metadata(subject="someone-else"))
+    mine = client.ListRequests(pb.ListRequestsRequest(), metadata=keys.metadata())
+    assert (list(mine.requests), mine.total_count) == ([], 0)
 
 
 def test_submit_returns_the_request_with_its_screening(stub, keys):

@@ -557,3 +557,16 @@ def test_fuzzing_every_rpc_finds_no_internal_error_and_leaves_the_service_health
         stored = set(c.execute(sa.select(requests.c.id)).scalars())
     assert set(vault.keys) == stored  # every consent case has its request: no orphans
     assert count(engine, outbox) >= len(stored)
+
+
+def test_a_professional_lists_only_their_own_requests_and_the_team_lists_all(world, keys):
+    """"My requests": ListRequests for a professional is filtered by owner in the handler, so no
+    filter a caller sets can show another professional's requests."""
+    other = world.client.SubmitRequest(valid_request(), metadata=keys.metadata(subject="another-professional"))
+    mine = world.client.ListRequests(pb.ListRequestsRequest(), metadata=keys.metadata())
+    assert {r.request_id for r in mine.requests} == {world.request_id, world.group_id} and mine.total_count == 2
+    theirs = world.client.ListRequests(pb.ListRequestsRequest(), metadata=keys.metadata(subject="another-professional"))
+    assert [r.request_id for r in theirs.requests] == [other.request_id]
+    assert not any(r.content_included or r.question for r in mine.requests)  # a list never holds content
+    everyone = world.client.ListRequests(pb.ListRequestsRequest(), metadata=keys.metadata(roles=("coordinator",)))
+    assert everyone.total_count == 3

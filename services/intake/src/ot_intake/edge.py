@@ -30,7 +30,8 @@ ACCESS = access_table(SERVICE, {
     # request); feedback's service reads the worker's e-mail and status, without case content.
     "GetRequest": ("professional", *STAFF, "expert", "group-member", "service"),
     # The OT team works through the area's queue; the list has no case content but is every case.
-    "ListRequests": STAFF,
+    # ... and a professional their own requests ("my requests", filtered by owner in the handler).
+    "ListRequests": (*STAFF, "professional"),
     # Triage is the coordinator's judgement (DOMAIN.md: the coordinator decides what a case needs).
     "TriageRequest": ("coordinator",),
     # Secretaries run the groups' calendars; the coordinator stands in.

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from opentelemetry import trace
@@ -161,8 +161,11 @@ class IntakeHandlers:
 
     # --- coordinators and secretaries -----------------------------------------------------
     def list(self, who: Principal, f: RequestFilter) -> tuple[list[ConsultationRequest], str, int]:
-        """The area's requests without content (the OT team's worklist): newest first, or the
-        longest waiting first; optionally only those past the area's target."""
+        """The area's requests without content (the OT team's worklist), or for a professional their
+        own ("my requests"): newest first, or the longest waiting first; optionally only those past
+        the area's target."""
+        if not who.has_any("coordinator", "secretary"):
+            f = replace(f, owner_subject=who.subject)
         if f.page_token:
             try:
                 decode_page_token(f.page_token, f.order)

@@ -128,6 +128,7 @@ class RequestFilter:
     page_token: str = ""
     order: Order = Order.NEWEST
     past_target_only: bool = False
+    owner_subject: str = ""   # set: only this professional's own requests ("my requests")
 
 
 # A page token is the sort key of the last row of the page: [submitted_at, id] for NEWEST,
@@ -220,6 +221,8 @@ class IntakeRepository:
         """A page of the area's requests in the filter's order, and the token of the next page.
         Order and the past-target filter are SQL on the stored due time, so pages stay correct."""
         conditions = [requests.c.tenant == tenant]
+        if f.owner_subject:
+            conditions.append(requests.c.owner_subject == f.owner_subject)
         if f.status:
             conditions.append(requests.c.status == f.status.value)
         if f.type:
