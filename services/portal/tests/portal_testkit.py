@@ -28,8 +28,11 @@ from flask import Flask, jsonify, redirect, request
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from ot.feedback.v1 import feedback_pb2, feedback_pb2_grpc
-from ot.intake.v1 import intake_pb2, intake_pb2_grpc
+from google.protobuf import message_factory
+from ot.consent.v1 import consent_pb2
+from ot.experts.v1 import experts_pb2
+from ot.feedback.v1 import feedback_pb2
+from ot.intake.v1 import intake_pb2
 from werkzeug.serving import make_server
 
 CLIENT_ID = "ot-portal"
@@ -162,18 +165,22 @@ class Refusal:
 
 
 class FakeServices:
-    """Intake's and feedback's RPCs that the portal's pages call, answering what the test put in
-    `answers` (or refusing as `refusals` say), and recording each call's metadata."""
+    """All four services' RPCs on one loopback port, answering what the test put in `answers`
+    (by method name, e.g. answers["ListRequests"] = intake_pb2.ListRequestsResponse(...)) or
+    refusing as `refusals` say; every call is recorded with its metadata in `calls` and its
+    request in `requests` (method name -> the last request)."""
 
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
         self.answers: dict[str, object] = {}
         self.refusals: dict[str, Refusal] = {}
+        self.requests: dict[str, object] = {}
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         fake = self
 
-        def handle(method: str, context):
+        def handle(method: str, request, context):
             fake.calls.append((method, dict(context.invocation_metadata())))
+            fake.requests[method] = request
             refusal = fake.refusals.get(method)
             if refusal:
                 details = []
@@ -183,24 +190,32 @@ class FakeServices:
                     details.append(packed)
                 context.abort_with_status(rpc_status.to_status(status_pb2.Status(
                     code=refusal.code.value[0], message=refusal.message, details=details)))
+            if method not in fake.answers:
+                context.abort(grpc.StatusCode.UNIMPLEMENTED, f"the test gave no answer for {method}")
             return fake.answers[method]
 
-        class Intake(intake_pb2_grpc.IntakeServiceServicer):
-            def ExportProfessionalData(self, request, context):
-                fake.last_export_subject = request.subject
-                return handle("ExportProfessionalData", context)
-
-            def GetRequest(self, request, context):
-                return handle("GetRequest", context)
-
-        class Feedback(feedback_pb2_grpc.FeedbackServiceServicer):
-            def GetStatistics(self, request, context):
-                fake.last_statistics_request = request
-                return handle("GetStatistics", context)
-
-        intake_pb2_grpc.add_IntakeServiceServicer_to_server(Intake(), self.server)
-        feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(Feedback(), self.server)
+        seen: set[str] = set()
+        for module in (intake_pb2, experts_pb2, consent_pb2, feedback_pb2):
+            for service in module.DESCRIPTOR.services_by_name.values():
+                handlers = {}
+                for m in service.methods:
+                    assert m.name not in seen, f"two services have a method {m.name}: key the answers by service"
+                    seen.add(m.name)
+                    handlers[m.name] = grpc.unary_unary_rpc_method_handler(
+                        lambda request, context, name=m.name: handle(name, request, context),
+                        request_deserializer=message_factory.GetMessageClass(m.input_type).FromString,
+                        response_serializer=lambda response: response.SerializeToString())
+                self.server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(service.full_name,
+                                                                                             handlers)])
         self.port = self.server.add_insecure_port("127.0.0.1:0")
+
+    @property
+    def last_export_subject(self) -> str:
+        return self.requests["ExportProfessionalData"].subject
+
+    @property
+    def last_statistics_request(self):
+        return self.requests["GetStatistics"]
 
     def start(self) -> "FakeServices":
         self.server.start()
@@ -208,11 +223,6 @@ class FakeServices:
 
     def stop(self) -> None:
         self.server.stop(0)
-
-
-def export_of(subject: str, requests: list[dict]) -> intake_pb2.ProfessionalDataExport:
-    return intake_pb2.ProfessionalDataExport(subject=subject, requests=len(requests),
-                                             json=json.dumps({"subject": subject, "requests": requests}))
 
 
 def statistics(period: str = "2026") -> feedback_pb2.Statistics:

@@ -1,11 +1,13 @@
 """Signing in and out: the code flow with PKCE, who gets in, token refresh, RP-initiated logout."""
 from __future__ import annotations
 
+from ot.intake.v1 import intake_pb2
+
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from portal_testkit import PUBLIC_URL, export_of, person, sign_in
+from portal_testkit import PUBLIC_URL, person, sign_in
 
 
 def test_sign_in_uses_the_code_flow_with_pkce_and_shows_who_signed_in(client, idp):
@@ -102,7 +104,7 @@ def test_a_token_about_to_expire_is_refreshed_before_a_call(client, idp, service
     idp.expires_in = 30  # under the refresh margin: the next call refreshes first
     sign_in(client, idp, person("professional"))
     first_token = idp.token_requests[-1]
-    services.answers["ExportProfessionalData"] = export_of("professional-pohjois-savo", [])
+    services.answers["ListRequests"] = intake_pb2.ListRequestsResponse()
     assert client.get("/omat-pyynnot").status_code == 200
     assert idp.token_requests[-1]["grant_type"] == "refresh_token" and idp.token_requests[-1] is not first_token
     sent = services.calls[-1][1]["authorization"].removeprefix("Bearer ")
@@ -121,7 +123,7 @@ def test_a_refresh_the_provider_refuses_ends_the_session(client, idp, services):
 
 def test_a_fresh_token_is_not_refreshed(client, idp, services):
     sign_in(client, idp, person("professional"))
-    services.answers["ExportProfessionalData"] = export_of("professional-pohjois-savo", [])
+    services.answers["ListRequests"] = intake_pb2.ListRequestsResponse()
     before = len(idp.token_requests)
     client.get("/omat-pyynnot")
     assert len(idp.token_requests) == before

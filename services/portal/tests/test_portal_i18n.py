@@ -19,8 +19,19 @@ def extracted_ids() -> set:
 
 
 def catalogue(language: str):
-    with open(CATALOGUES / language / "LC_MESSAGES" / "messages.po", "rb") as f:
-        return read_po(f, locale=language)
+    """Every catalogue of the language (messages.po and the page modules' own) as one."""
+    merged = None
+    for path in sorted((CATALOGUES / language / "LC_MESSAGES").glob("*.po")):
+        with open(path, "rb") as f:
+            part = read_po(f, locale=language)
+        if merged is None:
+            merged = part
+        else:
+            for message in part:
+                if message.id:
+                    assert message.id not in merged, f"{message.id!r} is in two catalogues of {language}"
+                    merged[message.id] = message
+    return merged
 
 
 def ids(cat) -> set:

@@ -1,17 +1,27 @@
 """The pages: what each shows, the calls they make as the signed-in person, and the failures."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from ot.common.v1 import case_pb2
 from ot.intake.v1 import intake_pb2
 
-from portal_testkit import Refusal, export_of, person, sign_in, statistics
+from portal_testkit import Refusal, person, sign_in, statistics
 
 REQUEST_ID = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
 
 
 def text(answer) -> str:
     return answer.get_data(as_text=True)
+
+
+
+def ts(iso: str) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(datetime.fromisoformat(iso))
+    return out
 
 
 def test_the_front_page_says_what_the_centre_offers_and_when_to_ask(client):
@@ -56,21 +66,25 @@ def test_the_design_systems_stylesheet_is_served(client):
 
 def test_a_professional_sees_their_own_requests(client, idp, services):
     sign_in(client, idp, person("professional"))
-    services.answers["ExportProfessionalData"] = export_of("professional-pohjois-savo", [
-        {"request_id": REQUEST_ID, "type": "ot_tuki", "status": "awaiting_information",
-         "submitted_at": "2026-11-02T08:00:00+00:00", "updated_at": "2026-11-03T09:30:00+00:00"},
-        {"request_id": "2b4e28ba-2fa1-41d2-883f-0016d3cca427", "type": "group_consultation", "status": "scheduled",
-         "submitted_at": "2026-11-20T08:00:00+00:00", "updated_at": "2026-11-20T08:00:00+00:00"}])
+    services.answers["ListRequests"] = intake_pb2.ListRequestsResponse(total_count=2, requests=[
+        intake_pb2.Request(request_id="2b4e28ba-2fa1-41d2-883f-0016d3cca427",
+                           type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION, status=case_pb2.REQUEST_STATUS_SCHEDULED,
+                           submitted_at=ts("2026-11-20T08:00:00+00:00"), updated_at=ts("2026-11-20T08:00:00+00:00")),
+        intake_pb2.Request(request_id=REQUEST_ID, type=case_pb2.REQUEST_TYPE_OT_TUKI,
+                           status=case_pb2.REQUEST_STATUS_AWAITING_INFORMATION,
+                           submitted_at=ts("2026-11-02T08:00:00+00:00"), updated_at=ts("2026-11-03T09:30:00+00:00"))])
     page = text(client.get("/omat-pyynnot"))
-    assert services.last_export_subject == "professional-pohjois-savo"  # their own, as themselves
-    assert "odottaa lisätietojasi" in page and "varattu ryhmän kokoukseen" in page
-    assert page.index("20.11.2026") < page.index("2.11.2026")  # newest first, in Finnish time
+    method, metadata = services.calls[-1]
+    # intake's list, as themselves: intake gives a professional only their own requests
+    assert method == "ListRequests" and metadata["authorization"].startswith("Bearer ey")
+    assert "odottaa ammattilaisen lisätietoja" in page and "varattu ryhmän kokoukseen" in page
+    assert page.index("20.11.2026") < page.index("2.11.2026")  # as intake orders them: newest first, Finnish time
     assert f'href="/omat-pyynnot/{REQUEST_ID}"' in page
 
 
 def test_a_professional_without_requests_is_told_so(client, idp, services):
     sign_in(client, idp, person("professional"))
-    services.answers["ExportProfessionalData"] = export_of("professional-pohjois-savo", [])
+    services.answers["ListRequests"] = intake_pb2.ListRequestsResponse()
     assert "Et ole vielä lähettänyt pyyntöjä" in text(client.get("/omat-pyynnot"))
 
 

@@ -81,3 +81,23 @@ SECTOR_LABELS = {
     Sector.HEALTH: ("terveydenhuolto", "health care"),
     Sector.EDUCATION: ("opetus", "education"),
 }
+STATUS_LABELS = {
+    RequestStatus.SUBMITTED: ("lähetetty", "submitted"),
+    RequestStatus.TRIAGED: ("käsittelyssä", "being handled"),
+    RequestStatus.AWAITING_INFORMATION: ("odottaa ammattilaisen lisätietoja", "waiting for the professional's information"),
+    RequestStatus.SCHEDULED: ("varattu ryhmän kokoukseen", "booked into a group meeting"),
+    RequestStatus.ASSIGNED: ("asiantuntija nimetty", "expert assigned"),
+    RequestStatus.CONSULTED: ("konsultaatio pidetty", "consultation held"),
+    RequestStatus.RECOMMENDATIONS_RETURNED: ("vastaus palautettu", "answer returned"),
+    RequestStatus.CLOSED: ("päättynyt", "closed"),
+    RequestStatus.WITHDRAWN: ("peruttu", "withdrawn"),
+}
+# The people's roles (ot_runtime.auth.ROLES without the platform's own "service").
+ROLE_LABELS = {
+    "professional": ("ammattilainen", "professional"),
+    "coordinator": ("koordinaattori", "coordinator"),
+    "secretary": ("sihteeri", "secretary"),
+    "expert": ("asiantuntija", "expert"),
+    "group-member": ("konsultaatioryhmän jäsen", "consultation group member"),
+    "admin": ("tietosuojavastaava", "data-protection officer"),
+}

@@ -1,7 +1,8 @@
 """Languages: Finnish first, English by a switch (Flask-Babel with gettext catalogues).
 
 The message ids in the templates and the code are English; translations/<lang>/LC_MESSAGES/
-messages.po holds each language's text (English's only where the wording differs from the id).
+holds each language's text (English's only where the wording differs from the id): messages.po
+for the shared layout, and one catalogue per page module (professional.po, team.po, ...).
 The catalogues are read from the .po files when the app starts (Babel compiles them in memory),
 so no compiled .mo file is built or committed. `pybabel extract -F babel.cfg` finds the ids, and
 tests/test_i18n.py checks that every id has a Finnish text.
@@ -26,12 +27,18 @@ NAMES = {"fi": "Suomeksi", "en": "In English"}
 
 
 def load_catalogue(language: str, directory: Path = CATALOGUES) -> Translations:
-    with open(directory / language / "LC_MESSAGES" / "messages.po", "rb") as f:
-        catalogue = read_po(f, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return Translations(compiled)
+    """One language's texts: messages.po (the shared layout, sign-in, errors) merged with each page
+    module's own catalogue (<module>.po, e.g. professional.po), so the modules change apart."""
+    merged = None
+    for path in sorted((directory / language / "LC_MESSAGES").glob("*.po")):
+        with open(path, "rb") as f:
+            catalogue = read_po(f, locale=language)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalogue)
+        compiled.seek(0)
+        translations = Translations(compiled)
+        merged = translations if merged is None else merged.merge(translations)
+    return merged if merged is not None else NullTranslations()
 
 
 class CatalogueDomain(Domain):

@@ -11,14 +11,8 @@ What is wired here, once per app:
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
-import re
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import grpc
 import sqlalchemy as sa
@@ -28,87 +22,25 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagate import extract
-from ot.common.v1 import case_pb2
-from ot.feedback.v1 import feedback_pb2
-from ot.intake.v1 import intake_pb2
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ot_runtime.tenants import TENANTS
-from ot_runtime.protoconv import to_domain
-from ot_runtime.vocabulary import CATEGORY_LABELS, REQUEST_TYPE_LABELS, Category, RequestStatus, RequestType
 from ot_runtime.web import create_base_app
 
-from . import auth
+from . import auth, pages
 from .assets import HDS_CSS, STATIC
-from .auth import ProviderUnavailable, SignInRefused, SignInRequired, current_user, require_role
-from .i18n import COOKIE as LANGUAGE_COOKIE, LANGUAGES, NAMES as LANGUAGE_NAMES, current_language, init_i18n
+from .auth import ProviderUnavailable, SignInRefused, SignInRequired, current_user
+from .i18n import LANGUAGES, NAMES as LANGUAGE_NAMES, current_language, init_i18n
+from .pages.team import STATS_ROLES
+from .present import FILTERS, bilingual, role_label
 from .services import ServiceError, Services
 from .sessions import DatabaseSessionInterface
 
 log = logging.getLogger("ot.portal")
 _tracer = trace.get_tracer("ot.portal")
-HELSINKI = ZoneInfo("Europe/Helsinki")
-# A form body is small: the largest this portal will take is a request's text (later pages).
+# A form body is small: the largest this portal will take is a request's text.
 MAX_FORM_BYTES = 256 * 1024
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-STATUS_LABELS = {
-    "submitted": ("lähetetty", "submitted"),
-    "triaged": ("käsittelyssä", "being handled"),
-    "awaiting_information": ("odottaa lisätietojasi", "waiting for your information"),
-    "scheduled": ("varattu ryhmän kokoukseen", "booked into a group meeting"),
-    "assigned": ("asiantuntija nimetty", "expert assigned"),
-    "consulted": ("konsultaatio pidetty", "consultation held"),
-    "recommendations_returned": ("vastaus palautettu", "answer returned"),
-    "closed": ("päättynyt", "closed"),
-    "withdrawn": ("peruttu", "withdrawn"),
-}
-ROLE_LABELS = {
-    "professional": ("ammattilainen", "professional"),
-    "coordinator": ("koordinaattori", "coordinator"),
-    "secretary": ("sihteeri", "secretary"),
-    "expert": ("asiantuntija", "expert"),
-    "group-member": ("konsultaatioryhmän jäsen", "consultation group member"),
-    "admin": ("tietosuojavastaava", "data-protection officer"),
-}
-STATS_ROLES = ("coordinator", "secretary")  # feedback's access table for GetStatistics
-
-
-def in_language(pair: tuple[str, str]) -> str:
-    return pair[0] if current_language() == "fi" else pair[1]
-
-
-def bilingual(text: str) -> str:
-    """The services write messages as "suomeksi / in English": the current language's half."""
-    fi, sep, en = text.partition(" / ")
-    return (fi if current_language() == "fi" else en) if sep else text
-
-
-def type_label(value: str) -> str:
-    return in_language(REQUEST_TYPE_LABELS[RequestType(value)]) if value in RequestType._value2member_map_ else value
-
-
-def category_label(value: str) -> str:
-    return in_language(CATEGORY_LABELS[Category(value)]) if value in Category._value2member_map_ else value
-
-
-def status_label(value: str) -> str:
-    return in_language(STATUS_LABELS[value]) if value in STATUS_LABELS else value
-
-
-def local_time(value) -> str:
-    """A timestamp (protobuf, datetime or ISO text) in Finnish time, as people write it."""
-    if value is None or value == "":
-        return ""
-    if hasattr(value, "ToDatetime"):
-        if not value.seconds and not value.nanos:
-            return ""
-        value = value.ToDatetime(tzinfo=timezone.utc)
-    elif isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    local = value.astimezone(HELSINKI)
-    return local.strftime("%-d.%-m.%Y %H:%M") if current_language() == "fi" else local.strftime("%Y-%m-%d %H:%M")
 
 
 def _csp(settings) -> dict:
@@ -154,11 +86,10 @@ def create_app(settings, engine: sa.Engine, services: Services, readiness_checks
         user = current_user()
         return {"user": user, "lang": current_language(), "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
                 "area": area, "hds_css": HDS_CSS,
-                "role_labels": [in_language(ROLE_LABELS[r]) for r in user.roles] if user else [],
+                "role_labels": [role_label(r) for r in user.roles] if user else [],
                 "stats_roles": STATS_ROLES}
 
-    app.jinja_env.filters.update(local_time=local_time, type_label=type_label, category_label=category_label,
-                                 status_label=status_label, bilingual=bilingual)
+    app.jinja_env.filters.update(FILTERS)
 
     @app.after_request
     def no_store(response: Response) -> Response:
@@ -170,92 +101,7 @@ def create_app(settings, engine: sa.Engine, services: Services, readiness_checks
     def call(service: str, method: str, message):
         return services.call(service, method, message, auth.access_token())
 
-    # --- pages for everyone --------------------------------------------------------------------
-    # Fictional (a demonstration): the area's real addresses come with its deployment.
-    contact_email = f"ot-tiimi@{settings.tenant}.example.fi"
-
-    @app.get("/")
-    def index():
-        return render_template("index.html", contact_email=contact_email,
-                               category_labels=[in_language(labels) for labels in CATEGORY_LABELS.values()])
-
-    @app.get("/saavutettavuusseloste")
-    def accessibility():
-        return render_template("accessibility.html", contact_email=contact_email)
-
-    @app.get("/uloskirjautunut")
-    def signed_out():
-        return render_template("signed_out.html", provider_unavailable=request.args.get("provider") == "unavailable")
-
-    @app.get("/kieli/<language>")
-    def set_language(language: str):
-        response = redirect(auth.safe_next(request.args.get("next")))
-        if language in LANGUAGES:
-            response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, path="/", secure=settings.secure,
-                                httponly=True, samesite="Lax")
-        return response
-
-    # --- a professional's own requests ----------------------------------------------------------
-    @app.get("/omat-pyynnot")
-    @require_role("professional")
-    def my_requests():
-        # intake has no "my requests" list for a professional (ListRequests is the OT team's): the
-        # professional's own data export names every request they made, with its type, status and
-        # dates, and nothing of the case. Each request's page then reads it with GetRequest.
-        user = current_user()
-        export = call("intake", "ExportProfessionalData", intake_pb2.ProfessionalRef(subject=user.subject))
-        requests = sorted(json.loads(export.json).get("requests", []), key=lambda r: r["submitted_at"], reverse=True)
-        return render_template("my_requests.html", requests=requests)
-
-    @app.get("/omat-pyynnot/<request_id>")
-    @require_role("professional")
-    def my_request(request_id: str):
-        if not _UUID.fullmatch(request_id):
-            return render_template("error.html", kind="not_found"), 404
-        found = call("intake", "GetRequest", intake_pb2.GetRequestRequest(request_id=request_id))
-        return render_template("request.html", r=found,
-                               type_value=to_domain(case_pb2.RequestType, found.type, RequestType) or "",
-                               status_value=to_domain(case_pb2.RequestStatus, found.status, RequestStatus) or "",
-                               categories=[to_domain(case_pb2.CaseCategory, c, Category) or "" for c in found.categories])
-
-    # --- statistics (the OT team) ---------------------------------------------------------------
-    def statistics_args() -> tuple[str, int]:
-        period = request.args.get("period", "").strip()[:20] or str(datetime.now(HELSINKI).year)
-        type_name = request.args.get("type", "").strip()
-        type_number = case_pb2.RequestType.Value(type_name) if type_name in case_pb2.RequestType.keys() else 0
-        return period, type_number
-
-    @app.get("/tilastot")
-    @require_role(*STATS_ROLES)
-    def statistics():
-        period, type_number = statistics_args()
-        try:
-            stats = call("feedback", "GetStatistics", feedback_pb2.GetStatisticsRequest(period=period, type=type_number))
-        except ServiceError as error:
-            if error.code is not grpc.StatusCode.INVALID_ARGUMENT:
-                raise
-            return render_template("statistics.html", stats=None, period=period, type_number=type_number,
-                                   period_error=bilingual(error.message), types=_types()), 400
-        return render_template("statistics.html", stats=stats, period=period, type_number=type_number,
-                               tables=[_table_view(t) for t in stats.tables], types=_types(), period_error="",
-                               response_times=[_response_times_view(rt) for rt in stats.response_times])
-
-    @app.get("/tilastot.csv")
-    @require_role(*STATS_ROLES)
-    def statistics_csv():
-        period, type_number = statistics_args()
-        stats = call("feedback", "GetStatistics", feedback_pb2.GetStatisticsRequest(period=period, type=type_number))
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["period", "table", "row", "column", "value"])
-        for table in stats.tables:
-            cells = {(c.row, c.column): c.value for c in table.cells}
-            for row in table.rows:
-                for column in table.columns:
-                    writer.writerow([stats.period, table.name, row, column, cells.get((row, column), "")])
-        response = Response(out.getvalue(), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f"attachment; filename=ot-{settings.tenant}-{stats.period}.csv"
-        return response
+    pages.register_all(app, pages.PageContext(settings=settings, services=services, call=call))
 
     # --- errors ----------------------------------------------------------------------------------
     @app.errorhandler(SignInRequired)
@@ -314,41 +160,6 @@ SERVICE_ERRORS = {
 def _ping(engine: sa.Engine) -> None:
     with engine.connect() as c:
         c.execute(sa.text("select 1"))
-
-
-def _types() -> list[tuple[str, str, int]]:
-    """The request types to filter the statistics by: (proto name, label, number)."""
-    return [(t.name, type_label(to_domain(case_pb2.RequestType, t.number, RequestType)), t.number)
-            for t in case_pb2.RequestType.DESCRIPTOR.values if t.number]
-
-
-def _response_times_view(rt) -> dict:
-    return {"quarter": rt.quarter, "type": type_label(to_domain(case_pb2.RequestType, rt.type, RequestType) or ""),
-            "requests": rt.requests, "first_response_median_days": rt.first_response_median_days,
-            "first_response_p90_days": rt.first_response_p90_days, "answer_median_days": rt.answer_median_days,
-            "answer_p90_days": rt.answer_p90_days}
-
-
-def _table_view(table) -> dict:
-    """A statistics table as the template draws it: labels in the current language, every cell, and
-    the bars of the chart (each row's total; a suppressed one drawn hatched at the threshold)."""
-    cells = {(c.row, c.column): c for c in table.cells}
-    labels = {key: bilingual(text) for key, text in table.labels.items()}
-    column = "total" if "total" in table.columns else (table.columns[0] if table.columns else "")
-    bars = []
-    for row in table.rows:
-        if row == "total" or (row, column) not in cells:
-            continue
-        cell = cells[(row, column)]
-        number = int(cell.value) if cell.value.isdigit() else None
-        bars.append({"label": labels.get(row, row), "value": cell.value, "number": number if number is not None else 4,
-                     "hidden": number is None})
-    top = max([b["number"] for b in bars] + [5])
-    for b in bars:
-        b["width"] = max(1, round(300 * b["number"] / top))
-    return {"name": table.name, "title": bilingual(f"{table.title_fi} / {table.title_en}"), "rows": list(table.rows),
-            "columns": list(table.columns), "labels": labels, "cells": {k: c.value for k, c in cells.items()},
-            "bars": bars}
 
 
 def _trace_requests(app: Flask) -> None:
