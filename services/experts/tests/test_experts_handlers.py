@@ -264,6 +264,12 @@ def test_requests_unknown_or_ended_cannot_be_assigned(handlers):
     assert err.value.violation_type == "REQUEST_NOT_ASSIGNABLE"
 
 
+def test_an_expert_can_be_lined_up_while_the_team_waits_for_the_professionals_reply(handlers):
+    receive(handlers, status=RequestStatus.AWAITING_INFORMATION)
+    assignments = handlers.assign(COORDINATOR, REQ1, ["barnahus"], False)
+    assert [a.expert_id for a in assignments if a.active] == ["barnahus"]
+
+
 def test_the_areas_own_settings_decide_its_agreement(engine, clock, dataset):
     from ot_experts.catalogue import agreement_from_env
     narrow = agreement_from_env({"OT_AGREEMENT_KIND": "cooperation", "OT_AGREEMENT_SIGNED": "Sopimus 2026",

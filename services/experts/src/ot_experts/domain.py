@@ -21,8 +21,10 @@ CATEGORY_FI = {c: fi for c, (fi, _) in CATEGORY_LABELS.items()}
 CATEGORY_EN = {c: en for c, (_, en) in CATEGORY_LABELS.items()}
 
 
-# A coordinator may assign experts while the request is waiting for them or already has some.
-ASSIGNABLE = {RequestStatus.SUBMITTED, RequestStatus.TRIAGED, RequestStatus.ASSIGNED}
+# A coordinator may assign experts while the request is waiting for them or already has some, also
+# while the OT team waits for the professional's reply (intake takes the assignment when it comes).
+ASSIGNABLE = {RequestStatus.SUBMITTED, RequestStatus.TRIAGED, RequestStatus.ASSIGNED,
+              RequestStatus.AWAITING_INFORMATION}
 # Requests that are over: their open proposals are dropped.
 ENDED = {RequestStatus.WITHDRAWN, RequestStatus.CLOSED}
 
