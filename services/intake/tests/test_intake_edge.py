@@ -570,3 +570,16 @@ def test_a_professional_lists_only_their_own_requests_and_the_team_lists_all(wor
     assert not any(r.content_included or r.question for r in mine.requests)  # a list never holds content
     everyone = world.client.ListRequests(pb.ListRequestsRequest(), metadata=keys.metadata(roles=("coordinator",)))
     assert everyone.total_count == 3
+
+
+def test_validate_only_screens_and_checks_like_a_submission_and_stores_nothing(stub, keys, engine):
+    """The form's "check before sending" and the OT-seula self-check: the same refusal a real
+    submission would get, or the screening, and not a row, an event or a consent case."""
+    client, _ = stub
+    checked = client.SubmitRequest(valid_request(validate_only=True), metadata=keys.metadata())
+    assert checked.request_id == "" and checked.screening.max_score and checked.screening.reasons
+    refused_one = refused(client.SubmitRequest, valid_request(validate_only=True, question=sample("identity_code")),
+                          metadata=keys.metadata())
+    assert refused_one.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.reason for v in field_violations(refused_one)] == ["identity_code"]
+    assert count(engine, requests) == count(engine, outbox) == 0

@@ -102,6 +102,7 @@ class Submission:
     consent: Consent
     anonymous: bool
     idempotency_key: str = ""
+    validate_only: bool = False   # check and screen only: nothing is stored
 
 
 def validate_submission(sub: Submission, tenant: str) -> list[FieldViolation]:

@@ -34,7 +34,7 @@ def submission_from_proto(req: pb.SubmitRequestRequest) -> Submission:
         consent=Consent(need=to_domain(pb.ConsentNeed, req.consent.need, ConsentNeed),
                         given_by=to_domain(pb.ConsentGiver, req.consent.given_by, ConsentGiver),
                         child_capacity_assessed=req.consent.child_capacity_assessed),
-        anonymous=req.anonymous, idempotency_key=req.idempotency_key)
+        anonymous=req.anonymous, idempotency_key=req.idempotency_key, validate_only=req.validate_only)
 
 
 def screening_to_proto(s: Screening) -> pb.Screening:

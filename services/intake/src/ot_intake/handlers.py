@@ -77,6 +77,15 @@ class IntakeHandlers:
             raise InvalidArgument(problems)
         screening = screen(sub)
         now = self.clock.now()
+        if sub.validate_only:
+            # The checks passed (the edge's field rules and the guard ran before this): answer with
+            # the screening and store nothing, ask consent nothing.
+            return ConsultationRequest(
+                id="", tenant=self.tenant, type=sub.type, status=Status.SUBMITTED, owner_subject=who.subject,
+                professional=sub.professional, categories=list(sub.categories), client=sub.client,
+                question=sub.question, discussed_in_own_team=sub.discussed_in_own_team, consent=sub.consent,
+                anonymous=sub.anonymous, submitted_at=now, updated_at=now,
+                screening_score=screening.score), screening
         r = ConsultationRequest(
             id=str(uuid.uuid4()), tenant=self.tenant, type=sub.type, status=Status.SUBMITTED,
             owner_subject=who.subject, professional=sub.professional, categories=list(sub.categories),
