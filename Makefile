@@ -13,7 +13,7 @@ PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PROTO_STAMP := libs/ot-proto/src/ot/.generated
 
-.PHONY: help install proto run test unit integration browser deploy-check bench infra-up infra-down clean
+.PHONY: help install proto run test unit contracts integration browser deploy-check bench infra-up infra-down clean
 
 help:
 	@echo "make run     - start Kafka and the services locally (Ctrl-C stops everything)"
@@ -76,8 +76,14 @@ browser: install
 	bash scripts/browser_deps.sh
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/browser
 
+# The gRPC and event contracts: buf lint and buf breaking against proto/released.binpb (buf built once
+# from its Go module into the user's cache), and the API and events references in docs/ are current.
+contracts: install
+	bash scripts/contract_tools.sh check
+	$(PY) -m pytest -q tests/contracts
+
 # Unit tests first (fast, no network), then the integration tier on the real things, then the chart.
-test: unit integration browser deploy-check
+test: unit contracts integration browser deploy-check
 
 infra-up:
 	bash scripts/postgres.sh start
