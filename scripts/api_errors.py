@@ -67,8 +67,7 @@ NOT_GROUP_SECRETARY = denied("NOT_GROUP_SECRETARY", "a secretary, but the reques
 NOT_GROUP_MEMBER = denied("NOT_GROUP_MEMBER", "a group member, but the request is not booked into a meeting of "
                           "their group")
 ANSWER_RETURNED = denied("ANSWER_RETURNED", "a group member after the group's answer went back to the worker")
-PAGE_TOKEN = bad("page_token", "", "a page token this service did not make (start again without it); no reason "
-                 "is set")
+PAGE_TOKEN = bad("page_token", "bad_form", "a page token this service did not make (start again without it)")
 
 INTAKE = {
     "SubmitRequest": [
@@ -92,7 +91,7 @@ INTAKE = {
     ],
     "GetRequest": [NO_REQUEST, NOT_OWNER, NOT_ASSIGNED, NOT_GROUP_MEMBER, ANSWER_RETURNED,
                    away("the consent service does not answer when the content is opened")],
-    "ListRequests": [PAGE_TOKEN, bad("page_size", "", "a page size outside 1–100; no reason is set")],
+    "ListRequests": [PAGE_TOKEN, bad("page_size", "out_of_range", "a page size outside 1–100")],
     "TriageRequest": [NO_REQUEST, LIFECYCLE,
                       pre("CONTENT_ERASED", "a note was given but the case content was already erased"),
                       CONSENT_REFUSED, CONSENT_AWAY],
@@ -162,7 +161,7 @@ NO_EXPERT = missing("no expert with this id in the catalogue")
 NO_EXPERTS_REQUEST = missing("the request has not reached the experts service (yet): it learns requests from "
                              "intake's events")
 SUBJECT_TAKEN = pre("SUBJECT_TAKEN", "`user_subject` is already linked to another expert", info="user_subject")
-UNKNOWN_AREA = bad("area", "", "not one of the cooperation area's wellbeing areas; no reason is set")
+UNKNOWN_AREA = bad("area", "not_allowed_value", "not one of the cooperation area's wellbeing areas")
 
 EXPERTS = {
     "ListExperts": [PAGE_TOKEN, bad("page_size", "out_of_range", "a page size outside 1–100")],
@@ -244,8 +243,8 @@ CONSENT = {
     "CheckSharing": [bad("party.kind", "required", "a party without its kind")],
     "SetRetentionPolicy": [
         bad("type", "required", "no request type"),
-        bad("grace_days_after_recommendations", "", "outside 0–3650 days; no reason is set"),
-        bad("max_days_after_submission", "", "outside 1–3650 days; no reason is set"),
+        bad("grace_days_after_recommendations", "out_of_range", "outside 0–3650 days"),
+        bad("max_days_after_submission", "out_of_range", "outside 1–3650 days"),
     ],
     "ListRetentionPolicies": [],
     "RunPurge": [],

@@ -289,9 +289,11 @@ class ConsentHandlers:
     def set_policy(self, who: Principal, policy: RetentionPolicy) -> RetentionPolicy:
         problems = []
         if not 0 <= policy.grace_days_after_recommendations <= 3650:
-            problems.append(FieldViolation("grace_days_after_recommendations", "0–3650 päivää. / 0–3650 days."))
+            problems.append(FieldViolation("grace_days_after_recommendations", "0–3650 päivää. / 0–3650 days.",
+                                           "out_of_range"))
         if not 1 <= policy.max_days_after_submission <= 3650:
-            problems.append(FieldViolation("max_days_after_submission", "1–3650 päivää. / 1–3650 days."))
+            problems.append(FieldViolation("max_days_after_submission", "1–3650 päivää. / 1–3650 days.",
+                                           "out_of_range"))
         if problems:
             raise InvalidArgument(problems)
         with self.sessions.begin() as s:

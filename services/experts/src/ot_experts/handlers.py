@@ -117,7 +117,7 @@ class ExpertsHandlers:
                 offset = decode_page_token(f.page_token)
             except Exception:
                 problems.append(FieldViolation("page_token", "Sivutunnus ei kelpaa; aloita alusta ilman sitä. / "
-                                               "The page token is not valid; start again without it."))
+                                               "The page token is not valid; start again without it.", "bad_form"))
         if not 1 <= f.page_size <= 100:
             problems.append(FieldViolation("page_size", "Sivun koko 1–100. / Page size must be 1–100.",
                                            "out_of_range"))
@@ -436,7 +436,8 @@ class ExpertsHandlers:
     def _known_area(area: str) -> None:
         if area and area not in TENANTS:
             raise InvalidArgument([FieldViolation("area", f"Alue on yksi näistä: {', '.join(sorted(TENANTS))}. / "
-                                                  f"The area is one of: {', '.join(sorted(TENANTS))}.")])
+                                                  f"The area is one of: {', '.join(sorted(TENANTS))}.",
+                                                  "not_allowed_value")])
 
 
 @contextlib.contextmanager

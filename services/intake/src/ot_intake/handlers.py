@@ -180,9 +180,11 @@ class IntakeHandlers:
                 decode_page_token(f.page_token, f.order)
             except ValueError:
                 raise InvalidArgument([FieldViolation("page_token", "Sivutunnus ei kelpaa; aloita alusta ilman sitä. "
-                                                      "/ The page token is not valid; start again without it.")])
+                                                      "/ The page token is not valid; start again without it.",
+                                                      "bad_form")])
         if not 1 <= f.page_size <= 100:
-            raise InvalidArgument([FieldViolation("page_size", "Sivun koko 1–100. / Page size must be 1–100.")])
+            raise InvalidArgument([FieldViolation("page_size", "Sivun koko 1–100. / Page size must be 1–100.",
+                                                  "out_of_range")])
         with self.sessions() as s:
             return IntakeRepository(s).list(self.tenant, f, self.clock.now())
 
