@@ -20,7 +20,9 @@ import pytest
 from conftest import (AREAS, CHART, KUBE_VERSION, REPO, find, parse_yaml, pod_specs, render,
                       run_helm)
 
+# The gRPC services, and the portal: the web front that serves only HTTP, uses no Kafka and calls the four.
 SERVICE_NAMES = {"intake", "experts", "consent", "feedback"}
+PORTAL = "portal"
 
 
 def test_every_area_has_a_values_file():
@@ -59,7 +61,7 @@ def _variants(helm_bin):
                   "area.feedback.delayDaysByType.expertReinforcement=75"]
     for s in ("experts", "consent", "feedback"):
         everything.append(f"services.{s}.enabled=true")
-    for s in SERVICE_NAMES:
+    for s in SERVICE_NAMES | {PORTAL}:
         everything.append(f"services.{s}.autoscaling.enabled=true")
     for area in AREAS:
         yield f"{area}", render(helm_bin, area)
@@ -134,7 +136,8 @@ def test_readiness_asks_readyz_and_liveness_only_the_process(variants):
     for name, objs in variants.items():
         for dep in find(objs, "Deployment"):
             c = dep["spec"]["template"]["spec"]["containers"][0]
-            assert {p["name"] for p in c["ports"]} == {"grpc", "http"}
+            web_only = dep["metadata"]["labels"]["app.kubernetes.io/component"] == PORTAL  # no gRPC port
+            assert {p["name"] for p in c["ports"]} == ({"http"} if web_only else {"grpc", "http"})
             paths = {probe: c[probe]["httpGet"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
             assert paths == {"startupProbe": {"path": "/healthz", "port": "http"},
                              "readinessProbe": {"path": "/readyz", "port": "http"},
@@ -167,12 +170,13 @@ def test_services_call_only_their_callees(variants):
     pol = {p["metadata"]["name"].rsplit("-", 1)[-1]: p["spec"] for p in find(objs, "NetworkPolicy")}
     in_release = {svc: sorted(pp["port"] for r in pol[svc]["egress"] if all("podSelector" in to and len(to) == 1
                                                                             for to in r["to"])
-                              for pp in r["ports"]) for svc in SERVICE_NAMES}
-    assert in_release == {"intake": [50053], "experts": [50053], "consent": [], "feedback": [50051, 50052]}
+                              for pp in r["ports"]) for svc in SERVICE_NAMES | {PORTAL}}
+    assert in_release == {"intake": [50053], "experts": [50053], "consent": [], "feedback": [50051, 50052],
+                          "portal": [50051, 50052, 50053, 50054]}
     # Outside the release, a service's own policy allows only feedback's mail, to the area's relay.
     outside = {svc: [r for r in pol[svc]["egress"] if not all("podSelector" in to and len(to) == 1 for to in r["to"])]
-               for svc in SERVICE_NAMES}
-    assert outside == {"intake": [], "experts": [], "consent": [], "feedback": [
+               for svc in SERVICE_NAMES | {PORTAL}}
+    assert outside == {"intake": [], "experts": [], "consent": [], "portal": [], "feedback": [
         {"to": [{"ipBlock": {"cidr": "192.0.2.25/32"}}], "ports": [{"protocol": "TCP", "port": 587}]}]}
     # ... and each caller is told where its callees are, in the variable the code reads.
     env = {cm["metadata"]["name"].split("ot-platform-")[1]: cm["data"] for cm in find(objs, "ConfigMap", "-env")}
@@ -181,6 +185,9 @@ def test_services_call_only_their_callees(variants):
     assert not any(k.endswith("_GRPC_TARGET") for k in env["consent-env"])
     assert env["feedback-env"]["OT_INTAKE_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-intake:50051"
     assert env["feedback-env"]["OT_EXPERTS_GRPC_TARGET"] == "ot-pohjois-savo-ot-platform-experts:50052"
+    assert {k: v for k, v in env["portal-env"].items() if k.endswith("_GRPC_TARGET")} == {
+        f"OT_{s.upper()}_GRPC_TARGET": f"ot-pohjois-savo-ot-platform-{s}:{port}"
+        for s, port in (("intake", 50051), ("experts", 50052), ("consent", 50053), ("feedback", 50054))}
 
 
 def _selects(selector: dict, labels: dict) -> bool:
@@ -211,9 +218,9 @@ def _allowed(policies: list[dict], direction: str, pod: dict, peer: dict, port: 
 
 def test_grpc_flows_are_exactly_the_calls(variants):
     """Evaluated as Kubernetes does, over every pair: a service reaches another's gRPC port iff it
-    calls it (egress of the caller and ingress of the callee); `helm test` pods reach every
+    calls it (egress of the caller and ingress of the callee); `helm test` pods reach every gRPC
     service; migration Job pods reach none. So intake and experts admit feedback (the addresses of
-    its mails), and nothing else inside."""
+    its mails) and the portal, and nothing else inside; nothing inside reaches the portal."""
     for name in ("pohjois-savo", "pohjois-savo-all", "keski-suomi"):
         objs = variants[name]
         pols = find(objs, "NetworkPolicy")
@@ -224,6 +231,7 @@ def test_grpc_flows_are_exactly_the_calls(variants):
                  {k.removeprefix("OT_").removesuffix("_GRPC_TARGET").lower() for k in cm["data"] if k.endswith("_GRPC_TARGET")}
                  for cm in find(objs, "ConfigMap", "-env")}
         assert calls["feedback"] == {"intake", "experts"} and calls["intake"] == {"consent"}, (name, calls)
+        assert calls[PORTAL] == SERVICE_NAMES, (name, calls)
         for a in pods:
             for b in pods:
                 if a == b:
@@ -234,8 +242,9 @@ def test_grpc_flows_are_exactly_the_calls(variants):
         test_pod = find(objs, "Pod", "-feedback-test-grpc-health")[0]["metadata"]["labels"]
         job_pod = find(objs, "Job", "-feedback-migrate")[0]["spec"]["template"]["metadata"]["labels"]
         for b in pods:
-            assert _allowed(pols, "Egress", test_pod, pods[b], port[b]) and \
-                _allowed(pols, "Ingress", pods[b], test_pod, port[b]), (name, b)
+            reached = (_allowed(pols, "Egress", test_pod, pods[b], port[b]),
+                       _allowed(pols, "Ingress", pods[b], test_pod, port[b]))
+            assert reached == ((b != PORTAL,) * 2), (name, b)  # the portal has no gRPC health to test
             assert not _allowed(pols, "Ingress", pods[b], job_pod, port[b]), (name, b)
 
 
@@ -282,10 +291,13 @@ def test_feedback_area_settings_are_rendered(variants):
             "lastensuojelun-asiantuntijaryhma-pohjois-savo="
             "sihteeri.lastensuojelun-asiantuntijaryhma-pohjois-savo@pohjois-savo.example.invalid",
         "OT_EXPERTS_GRPC_TARGET": "ot-pohjois-savo-ot-platform-experts:50052"}
-    for name, objs in variants.items():  # and no other service gets them
+    for name, objs in variants.items():  # and no other service gets them (the portal's own OT_PORTAL_* are its settings)
         for cm in find(objs, "ConfigMap", "-env"):
-            if cm["metadata"]["labels"]["app.kubernetes.io/component"] != "feedback":
-                assert not any(k.startswith(("OT_PORTAL_", "OT_NOTIFY_")) for k in cm["data"]), name
+            component = cm["metadata"]["labels"]["app.kubernetes.io/component"]
+            if component != "feedback":
+                assert not any(k.startswith("OT_NOTIFY_") or k == "OT_PORTAL_URL" for k in cm["data"]), name
+            if component not in ("feedback", PORTAL):
+                assert not any(k.startswith("OT_PORTAL_") for k in cm["data"]), name
     every = find(variants["pohjois-savo-all"], "ConfigMap", "-feedback-env")[0]["data"]
     assert {k: v for k, v in every.items() if k.startswith("OT_FEEDBACK_DELAY_DAYS")} == {
         "OT_FEEDBACK_DELAY_DAYS": "60", "OT_FEEDBACK_DELAY_DAYS_OT_TUKI": "45",
@@ -350,7 +362,7 @@ def test_area_policies_reach_only_the_service_that_reads_them(variants):
                 for cm in find(objs, "ConfigMap", "-env")}
         for svc, env in envs.items():
             retention = {k for k in env if k.startswith("OT_RETENTION_")}
-            feedback = {k for k in env if k.startswith(("OT_FEEDBACK_", "OT_SMTP_"))}
+            feedback = {k for k in env if k.startswith(("OT_FEEDBACK_", "OT_SMTP_")) and k != "OT_FEEDBACK_GRPC_TARGET"}
             assert bool(retention) == (svc == "consent"), (name, svc, retention)
             assert bool(feedback) == (svc == "feedback"), (name, svc, feedback)
             agreement = {k for k in env if k.startswith("OT_AGREEMENT_")}
@@ -416,15 +428,15 @@ def test_pods_use_a_service_account_without_token_and_have_pdb(renders):
 def test_one_template_renders_each_enabled_service(variants):
     shipped = variants["pohjois-savo"]
     assert [d["metadata"]["name"] for d in find(shipped, "Deployment")] == [
-        f"ot-pohjois-savo-ot-platform-{s}" for s in ("consent", "experts", "feedback", "intake")]
+        f"ot-pohjois-savo-ot-platform-{s}" for s in ("consent", "experts", "feedback", "intake", "portal")]
     every = variants["pohjois-savo-all"]
     for kind in ("Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
         names = sorted(o["metadata"]["name"].split("ot-platform-")[1] for o in find(every, kind))
-        assert [n.removesuffix("-env") for n in names] == sorted(SERVICE_NAMES), kind
+        assert [n.removesuffix("-env") for n in names] == sorted(SERVICE_NAMES | {PORTAL}), kind
     ports = {d["metadata"]["name"].rsplit("-", 1)[1]: d["spec"]["template"]["spec"]["containers"][0]["ports"][0]
              ["containerPort"] for d in find(every, "Deployment")}
-    assert ports == {"intake": 50051, "experts": 50052, "consent": 50053, "feedback": 50054}
-    assert len(find(every, "Pod")) == 4  # one helm test pod per service
+    assert ports == {"intake": 50051, "experts": 50052, "consent": 50053, "feedback": 50054, "portal": 8080}
+    assert len(find(every, "Pod")) == 4  # one helm test pod per gRPC service
     for hpa in find(every, "HorizontalPodAutoscaler"):
         dep = find(every, "Deployment", hpa["spec"]["scaleTargetRef"]["name"])[0]
         assert "replicas" not in dep["spec"]
@@ -433,7 +445,7 @@ def test_one_template_renders_each_enabled_service(variants):
 def test_migrations_are_pre_install_and_pre_upgrade_hooks(variants):
     every = variants["pohjois-savo-all"]
     jobs = {j["metadata"]["name"]: j for j in find(every, "Job")}
-    for svc in SERVICE_NAMES:
+    for svc in SERVICE_NAMES | {PORTAL}:
         job = jobs[f"ot-pohjois-savo-ot-platform-{svc}-migrate"]
         assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
         spec = job["spec"]["template"]["spec"]
@@ -560,6 +572,129 @@ def test_every_value_is_commented():
     assert missing == []
 
 
+# ---- the portal ----------------------------------------------------------------------------------
+
+def test_the_portal_is_a_web_front_with_its_own_database_and_secrets(renders):
+    """HTTP only, no Kafka and no token checking of its own; its sessions' database and its two
+    secrets from the Secrets the area files name; it signs people in at the provider the services
+    verify, believes one proxy (the ingress controller), calls the four services over TLS verified
+    against the area's CA (only ca.crt is mounted, from a service's Secret), and feedback's mails
+    link to its address."""
+    for area, objs in renders.items():
+        fullname = f"ot-{area}-ot-platform"
+        intake = find(objs, "Deployment", "-intake")[0]["spec"]["template"]["spec"]["containers"][0]
+        services_env = _env_of(objs, intake)
+        for where, spec, c in _portal_pods(objs):
+            env, files = _env_of(objs, c), _mounted(spec, c)
+            refs = {k: v["secretKeyRef"] for k, v in env.items() if isinstance(v, dict)}
+            assert refs == {"DATABASE_URL": {"name": f"{fullname}-portal-db", "key": "DATABASE_URL"},
+                            "OT_OIDC_CLIENT_SECRET": {"name": f"{fullname}-portal-secrets", "key": "oidc-client-secret"},
+                            "OT_PORTAL_SECRET_KEY": {"name": f"{fullname}-portal-secrets", "key": "secret-key"}}, where
+            assert env["OT_OIDC_ISSUER"] == services_env["AUTH_JWT_ISSUER"], where  # the same provider
+            assert env["OT_OIDC_CLIENT_ID"] == "ot-portal" and env["OT_PORTAL_TRUSTED_PROXIES"] == "1", where
+            assert env["OT_PORTAL_PUBLIC_URL"] == f"https://ot.{area}.example.invalid", where
+            assert files == {env["GRPC_TLS_CA_FILE"]: ("secret", f"{fullname}-intake-grpc-tls", "ca.crt")}, where
+            assert not {n for n in env if n.startswith(("KAFKA_", "AUTH_", "GRPC_TLS_CERT", "GRPC_TLS_KEY",
+                                                          "GRPC_PORT", "OT_TOPIC"))}, where
+            assert all(m.get("readOnly") for m in c["volumeMounts"] if m["name"] != "tmp"), where
+        feedback = find(objs, "ConfigMap", "-feedback-env")[0]["data"]
+        assert feedback["OT_PORTAL_URL"] == find(objs, "ConfigMap", "-portal-env")[0]["data"]["OT_PORTAL_PUBLIC_URL"]
+        # Nothing of a gRPC service: no topic, Kafka user, certificate or gRPC health test.
+        assert not [o for o in objs if o["kind"] in ("KafkaTopic", "KafkaUser", "Certificate", "Pod")
+                    and "portal" in json.dumps(o["metadata"])], area
+        comment = (CHART.parent / "values" / f"{area}.yaml").read_text()
+        assert re.search(rf"#   {fullname}-portal-db +key DATABASE_URL ", comment), area
+        assert re.search(rf"#   {fullname}-portal-secrets +key oidc-client-secret .*\n# +key secret-key ", comment), area
+        assert re.search(rf"#   {fullname}-portal-tls +keys tls.crt, tls.key ", comment), area
+
+
+def test_people_reach_the_portal_through_its_ingress_over_tls(helm_bin, renders):
+    for area, objs in renders.items():
+        ingress = find(objs, "Ingress")
+        assert [i["metadata"]["name"] for i in ingress] == [f"ot-{area}-ot-platform-portal"], area
+        spec = ingress[0]["spec"]
+        host = f"ot.{area}.example.invalid"
+        assert spec["tls"] == [{"hosts": [host], "secretName": f"ot-{area}-ot-platform-portal-tls"}]
+        assert spec["rules"] == [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": f"ot-{area}-ot-platform-portal", "port": {"name": "http"}}}}]}}]
+        assert "ingressClassName" not in spec  # the cluster's default unless set
+        service = find(objs, "Service", "-portal")[0]["spec"]
+        assert [p["name"] for p in service["ports"]] == ["http"]
+    own = render(helm_bin, "keski-suomi", "services.portal.publicUrl=https://ot.ksshp.example.fi",
+                 "services.portal.ingress.className=nginx", "services.portal.ingress.tls.secretName=ot-portal-cert",
+                 "services.portal.ingress.annotations.cert-manager\\.io/cluster-issuer=letsencrypt")
+    ingress = find(own, "Ingress")[0]
+    assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt"}
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"hosts": ["ot.ksshp.example.fi"], "secretName": "ot-portal-cert"}]
+    assert find(own, "ConfigMap", "-portal-env")[0]["data"]["OT_PORTAL_PUBLIC_URL"] == "https://ot.ksshp.example.fi"
+    assert find(own, "ConfigMap", "-feedback-env")[0]["data"]["OT_PORTAL_URL"] == "https://ot.ksshp.example.fi"
+    assert not find(render(helm_bin, "keski-suomi", "services.portal.ingress.enabled=false"), "Ingress")
+
+
+def test_the_portals_flows(variants):
+    """As Kubernetes evaluates the policies: the ingress controller reaches the portal's pages; no
+    pod of the release does; the portal reaches the four services' gRPC ports, the identity
+    provider, PostgreSQL and DNS, but not Kafka, which every gRPC service still reaches."""
+    objs = variants["pohjois-savo"]
+    pols = find(objs, "NetworkPolicy")
+    component = lambda o: o["metadata"]["labels"]["app.kubernetes.io/component"]  # noqa: E731
+    pods = {component(d): d["spec"]["template"]["metadata"]["labels"] for d in find(objs, "Deployment")}
+    migrate = {component(j).removesuffix("-migrate"): j["spec"]["template"]["metadata"]["labels"]
+               for j in find(objs, "Job", "-migrate")}
+
+    def selecting(pod: dict, direction: str) -> list[dict]:
+        return [p["spec"] for p in pols if direction in p["spec"]["policyTypes"] and _selects(p["spec"]["podSelector"], pod)]
+
+    def egress_ports(pod: dict, peer_key: str) -> set[int]:
+        """TCP ports `pod` may send to peers outside the release whose rule mentions `peer_key`."""
+        return {pp["port"] for spec in selecting(pod, "Egress") for rule in spec.get("egress") or []
+                if any(peer_key in json.dumps(t) for t in rule["to"]) for pp in rule["ports"]}
+
+    ingress_ns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}}
+    portal_in = [r for spec in selecting(pods[PORTAL], "Ingress") for r in spec.get("ingress") or []]
+    assert {"from": [ingress_ns], "ports": [{"protocol": "TCP", "port": 8080}]} in portal_in
+    grpc_port = {component(d): d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+                 for d in find(objs, "Deployment")}
+    for svc in SERVICE_NAMES:
+        assert _allowed(pols, "Egress", pods[PORTAL], pods[svc], grpc_port[svc]) and \
+            _allowed(pols, "Ingress", pods[svc], pods[PORTAL], grpc_port[svc]), svc
+    assert egress_ports(pods[PORTAL], "10.0.0.0/8") == {443}  # the identity provider (networkPolicy.jwks)
+    assert egress_ports(pods[PORTAL], "postgres") == {5432} and egress_ports(pods[PORTAL], "kube-dns") == {53}
+    assert egress_ports(pods[PORTAL], "strimzi") == set() == egress_ports(migrate[PORTAL], "strimzi")
+    for svc in SERVICE_NAMES:
+        assert egress_ports(pods[svc], "strimzi") == {9093} == egress_ports(migrate[svc], "strimzi"), svc
+    topics = find(variants["pohjois-savo-all"], "Job", "-topics")[0]["spec"]["template"]["metadata"]["labels"]
+    assert egress_ports(topics, "strimzi") == {9093}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("services.portal.publicUrl=", "services.portal.publicUrl is required"),
+    ("services.portal.publicUrl=http://ot.example.fi", "values don't meet the specifications of the schema"),
+    ("services.portal.publicUrl=https://ot.example.fi/portaali", "values don't meet the specifications of the schema"),
+    ("services.portal.grpcPort=50055", "values don't meet the specifications of the schema"),  # serves no gRPC
+    ("services.portal.kafkaUser.name=portal", "values don't meet the specifications of the schema"),
+    ("services.portal.secretEnv.OT_PORTAL_SECRET_KEY=null", "values don't meet the specifications of the schema"),
+    ("services.portal.secretEnv.OT_OIDC_CLIENT_SECRET=null", "values don't meet the specifications of the schema"),
+    ("services.portal.calls=null", "values don't meet the specifications of the schema"),
+    ("services.feedback.extraEnv.OT_PORTAL_URL=https://elsewhere.example.fi", "must not be set while the portal is enabled"),
+])
+def test_portal_settings_that_would_not_work_are_refused(helm_bin, bad, message):
+    done = subprocess.run([str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION,
+                           "-f", str(CHART.parent / "values" / "pohjois-savo.yaml"), "--set", bad],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
+
+
+def test_a_release_without_the_portal(helm_bin):
+    objs = render(helm_bin, "etela-savo", "services.portal.enabled=false",
+                  "services.feedback.extraEnv.OT_PORTAL_URL=https://ot.etela-savo.example.invalid")
+    assert not [o for o in objs if "portal" in o["metadata"]["name"]]
+    assert find(objs, "ConfigMap", "-feedback-env")[0]["data"]["OT_PORTAL_URL"] == "https://ot.etela-savo.example.invalid"
+    kafka = find(objs, "NetworkPolicy", "-egress-kafka")[0]["spec"]["podSelector"]
+    assert "matchExpressions" not in kafka  # every pod of the release uses Kafka then
+
+
 # ---- transport security and service tokens ---------------------------------------------------
 
 def _env_of(objs: list[dict], container: dict) -> dict[str, str]:
@@ -585,7 +720,7 @@ def _mounted(spec: dict, container: dict) -> dict[str, tuple[str, str, str]]:
     return files
 
 
-def _service_pods(objs):
+def _all_pods(objs):
     """(service, where, pod spec, container) of every Deployment and migration step."""
     for dep in find(objs, "Deployment"):
         spec = dep["spec"]["template"]["spec"]
@@ -595,6 +730,16 @@ def _service_pods(objs):
         svc = job["metadata"]["labels"]["app.kubernetes.io/component"].removesuffix("-migrate")
         for c in spec.get("initContainers", []) + spec["containers"]:
             yield svc, f"{job['metadata']['name']}/{c['name']}", spec, c
+
+
+def _service_pods(objs):
+    """_all_pods of the gRPC services."""
+    return ((svc, where, spec, c) for svc, where, spec, c in _all_pods(objs) if svc != PORTAL)
+
+
+def _portal_pods(objs):
+    """_all_pods of the portal: its Deployment's and its migration Job's."""
+    return ((where, spec, c) for svc, where, spec, c in _all_pods(objs) if svc == PORTAL)
 
 
 def test_every_service_serves_grpc_tls_and_connects_to_kafka_as_its_own_user(renders):
@@ -693,9 +838,10 @@ def test_cert_manager_certificates_name_the_service_as_its_callers_do(helm_bin):
     objs = render(helm_bin, "pohjois-savo", "grpcTls.certManager.enabled=true",
                   "grpcTls.certManager.issuerRef.name=ot-area-ca")
     certs = {c["spec"]["secretName"]: c["spec"] for c in find(objs, "Certificate")}
+    callers = [_env_of(objs, d["spec"]["template"]["spec"]["containers"][0]) for d in find(objs, "Deployment")]
     deps = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in find(objs, "Deployment")}
+    deps.pop(PORTAL)  # serves no gRPC: no certificate (it reads the area's CA from intake's Secret)
     assert set(certs) == {f"ot-pohjois-savo-ot-platform-{s}-grpc-tls" for s in deps}
-    callers = [_env_of(objs, d["spec"]["template"]["spec"]["containers"][0]) for d in deps.values()]
     for svc in deps:
         spec = certs[f"ot-pohjois-savo-ot-platform-{svc}-grpc-tls"]
         assert spec["issuerRef"] == {"name": "ot-area-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
@@ -723,6 +869,9 @@ def test_a_laptop_render_is_plaintext_and_has_no_kafka_users(helm_bin):
                                                               "ot-pohjois-savo-ot-platform-service-token"}, where
     for pod in find(objs, "Pod", "-test-grpc-health"):
         assert "OT_HEALTH_CA_FILE" not in {e["name"] for e in pod["spec"]["containers"][0]["env"]}
+    for where, spec, c in _portal_pods(objs):  # plaintext calls: no CA file, nothing mounted but /tmp
+        assert not {n for n in _env_of(objs, c) if n.startswith(("GRPC_TLS_", "KAFKA_"))}, where
+        assert _mounted(spec, c) == {}, where
 
 
 def test_service_tokens_have_their_own_issuer(helm_bin):
@@ -776,7 +925,9 @@ def _parsed(root: Path) -> list[ast.Module]:
 
 def _enums(trees: list[ast.Module]) -> dict[str, dict[str, str]]:
     """class name -> {member name: value} of every class whose body is string constants (the
-    StrEnums of ot_runtime.vocabulary and of the service's package)."""
+    StrEnums of ot_runtime.vocabulary and of the service's package), and name -> {value: value} of
+    every module-level tuple of strings (e.g. the portal's SERVICES, from which it builds
+    OT_<SERVICE>_GRPC_TARGET)."""
     found = {}
     for tree in trees:
         for node in ast.walk(tree):
@@ -786,6 +937,11 @@ def _enums(trees: list[ast.Module]) -> dict[str, dict[str, str]]:
                            and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str)}
                 if members:
                     found[node.name] = members
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, ast.Tuple) and node.value.elts \
+                    and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts):
+                found[node.targets[0].id] = {e.value: e.value for e in node.value.elts}
     return found
 
 
@@ -851,9 +1007,20 @@ def _literal_names(trees: list[ast.Module], enums: dict[str, dict[str, str]]) ->
 
 @functools.cache
 def names_read_by(service: str) -> frozenset[str]:
-    """What ot_runtime and the service's own package read (see _literal_names)."""
-    trees = _parsed(REPO / "libs" / "ot-runtime" / "src") + _parsed(REPO / "services" / service / "src")
+    """What ot_runtime and the service's own package read (see _literal_names). The portal reads
+    its environment with its own loader (ot_portal.settings), never ot_runtime's: only its package
+    counts, so a gRPC service's name (KAFKA_*, AUTH_*) rendered into it is caught."""
+    roots = [REPO / "services" / service / "src"] + ([] if service == PORTAL else [REPO / "libs" / "ot-runtime" / "src"])
+    trees = [tree for root in roots for tree in _parsed(root)]
     return frozenset(_literal_names(trees, _enums(trees)))
+
+
+def _portal_required() -> set[str]:
+    """What the portal refuses to start without (ot_portal.settings: required(...), the secret key,
+    and a gRPC target per service)."""
+    src = (REPO / "services/portal/src/ot_portal/settings.py").read_text()
+    return set(re.findall(r'required\("([A-Z_]+)"', src)) | {"OT_PORTAL_SECRET_KEY"} | {
+        f"OT_{s.upper()}_GRPC_TARGET" for s in SERVICE_NAMES}
 
 
 def test_names_built_from_an_enum_are_read_exactly_for_its_members():
@@ -889,9 +1056,15 @@ def unread_names(objs: list[dict]) -> list[str]:
 def test_rendered_names_are_the_ones_the_code_reads(variants):
     required = _settings_required()
     assert {"OT_TENANT", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "AUTH_JWT_ISSUER"} <= required
+    portal_required = _portal_required()
+    assert {"OT_TENANT", "DATABASE_URL", "OT_PORTAL_PUBLIC_URL", "OT_OIDC_ISSUER", "OT_OIDC_CLIENT_ID",
+            "OT_OIDC_CLIENT_SECRET"} <= portal_required
+    # The portal builds its targets' names from its SERVICES: the scanner works them out.
+    assert {f"OT_{s.upper()}_GRPC_TARGET" for s in SERVICE_NAMES} <= names_read_by(PORTAL)
     for name, objs in variants.items():
         for svc, where, names in service_containers(objs):
-            assert required <= names, (name, where, required - names)
+            wanted = portal_required if svc == PORTAL else required
+            assert wanted <= names, (name, where, wanted - names)
         assert unread_names(objs) == [], name
 
 
@@ -903,6 +1076,8 @@ def test_rendered_names_are_the_ones_the_code_reads(variants):
     ("feedback", "services.feedback.extraEnv.OT_FEEDBACK_DELAY_DAYS_CONSULTED=1"),  # not a RequestType
     ("feedback", "services.feedback.extraEnv.OT_FEEDBACK_DELAY_DAYS_OTTUKI=1"),  # a misspelt one
     ("intake", "services.intake.extraEnv.OT_SMTP_HOST=relay"),  # feedback's, not intake's
+    ("portal", "services.portal.extraEnv.KAFKA_BOOTSTRAP_SERVERS=x"),  # the services' (ot_runtime), not the portal's
+    ("portal", "services.portal.extraEnv.OT_PORTAL_URL=x"),  # feedback's link to the portal, not the portal's own
 ])
 def test_a_name_the_code_does_not_read_fails_the_check(helm_bin, service, extra):
     variable = extra.split(".")[-1].split("=")[0]

@@ -15,9 +15,13 @@ own (scripts/kafka.sh, TLS and SCRAM-SHA-512, ACLs on) with the rendered KafkaTo
 the rendered KafkaUsers' users and ACLs applied, each service logging in as its own user. A
 variable renamed in the chart or in the code makes a service stop at start naming it (or the
 override find nothing), and an ACL the chart forgets makes a service fail: either way this test
-fails. Callees start first (consent, then intake and experts, then feedback); each must pass the
+fails. The portal too: its OT_OIDC_ISSUER, which cannot be the area's provider here, is pointed at a
+small OpenID provider on loopback (discovery, keys, the code flow's token endpoint), and it must pass
+its readiness probe as rendered, sign a person in through that provider with the rendered client id,
+the client secret from its Secret and its public address, and show them their requests, which it
+asks intake for over TLS with the person's own token. Callees start first (consent, then intake and experts, then feedback); each must pass the
 rendered readiness probe and the chart's `helm test` check (gRPC health over TLS, verified against
-the area's CA), then answer one authenticated call over TLS that shows its settings took effect,
+the area's CA; the portal, last, has none), then answer one authenticated call over TLS that shows its settings took effect,
 and feedback schedules one follow-up from intake's event at the rendered per-type delay and mails
 it (intake checked feedback's own signed service token, then SMTP to the sink), with the request's
 and the booking's notifications to the rendered coordinators' address and the professional.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import http.client
 import ipaddress
 import json
@@ -34,9 +39,12 @@ import secrets as pysecrets
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
@@ -61,9 +69,11 @@ VENV_BIN = REPO / ".venv" / "bin"
 AREA = "pohjois-savo"
 RELEASE = f"ot-{AREA}"
 FULLNAME = f"{RELEASE}-ot-platform"
-# The services the shipped chart enables; a newly enabled one must be added to this test (its
-# Secrets and its one call), so a change of the set fails here rather than going untested.
-ENABLED = {"consent", "experts", "feedback", "intake"}
+# The services the shipped chart enables, and its portal; a newly enabled one must be added to this
+# test (its Secrets and its one call), so a change of the set fails here rather than going untested.
+SERVICES = {"consent", "experts", "feedback", "intake"}
+PORTAL = "portal"
+ENABLED = SERVICES | {PORTAL}
 # Retention defaults rendered for this test, all different from the code's defaults and from each
 # other, so consent's answer shows it read each of the six rendered names into the right place.
 RETENTION = {"otTuki": (31, 366), "groupConsultation": (15, 181), "expertReinforcement": (32, 367)}
@@ -78,7 +88,7 @@ FEEDBACK_LOCAL = ["area.feedback.smtp.starttls=false", "area.feedback.smtp.usern
 # One broker here: each topic has one replica.
 KAFKA_LOCAL = ["kafka.topics.replicas=1", "kafka.topics.minInsyncReplicas=1"]
 # The Kafka users of the release (the KafkaUsers' names), and the topic Job's.
-KAFKA_USERS = [f"{FULLNAME}-{svc}" for svc in sorted(ENABLED)] + [f"{FULLNAME}-topics"]
+KAFKA_USERS = [f"{FULLNAME}-{svc}" for svc in sorted(SERVICES)] + [f"{FULLNAME}-topics"]
 
 
 def _required_env(name: str) -> str:
@@ -283,6 +293,130 @@ def otlp_collector():
     server.stop(0)
 
 
+class FakeProvider:
+    """The area's OpenID provider as far as the portal uses it, on loopback: the discovery document,
+    the keys, and a token endpoint for the authorization code flow with PKCE, for one confidential
+    client. The test is the person at the provider's sign-in page: `sign_in(query)` takes the
+    portal's authorization request and returns the code the provider sends back. ID tokens name
+    this provider as issuer (the portal's OT_OIDC_ISSUER points here); access tokens name the
+    services' rendered AUTH_JWT_ISSUER and audience, as in a cluster, where both issuers are
+    auth.issuer. Both are signed with the key whose JWKS the services read."""
+
+    def __init__(self, private_key, client_id: str, client_secret: str, access_issuer: str, audience: str,
+                 subject: str, roles: list[str]):
+        self.private_key, self.client_id, self.client_secret = private_key, client_id, client_secret
+        self.access_issuer, self.audience, self.subject, self.roles = access_issuer, audience, subject, roles
+        self.codes: dict[str, dict] = {}
+        self.refused: list[str] = []
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key()))
+        jwk.update(kid="contract", use="sig", alg="ES256")
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _json(self, status: int, body: dict):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802
+                if self.path == "/realms/ot/.well-known/openid-configuration":
+                    self._json(200, provider.metadata())
+                elif self.path == "/realms/ot/certs":
+                    self._json(200, {"keys": [jwk]})
+                else:
+                    self._json(404, {"error": "not_found"})
+
+            def do_POST(self):  # noqa: N802
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()))
+                answer = provider.token(self.path, form, self.headers.get("Authorization", ""))
+                self._json(200 if "access_token" in answer else 400, answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}/realms/ot"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def metadata(self) -> dict:
+        return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/auth",
+                "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/certs",
+                "end_session_endpoint": f"{self.issuer}/logout", "response_types_supported": ["code"],
+                "id_token_signing_alg_values_supported": ["ES256"], "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]}
+
+    def sign_in(self, query: dict[str, str]) -> str:
+        """The person signs in at the provider: a code for this authorization request."""
+        code = pysecrets.token_urlsafe(16)
+        self.codes[code] = query
+        return code
+
+    def _sign(self, claims: dict) -> str:
+        now = int(time.time())
+        return jwt.encode({"iat": now, "exp": now + 300, "sub": self.subject, "ot_area": AREA, "ot_roles": self.roles,
+                           **claims}, self.private_key, algorithm="ES256", headers={"kid": "contract"})
+
+    def token(self, path: str, form: dict[str, str], authorization: str) -> dict:
+        """The token endpoint: the client's own credentials, the code once, the PKCE verifier."""
+        client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+        if authorization.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
+            client_id, client_secret = urllib.parse.unquote(client_id), urllib.parse.unquote(client_secret)
+        request = self.codes.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        problem = ("not the token endpoint" if path != "/realms/ot/token" else
+                   "not the client" if (client_id, client_secret) != (self.client_id, self.client_secret) else
+                   "unknown code" if request is None or form.get("grant_type") != "authorization_code" else
+                   "another redirect URI" if form.get("redirect_uri") != request["redirect_uri"] else
+                   "PKCE verifier does not match" if request.get("code_challenge_method") != "S256"
+                   or challenge != request.get("code_challenge") else "")
+        if problem:
+            self.refused.append(problem)
+            return {"error": "invalid_grant", "error_description": problem}
+        return {"token_type": "Bearer", "expires_in": 300, "refresh_token": pysecrets.token_urlsafe(16),
+                "access_token": self._sign({"iss": self.access_issuer, "aud": self.audience}),
+                "id_token": self._sign({"iss": self.issuer, "aud": self.client_id, "nonce": request["nonce"],
+                                        "name": "Testi Ammattilainen"})}
+
+
+class Browser:
+    """A person's browser reaching the portal through the ingress controller: TLS ends there, so
+    the pod gets plain HTTP with the controller's X-Forwarded-* headers (OT_PORTAL_TRUSTED_PROXIES=1)
+    and the Host of the public address; cookies kept as a browser keeps them."""
+
+    def __init__(self, http_port: int, public_url: str):
+        self.http_port = http_port
+        self.headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": urllib.parse.urlsplit(public_url).netloc,
+                        "X-Forwarded-For": "192.0.2.10"}
+        self.cookies: dict[str, str] = {}
+
+    def get(self, path: str) -> tuple[int, dict, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=20)
+        try:
+            cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            conn.request("GET", path, headers={**self.headers, **({"Cookie": cookie} if cookie else {})})
+            response = conn.getresponse()
+            body = response.read().decode(errors="replace")
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                value = rest.split(";", 1)[0]
+                if value and "max-age=0" not in header.lower():
+                    self.cookies[name] = value
+                else:
+                    self.cookies.pop(name, None)
+            return response.status, dict(response.headers), body
+        finally:
+            conn.close()
+
+
 def resolve_env(objs: list[dict], container: dict, secrets: dict[tuple[str, str], str]) -> dict[str, str]:
     """The environment Kubernetes would give `container`: envFrom ConfigMaps, then env (values,
     and secretKeyRefs resolved from `secrets`); anything else is an error."""
@@ -429,6 +563,9 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
     jwks_port, private_key, service_key_pem, service_public_pem = jwks
     link_secret = pysecrets.token_hex(32)
     secrets = {(f"{FULLNAME}-{svc}-db", "DATABASE_URL"): new_database() for svc in ENABLED}
+    client_secret = pysecrets.token_urlsafe(24)  # the portal's at the provider
+    secrets[(f"{FULLNAME}-portal-secrets", "oidc-client-secret")] = client_secret
+    secrets[(f"{FULLNAME}-portal-secrets", "secret-key")] = pysecrets.token_hex(32)
     secrets[("ot-kafka", "bootstrap-servers")] = secure_kafka.bootstrap
     secrets.update({(f"{user}-kafka", "password"): secure_kafka.passwords[user] for user in KAFKA_USERS})
     consent_key, audit_key = (base64.b64encode(pysecrets.token_bytes(32)).decode() for _ in range(2))
@@ -440,7 +577,7 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
     secret_files = {(f"{FULLNAME}-feedback-secrets", "service-token.pem"): service_key_pem,
                     (f"{FULLNAME}-service-token", "public.pem"): service_public_pem,  # the ConfigMap
                     ("ot-kafka-cluster-ca-cert", "ca.crt"): secure_kafka.ca_pem}
-    for svc in ENABLED:
+    for svc in SERVICES:
         for key, content in area_ca.secret(f"{FULLNAME}-{svc}").items():
             secret_files[(f"{FULLNAME}-{svc}-grpc-tls", key)] = content
 
@@ -452,11 +589,22 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         return resolve_secret_files(spec, container, resolve_env(objs, container, secrets), secret_files,
                                     tmp_path / "secret-files" / svc)
 
+    # The portal signs people in at the provider the services trust (the same rendered issuer); the
+    # provider here is a fake on loopback, whose access tokens name that rendered issuer.
+    rendered_env = {svc: find(objs, "ConfigMap", f"-{svc}-env")[0]["data"] for svc in ENABLED}
+    assert rendered_env[PORTAL]["OT_OIDC_ISSUER"] == rendered_env["intake"]["AUTH_JWT_ISSUER"]
+    provider = FakeProvider(private_key, rendered_env[PORTAL]["OT_OIDC_CLIENT_ID"], client_secret,
+                            rendered_env["intake"]["AUTH_JWT_ISSUER"], rendered_env["intake"]["AUTH_JWT_AUDIENCE"],
+                            subject="contract-professional", roles=["professional"])
+
     def local(svc: str, env: dict[str, str]) -> dict[str, str]:
         grpc_port, http_port = ports[svc]
-        env = override(env, GRPC_HOST="127.0.0.1", HTTP_HOST="127.0.0.1", GRPC_PORT=str(grpc_port),
-                       HTTP_PORT=str(http_port), OTEL_EXPORTER_OTLP_ENDPOINT=otlp,
-                       AUTH_JWKS_URL=f"http://127.0.0.1:{jwks_port}/certs")
+        env = override(env, HTTP_HOST="127.0.0.1", HTTP_PORT=str(http_port), OTEL_EXPORTER_OTLP_ENDPOINT=otlp)
+        if svc == PORTAL:  # no gRPC port, no tokens to check: the provider it signs people in at
+            env = override(env, OT_OIDC_ISSUER=provider.issuer)
+        else:
+            env = override(env, GRPC_HOST="127.0.0.1", GRPC_PORT=str(grpc_port),
+                           AUTH_JWKS_URL=f"http://127.0.0.1:{jwks_port}/certs")
         env = override(env, **{f"OT_{c.upper()}_GRPC_TARGET": f"127.0.0.1:{ports[c][0]}" for c in callees(env)})
         if svc == "feedback":  # the area's relay is the sink here
             env = override(env, OT_SMTP_HOST=smtp_sink.host, OT_SMTP_PORT=str(smtp_sink.port))
@@ -483,13 +631,14 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
     with ThreadPoolExecutor(len(ENABLED)) as pool:
         steps = dict(zip(sorted(ENABLED), pool.map(migrate, sorted(ENABLED))))
     assert steps == {"consent": ["migrate"], "experts": ["migrate", "seed"], "feedback": ["migrate"],
-                     "intake": ["migrate"]}
+                     "intake": ["migrate"], "portal": ["migrate"]}
 
     assert {svc: callees(env) for svc, env in serve_env.items()} == \
-        {"consent": set(), "intake": {"consent"}, "experts": {"consent"}, "feedback": {"intake", "experts"}}, \
-        "who is told to call whom (calls:)"
-    waves = start_order(serve_env)  # consent first, then intake and experts side by side, then feedback
-    assert waves == [["consent"], ["experts", "intake"], ["feedback"]]
+        {"consent": set(), "intake": {"consent"}, "experts": {"consent"}, "feedback": {"intake", "experts"},
+         "portal": SERVICES}, "who is told to call whom (calls:)"
+    # consent first, then intake and experts side by side, then feedback, then the portal
+    waves = start_order(serve_env)
+    assert waves == [["consent"], ["experts", "intake"], ["feedback"], ["portal"]]
     procs: dict[str, subprocess.Popen] = {}
     logs = {svc: tmp_path / f"ot-{svc}.log" for svc in ENABLED}  # a file, so a chatty service never blocks on a pipe
     problems: list[str] = []
@@ -505,6 +654,8 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                 # as its own user), then the `helm test` pod's check (gRPC health over TLS).
                 probe = deployments[svc]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
                 wait_ready(ports[svc][1], probe, procs[svc], logs[svc], f"ot-{svc} serve")
+                if svc == PORTAL:
+                    continue  # no gRPC health to test: it is checked by signing a person in below
                 pod = find(objs, "Pod", f"-{svc}-test-grpc-health")[0]["spec"]
                 check_env = resolve_secret_files(pod, pod["containers"][0], resolve_env(objs, pod["containers"][0], {}),
                                                  secret_files, tmp_path / "helm-test" / svc)
@@ -637,7 +788,28 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         assert {m.envelope_to for m in mails["new_request"]} == {(serve_env["feedback"]["OT_NOTIFY_COORDINATORS"],)}
         assert mails["booking_confirmed"][0].envelope_to == (email,)
         assert f"Kirjaudu OT-palveluun: {serve_env['feedback']['OT_PORTAL_URL']}" in mails["booking_confirmed"][0].body
+        assert serve_env["feedback"]["OT_PORTAL_URL"] == serve_env[PORTAL]["OT_PORTAL_PUBLIC_URL"]
+
+        # The portal: a person signs in through the provider (OT_OIDC_ISSUER's discovery) as the
+        # rendered client with the secret from its Secret, back at the rendered public address, and
+        # sees the requests they sent above, which the portal asked intake for (OT_INTAKE_GRPC_TARGET,
+        # TLS verified against GRPC_TLS_CA_FILE) with their own token.
+        public_url = serve_env[PORTAL]["OT_PORTAL_PUBLIC_URL"]
+        browser = Browser(ports[PORTAL][1], public_url)
+        status, headers, _ = browser.get("/kirjaudu?next=/omat-pyynnot")
+        assert status == 302 and headers["Location"].startswith(f"{provider.issuer}/auth?"), \
+            f"{status} {headers.get('Location')}:\n{_tail(logs[PORTAL])}"
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(headers["Location"]).query))
+        assert (query["client_id"], query["redirect_uri"], query["code_challenge_method"]) == \
+            (serve_env[PORTAL]["OT_OIDC_CLIENT_ID"], f"{public_url}/auth/callback", "S256")
+        code = provider.sign_in(query)
+        status, headers, _ = browser.get(f"/auth/callback?{urllib.parse.urlencode({'code': code, 'state': query['state']})}")
+        assert (status, headers.get("Location"), provider.refused) == (302, "/omat-pyynnot", []), _tail(logs[PORTAL])
+        status, _, page = browser.get("/omat-pyynnot")
+        assert status == 200 and created.request_id in page and group_request in page, \
+            f"{status}:\n{page[-2000:]}\n{_tail(logs[PORTAL])}"
     finally:
+        provider.close()
         # SIGTERM to all at once (as a node drain would); each must stop cleanly and in time.
         for proc in procs.values():
             if proc.poll() is None:

@@ -17,6 +17,7 @@ from ot_runtime.clock import FixedClock
 
 from conftest import wait_consumed, wait_until
 from feedback_fixtures import feedback_database_url, route, smtp_sink, start_feedback  # noqa: F401 (fixtures)
+from feedback_fixtures import follow_up_mails
 from test_feedback_flow import consult, http, link_in, worker_emails
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
@@ -48,7 +49,7 @@ def test_consents_shredding_drops_what_the_worker_wrote_and_keeps_the_counts(
     wait_consumed(kafka_bootstrap, f"{feedback.settings.topic_prefix}.feedback", feedback.settings.topic("intake"))
     clock.advance(days=1)
     assert len(feedback.app.scheduler.run_due().sent) == 2
-    links = {m.envelope_to[0]: route(link_in(m), feedback) for m in smtp_sink.messages}
+    links = {m.envelope_to[0]: route(link_in(m), feedback) for m in follow_up_mails(smtp_sink)}
 
     status, page = http(links[emails[0]])
     assert status == 200 and "<textarea" in page  # the case's content exists: the case questions are asked

@@ -323,7 +323,7 @@ def test_the_demo_data_goes_through_the_real_consent_and_a_second_run_adds_nothi
                       OT_DEMO_TOKEN_KEY_FILE=str(keys.private_path))
     settings = load_settings("intake", env)
     upgrade(MIGRATIONS, settings.database_url)
-    seed_demo(settings)
+    assert seed_demo(settings) == 0
     assert "demo request" in capsys.readouterr().out
 
     engine = sa.create_engine(settings.database_url)
@@ -336,7 +336,13 @@ def test_the_demo_data_goes_through_the_real_consent_and_a_second_run_adds_nothi
             return intake_rows + [c.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one()]
     first = counts()
     assert first[:3] == [4, 7, 3]
-    seed_demo(settings)
+    # As the demo users of the local realm: the requests are the demo professional's, the OT team's
+    # entries the demo coordinator's (whoever signs in to the portal as them finds them).
+    with engine.connect() as c:
+        assert set(c.execute(sa.text("SELECT owner_subject FROM requests")).scalars()) == {"professional-pohjois-savo"}
+        assert set(c.execute(sa.text("SELECT author_subject FROM entries")).scalars()) == {
+            "professional-pohjois-savo", "coordinator-pohjois-savo"}
+    assert seed_demo(settings) == 0
     assert capsys.readouterr().out.strip() == "demo data already there"
     assert counts() == first  # nothing in intake, not even a read in consent's trail
     engine.dispose()

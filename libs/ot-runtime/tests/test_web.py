@@ -255,3 +255,28 @@ def test_an_unhandled_error_in_a_page_is_logged_by_route_never_by_path(caplog):
         assert app.test_client().get("/palaute/SECRET-LINK-TOKEN").status_code == 500
     logged = " ".join(f"{r.getMessage()} {getattr(r, 'route', '')}" for r in caplog.records)
     assert "/palaute/<token>" in logged and "SECRET-LINK-TOKEN" not in logged
+
+
+def test_forwarded_headers_reach_the_app_only_when_asked():
+    """Behind an ingress the app must see X-Forwarded-Proto (the portal would otherwise redirect
+    every https page to https again); waitress drops the header unless told to keep it."""
+    import http.client
+
+    from flask import request
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    def scheme_seen(**options) -> str:
+        app = create_base_app("test", {})
+        app.add_url_rule("/scheme", "scheme", lambda: request.scheme)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1)
+        server = HttpServer(app, "127.0.0.1", 0, **options)
+        server.start()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", "/scheme", headers={"X-Forwarded-Proto": "https"})
+            return conn.getresponse().read().decode()
+        finally:
+            server.stop()
+
+    assert scheme_seen() == "http"
+    assert scheme_seen(keep_forwarded_headers=True) == "https"

@@ -182,3 +182,13 @@ def test_english_by_the_switch(client):
 def test_health_and_readiness(client):
     assert client.get("/healthz").json == {"status": "ok", "service": "portal"}
     assert client.get("/readyz").json == {"status": "ready"}
+
+
+def test_probes_and_metrics_answer_over_plain_http_when_the_portal_is_served_over_tls(make_portal):
+    """TLS ends at the ingress: the kubelet probes the pod over plain HTTP and must not be
+    redirected to https, while people's pages are."""
+    client = make_portal(OT_PORTAL_PUBLIC_URL="https://ot-portaali.example.fi").http_server.app.test_client()
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert client.get(path).status_code in (200, 503), path
+    page = client.get("/")
+    assert page.status_code in (301, 302) and page.headers["Location"].startswith("https://")

@@ -2,7 +2,17 @@
 Helpers of the OT platform chart. Per-service helpers take a dict:
   (dict "root" $ "name" "intake" "svc" $svc)
 built by "ot-platform.svcContext"'s callers in the templates that range over .Values.services.
+
+Two kinds of entries share the templates: the gRPC services (an entry with grpcPort: intake,
+experts, consent, feedback), which serve gRPC, verify tokens and use Kafka; and the portal (no
+grpcPort), a web front that serves only HTTP, uses no Kafka and calls the services it lists in
+`calls`. "ot-platform.svc.grpcServer" tells them apart.
 */}}
+
+{{/* "true" for an entry that serves gRPC (has grpcPort), "" for the portal. */}}
+{{- define "ot-platform.svc.grpcServer" -}}
+{{- if hasKey .svc "grpcPort" }}true{{ end }}
+{{- end }}
 
 {{/* Chart name, truncated to the 63 characters a label value may have. */}}
 {{- define "ot-platform.name" -}}
@@ -112,6 +122,7 @@ ConfigMap exists). Secrets are added by "ot-platform.svc.secretEnv".
 {{- define "ot-platform.svc.plainEnv" -}}
 {{- $root := .root }}
 {{- $v := $root.Values }}
+{{- $server := include "ot-platform.svc.grpcServer" . }}
 {{- $tenant := include "ot-platform.tenant" $root }}
 {{- $attrs := dict "ot.tenant" $tenant "service.namespace" "ot-platform" "k8s.namespace.name" $root.Release.Namespace "deployment.environment.name" $v.environment "service.version" $root.Chart.AppVersion }}
 {{- $attrs = merge $attrs ($v.otel.resourceAttributes | default dict) }}
@@ -120,11 +131,14 @@ ConfigMap exists). Secrets are added by "ot-platform.svc.secretEnv".
 {{- $pairs = append $pairs (printf "%s=%v" $k (get $attrs $k)) }}
 {{- end }}
 OT_TENANT: {{ $tenant | quote }}
+{{- if $server }}
 OT_TOPIC_PREFIX: {{ include "ot-platform.topicPrefix" $root | quote }}
 GRPC_HOST: "0.0.0.0"
 GRPC_PORT: {{ .svc.grpcPort | quote }}
+{{- end }}
 HTTP_HOST: "0.0.0.0"
 HTTP_PORT: {{ .svc.httpPort | quote }}
+{{- if $server }}
 AUTH_JWT_ISSUER: {{ required "auth.issuer is required" $v.auth.issuer | quote }}
 AUTH_JWT_AUDIENCE: {{ required "auth.audience is required" $v.auth.audience | quote }}
 AUTH_JWKS_URL: {{ required "auth.jwksUrl is required" $v.auth.jwksUrl | quote }}
@@ -134,9 +148,12 @@ AUTH_SERVICE_JWKS_URL: {{ $v.auth.service.jwksUrl | quote }}
 {{- else }}
 AUTH_SERVICE_PUBLIC_KEY_FILE: {{ printf "/var/run/config/ot/service-token/%s" $v.auth.service.publicKeyConfigMap.key | quote }}
 {{- end }}
+{{- end }}
 {{- include "ot-platform.svc.transportEnv" . }}
 LOG_LEVEL: {{ $v.logLevel | quote }}
+{{- if $server }}
 OUTBOX_POLL_SECONDS: {{ $v.outboxPollSeconds | toString | quote }}
+{{- end }}
 SHUTDOWN_GRACE_SECONDS: {{ $v.shutdownGraceSeconds | toString | quote }}
 OTEL_SERVICE_NAME: {{ printf "ot-%s" .name | quote }}
 OTEL_TRACES_EXPORTER: {{ $v.otel.tracesExporter | quote }}
@@ -154,11 +171,35 @@ OTEL_RESOURCE_ATTRIBUTES: {{ join "," $pairs | quote }}
 {{- range $k, $val := .svc.extraEnv }}
 {{ $k }}: {{ $val | toString | quote }}
 {{- end }}
+{{- include "ot-platform.svc.portalLink" . }}
+{{- end }}
+
+{{/*
+Feedback's notifications link to the portal (OT_PORTAL_URL): with the portal in the release, its
+services.portal.publicUrl, so the two never disagree. Rendered last, where the area files' own
+feedback extraEnv OT_PORTAL_URL stood before the portal was in the chart.
+*/}}
+{{- define "ot-platform.svc.portalLink" -}}
+{{- $portal := get .root.Values.services "portal" | default dict }}
+{{- if and (eq .name "feedback") $portal.enabled }}
+{{- if hasKey (.svc.extraEnv | default dict) "OT_PORTAL_URL" }}
+{{- fail "services.feedback.extraEnv.OT_PORTAL_URL must not be set while the portal is enabled: feedback links to services.portal.publicUrl" }}
+{{- end }}
+OT_PORTAL_URL: {{ include "ot-platform.portal.publicUrl" .root | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The portal's https address (services.portal.publicUrl, no trailing slash). */}}
+{{- define "ot-platform.portal.publicUrl" -}}
+{{- required "services.portal.publicUrl is required when the portal is enabled: the https address people open, e.g. https://ot.pohjois-savo.example.fi" (get .Values.services "portal").publicUrl | trimSuffix "/" }}
 {{- end }}
 
 {{/*
 The area's policies, each rendered only into the service whose code reads it (an OT_* name in
 another service's environment would be a setting nobody reads):
+  portal    its address and sign-in client (ot_portal.settings: OT_PORTAL_PUBLIC_URL, OT_OIDC_ISSUER
+            = auth.issuer, OT_OIDC_CLIENT_ID, OT_PORTAL_TRUSTED_PROXIES); not area policy, but read
+            only by the portal like the rest
   consent   the retention defaults per request type: OT_RETENTION_<TYPE>_GRACE_DAYS and _MAX_DAYS,
             TYPE in OT_TUKI, GROUP_CONSULTATION, EXPERT_REINFORCEMENT (ot_consent.domain.policies_from_env)
   feedback  when feedback requests are sent, reminded and closed (ot_feedback.domain.FollowUpPolicy:
@@ -208,6 +249,13 @@ OT_SMTP_HOST: {{ required "area.feedback.smtp.host is required when feedback is 
 OT_SMTP_PORT: {{ $f.smtp.port | toString | quote }}
 OT_SMTP_STARTTLS: {{ $f.smtp.starttls | toString | quote }}
 OT_SMTP_USERNAME: {{ $f.smtp.username | quote }}
+{{- else if eq .name "portal" }}
+{{- /* The portal's own settings (ot_portal.settings): where people reach it and how it signs them in
+at the provider the services verify (the same issuer, so the tokens it gets are the ones they accept). */}}
+OT_PORTAL_PUBLIC_URL: {{ include "ot-platform.portal.publicUrl" .root | quote }}
+OT_OIDC_ISSUER: {{ required "auth.issuer is required" .root.Values.auth.issuer | trimSuffix "/" | quote }}
+OT_OIDC_CLIENT_ID: {{ .svc.oidcClientId | quote }}
+OT_PORTAL_TRUSTED_PROXIES: {{ .svc.trustedProxies | toString | quote }}
 {{- end }}
 {{- end }}
 
@@ -218,6 +266,7 @@ OT_SMTP_USERNAME: {{ $f.smtp.username | quote }}
     secretKeyRef:
       name: {{ include "ot-platform.svc.databaseSecretName" . }}
       key: {{ .svc.databaseSecret.key }}
+{{- if include "ot-platform.svc.grpcServer" . }}
 - name: KAFKA_BOOTSTRAP_SERVERS
   valueFrom:
     secretKeyRef:
@@ -229,6 +278,7 @@ OT_SMTP_USERNAME: {{ $f.smtp.username | quote }}
     secretKeyRef:
       name: {{ include "ot-platform.svc.kafkaPasswordSecretName" . }}
       key: {{ .svc.kafkaUser.passwordSecret.key }}
+{{- end }}
 {{- end }}
 {{- $default := printf "%s-secrets" (include "ot-platform.svc.fullname" .) }}
 {{- range $env, $ref := .svc.secretEnv }}
@@ -313,8 +363,8 @@ imagePullSecrets:
 
 {{/*
 Every topic the release declares, as a YAML list of {name, retentionMs, compacted}: each enabled
-service's topic and DLT, the topics they consume (so a consumer may start before its producer is
-deployed) and the compacted catalogue when enabled.
+gRPC service's topic and DLT (the portal has none), the topics they consume (so a consumer may
+start before its producer is deployed) and the compacted catalogue when enabled.
 */}}
 {{- define "ot-platform.allTopics" -}}
 {{- $root := . }}
@@ -324,7 +374,7 @@ deployed) and the compacted catalogue when enabled.
 {{- $dead := mul $day (int .Values.area.retention.deadLetterDays) }}
 {{- $names := dict }}
 {{- range $name, $svc := .Values.services }}
-{{- if $svc.enabled }}
+{{- if and $svc.enabled (hasKey $svc "grpcPort") }}
 {{- $_ := set $names (printf "%s.%s.v1" $prefix $name) (dict "retentionMs" $events "compacted" false) }}
 {{- $_ := set $names (printf "%s.%s.dlt.v1" $prefix $name) (dict "retentionMs" $dead "compacted" false) }}
 {{- range $svc.consumes }}
@@ -357,9 +407,15 @@ deployed) and the compacted catalogue when enabled.
 {{- .Values.auth.service.publicKeyConfigMap.name | default (printf "%s-service-token" (include "ot-platform.fullname" .)) }}
 {{- end }}
 
-{{/* The Secret with one service's gRPC certificate, key and the area's CA. */}}
+{{/* The Secret with one service's gRPC certificate, key and the area's CA. For the portal, which
+serves no gRPC, the Secret it reads only the area's CA (ca.crt) from: by default the first callee's. */}}
 {{- define "ot-platform.svc.grpcTlsSecretName" -}}
+{{- if include "ot-platform.svc.grpcServer" . }}
 {{- .svc.grpcTlsSecret | default (printf "%s-grpc-tls" (include "ot-platform.svc.fullname" .)) }}
+{{- else }}
+{{- $callee := required (printf "services.%s.calls must name the services it calls" .name) (first (.svc.calls | default list)) }}
+{{- .svc.grpcTlsSecret | default (include "ot-platform.svc.grpcTlsSecretName" (dict "root" .root "name" $callee "svc" (get .root.Values.services $callee))) }}
+{{- end }}
 {{- end }}
 
 {{/* One service's Kafka (SCRAM) user: the KafkaUser's name with Strimzi. */}}
@@ -385,11 +441,15 @@ mounted by "ot-platform.svc.transportVolumes"; the Kafka password is in "ot-plat
 */}}
 {{- define "ot-platform.svc.transportEnv" -}}
 {{- $v := .root.Values }}
+{{- $server := include "ot-platform.svc.grpcServer" . }}
 {{- if $v.grpcTls.enabled }}
+{{- if $server }}
 GRPC_TLS_CERT_FILE: "/var/run/secrets/ot/grpc-tls/tls.crt"
 GRPC_TLS_KEY_FILE: "/var/run/secrets/ot/grpc-tls/tls.key"
+{{- end }}
 GRPC_TLS_CA_FILE: "/var/run/secrets/ot/grpc-tls/ca.crt"
 {{- end }}
+{{- if $server }}
 KAFKA_SECURITY_PROTOCOL: {{ $v.kafka.securityProtocol | quote }}
 {{- if ne $v.kafka.securityProtocol "PLAINTEXT" }}
 KAFKA_SSL_CA_FILE: {{ printf "/var/run/secrets/ot/kafka-ca/%s" $v.kafka.caSecret.key | quote }}
@@ -399,23 +459,27 @@ KAFKA_SASL_MECHANISM: {{ $v.kafka.saslMechanism | quote }}
 KAFKA_SASL_USERNAME: {{ include "ot-platform.svc.kafkaUserName" . | quote }}
 {{- end }}
 {{- end }}
+{{- end }}
 
 {{/* Volumes and mounts of one service's transport files: its gRPC certificate, the brokers' CA,
 the services' public key. Read-only; the Deployment and the migration Job mount the same (the
 settings check at start that each named file exists). */}}
 {{- define "ot-platform.svc.transportVolumes" -}}
 {{- $v := .root.Values }}
+{{- $server := include "ot-platform.svc.grpcServer" . }}
 {{- if $v.grpcTls.enabled }}
 - name: grpc-tls
   secret:
     secretName: {{ include "ot-platform.svc.grpcTlsSecretName" . }}
     defaultMode: 0440
     items:
+      {{- if $server }}
       - {key: tls.crt, path: tls.crt}
       - {key: tls.key, path: tls.key}
+      {{- end }}
       - {key: ca.crt, path: ca.crt}
 {{- end }}
-{{- if ne $v.kafka.securityProtocol "PLAINTEXT" }}
+{{- if and $server (ne $v.kafka.securityProtocol "PLAINTEXT") }}
 - name: kafka-ca
   secret:
     secretName: {{ $v.kafka.caSecret.name }}
@@ -423,7 +487,7 @@ settings check at start that each named file exists). */}}
     items:
       - {key: {{ $v.kafka.caSecret.key }}, path: {{ $v.kafka.caSecret.key }}}
 {{- end }}
-{{- if not $v.auth.service.jwksUrl }}
+{{- if and $server (not $v.auth.service.jwksUrl) }}
 - name: service-token-key
   configMap:
     name: {{ include "ot-platform.serviceKeyConfigMapName" .root }}
@@ -434,17 +498,18 @@ settings check at start that each named file exists). */}}
 {{- end }}
 {{- define "ot-platform.svc.transportMounts" -}}
 {{- $v := .root.Values }}
+{{- $server := include "ot-platform.svc.grpcServer" . }}
 {{- if $v.grpcTls.enabled }}
 - name: grpc-tls
   mountPath: /var/run/secrets/ot/grpc-tls
   readOnly: true
 {{- end }}
-{{- if ne $v.kafka.securityProtocol "PLAINTEXT" }}
+{{- if and $server (ne $v.kafka.securityProtocol "PLAINTEXT") }}
 - name: kafka-ca
   mountPath: /var/run/secrets/ot/kafka-ca
   readOnly: true
 {{- end }}
-{{- if not $v.auth.service.jwksUrl }}
+{{- if and $server (not $v.auth.service.jwksUrl) }}
 - name: service-token-key
   mountPath: /var/run/config/ot/service-token
   readOnly: true

@@ -134,12 +134,14 @@ class HttpServer:
     """
 
     def __init__(self, app: Flask, host: str, port: int, *, threads: int = 8, max_body_bytes: int = 1024 * 1024,
-                 idle_timeout: int = 30, connection_limit: int = 200):
+                 idle_timeout: int = 30, connection_limit: int = 200, keep_forwarded_headers: bool = False):
+        """`keep_forwarded_headers`: pass X-Forwarded-* on to the app (which decides how many proxies
+        it trusts, e.g. with werkzeug's ProxyFix); waitress drops them by default."""
         self._map: dict = {}
         self._server = create_server(
             app, map=self._map, host=host, port=port, threads=threads, max_request_body_size=max_body_bytes,
             channel_timeout=idle_timeout, cleanup_interval=max(1, min(idle_timeout, 30)),
-            connection_limit=connection_limit,
+            connection_limit=connection_limit, clear_untrusted_proxy_headers=not keep_forwarded_headers,
             # poll() has no limit on file descriptor numbers (select() stops at 1024).
             asyncore_use_poll=True)
         if not hasattr(self._server, "effective_port"):  # a name with several addresses, e.g. "localhost"

@@ -31,4 +31,6 @@ def build(settings: PortalSettings) -> PortalApp:
     services = Services(dict(settings.grpc_targets), settings)
     app = create_app(settings, engine, services)
     return PortalApp(settings=settings, engine=engine, services=services,
-                     http_server=HttpServer(app, settings.http_host, settings.http_port))
+                     http_server=HttpServer(app, settings.http_host, settings.http_port,
+                                            # behind the ingress: ProxyFix reads X-Forwarded-Proto (web.py)
+                                            keep_forwarded_headers=bool(settings.trusted_proxies)))

@@ -75,6 +75,10 @@ def create_app(settings, engine: sa.Engine, services: Services, readiness_checks
     Talisman(app, force_https=settings.secure, strict_transport_security=settings.secure,
              session_cookie_secure=settings.secure, frame_options="DENY", content_security_policy=_csp(settings),
              referrer_policy="same-origin")
+    # The kubelet's probes and Prometheus reach the pod directly over plain HTTP (TLS ends at the
+    # ingress): these three are never redirected to https.
+    for endpoint in ("healthz", "readyz", "metrics"):
+        app.view_functions[endpoint].talisman_view_options = {"force_https": False}
     init_i18n(app)
     auth.init_auth(app, settings)
     auth.register_routes(app)
