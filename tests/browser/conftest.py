@@ -40,6 +40,7 @@ _ours = sys.modules.get("conftest")
 sys.modules["conftest"] = integration
 sys.path.insert(0, str(INTEGRATION))
 try:
+    import experts_fixtures
     import feedback_fixtures
 finally:
     sys.path.remove(str(INTEGRATION))
@@ -54,6 +55,8 @@ spans = integration.spans
 topic_prefix = integration.topic_prefix
 start_consent = integration.start_consent
 start_intake = integration.start_intake
+experts_database_url = experts_fixtures.experts_database_url
+start_experts = experts_fixtures.start_experts
 feedback_database_url = feedback_fixtures.feedback_database_url
 smtp_sink = feedback_fixtures.smtp_sink
 start_feedback = feedback_fixtures.start_feedback
@@ -109,7 +112,7 @@ def start_portal(tmp_path, keycloak, make_database, spans):
 
     started = []
 
-    def start(*, intake=None, feedback=None, issuer_area: str = TENANT, **extra):
+    def start(*, intake=None, feedback=None, experts=None, issuer_area: str = TENANT, **extra):
         port = _free_port()
 
         def target(service) -> str:
@@ -121,7 +124,7 @@ def start_portal(tmp_path, keycloak, make_database, spans):
                "OT_OIDC_CLIENT_SECRET": keycloak.portal_client_secret, "OT_PORTAL_SECRET_KEY": os.urandom(24).hex(),
                "OT_INTAKE_GRPC_TARGET": target(intake), "OT_FEEDBACK_GRPC_TARGET": target(feedback),
                "OT_CONSENT_GRPC_TARGET": target(intake.consent if intake else None),
-               "OT_EXPERTS_GRPC_TARGET": "127.0.0.1:9", **extra}
+               "OT_EXPERTS_GRPC_TARGET": target(experts), **extra}
         settings = load_portal_settings(env)
         upgrade(MIGRATIONS, settings.database_url)
         portal = build(settings)

@@ -99,8 +99,18 @@ def keys(tmp_path):
 
 
 @pytest.fixture()
-def topic_prefix() -> str:
-    return f"it{uuid.uuid4().hex[:10]}.{TENANT}"
+def topic_prefix(kafka_bootstrap):
+    """A fresh topic namespace per test; its topics are deleted afterwards so that a developer's
+    broker does not collect thousands of partitions (Kafka then takes minutes to start)."""
+    prefix = f"it{uuid.uuid4().hex[:10]}.{TENANT}"
+    yield prefix
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap.split(","), request_timeout_ms=10000)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(prefix + ".")]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
 
 
 @pytest.fixture()

@@ -162,6 +162,10 @@ class Refusal:
     code: grpc.StatusCode
     message: str
     reason: str = ""
+    # google.rpc.BadRequest field violations, (field path, description) each
+    violations: tuple = ()
+    # google.rpc.ErrorInfo metadata (sent with the reason)
+    info: dict = field(default_factory=dict)
 
 
 class FakeServices:
@@ -186,7 +190,14 @@ class FakeServices:
                 details = []
                 if refusal.reason:
                     packed = any_pb2.Any()
-                    packed.Pack(error_details_pb2.ErrorInfo(reason=refusal.reason, domain="ot.test"))
+                    packed.Pack(error_details_pb2.ErrorInfo(reason=refusal.reason, domain="ot.test",
+                                                            metadata=refusal.info))
+                    details.append(packed)
+                if refusal.violations:
+                    packed = any_pb2.Any()
+                    packed.Pack(error_details_pb2.BadRequest(field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                        for f, d in refusal.violations]))
                     details.append(packed)
                 context.abort_with_status(rpc_status.to_status(status_pb2.Status(
                     code=refusal.code.value[0], message=refusal.message, details=details)))

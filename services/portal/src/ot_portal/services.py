@@ -7,7 +7,7 @@ failed call becomes a ServiceError that the pages show in words (web.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import grpc
@@ -39,22 +39,34 @@ class ServiceError(Exception):
     code: grpc.StatusCode
     message: str
     reason: str = ""
+    # google.rpc.BadRequest's field violations as (field path, description), e.g. ("question",
+    # "Kenttä sisältää ... (merkit 12–22) ... / ..."): a form shows each at its own field.
+    violations: tuple[tuple[str, str], ...] = ()
+    # google.rpc.ErrorInfo's metadata, e.g. the next meeting with room of a refused booking.
+    info: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:  # logs name the kind, never the message
         return f"{self.service}: {self.code.name} {self.reason}".strip()
 
 
-def _reason(error: grpc.RpcError) -> str:
+def _details(error: grpc.RpcError) -> tuple[str, tuple[tuple[str, str], ...], dict[str, str]]:
+    """The rich details of a refusal: the ErrorInfo reason and metadata, the BadRequest field violations."""
     try:
         status = rpc_status.from_call(error)
     except Exception:  # noqa: BLE001 - a malformed trailer is no reason
-        return ""
+        return "", (), {}
+    reason, violations, info = "", [], {}
     for packed in status.details if status else ():
         if packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            packed.Unpack(info)
-            return info.reason
-    return ""
+            found = error_details_pb2.ErrorInfo()
+            packed.Unpack(found)
+            reason = reason or found.reason
+            info = info or dict(found.metadata)
+        elif packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            packed.Unpack(bad)
+            violations.extend((v.field, v.description) for v in bad.field_violations)
+    return reason, tuple(violations), info
 
 
 class Services:
@@ -70,7 +82,8 @@ class Services:
         try:
             return rpc(request, metadata=outgoing_metadata(f"Bearer {bearer}"), timeout=CALL_TIMEOUT_SECONDS)
         except grpc.RpcError as error:
-            raise ServiceError(service, error.code(), error.details() or "", _reason(error)) from None
+            reason, violations, info = _details(error)
+            raise ServiceError(service, error.code(), error.details() or "", reason, violations, info) from None
 
     def close(self) -> None:
         for channel in self._channels.values():
