@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from ot_runtime.access import method_path
+from ot_runtime.access import ANYONE, method_path
 from ot_runtime.auth import ROLES
 from ot_runtime.fields import UNLISTED, request_fields
 
@@ -35,7 +35,10 @@ def roles_table() -> str:
     for name, edge in edges():
         for method in edge.SERVICE.methods:
             allowed = edge.ACCESS.get(method_path(edge.SERVICE, method.name), frozenset())
-            cells = ["✓" if role in allowed else "" for role in ROLES]
+            if ANYONE in allowed:  # no sign-in at all (the access table says why)
+                cells = ["anyone, no token"] + [""] * (len(ROLES) - 1)
+            else:
+                cells = ["✓" if role in allowed else "" for role in ROLES]
             lines.append(f"| {name} `{method.name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

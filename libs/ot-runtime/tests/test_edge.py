@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from ot_guard.testing import sample
 from ot_runtime import fields as f
-from ot_runtime.access import access_table, unlisted_methods
+from ot_runtime.access import ANYONE, access_table, unlisted_methods
 from ot_runtime.auth import TokenVerifier
 from ot_runtime.grpc_server import MAX_REQUEST_BYTES, GrpcServer
 from ot_runtime.logging import configure_logging
@@ -288,3 +288,40 @@ def test_a_plain_form_is_checked_with_the_same_rules():
     assert [v.reason for v in f.check_form({"token": "ä"}, rules)] == ["bad_form"]
     assert [v.reason for v in f.check_form({"other": "1"}, rules)] == ["unknown_field"]
     assert [v.reason for v in f.check_form({"comment": sample("phone")}, rules)] == ["phone"]
+
+
+def test_an_rpc_open_to_anyone_needs_no_token_and_the_others_still_do(tmp_path):
+    keys = TestKeys(tmp_path)
+    recorder = Recorder()
+
+    def register(server):
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE.full_name, {
+            "SubmitRequest": grpc.unary_unary_rpc_method_handler(
+                recorder.handle, request_deserializer=intake_pb2.SubmitRequestRequest.FromString,
+                response_serializer=intake_pb2.Request.SerializeToString),
+            "ListRequests": grpc.unary_unary_rpc_method_handler(
+                lambda r, c: intake_pb2.ListRequestsResponse(next_page_token="open"),
+                request_deserializer=intake_pb2.ListRequestsRequest.FromString,
+                response_serializer=intake_pb2.ListRequestsResponse.SerializeToString)})])
+        return [SERVICE.full_name]
+
+    access = access_table(SERVICE, {"SubmitRequest": ("professional",), "ListRequests": (ANYONE,)})
+    verifier = TokenVerifier(issuer="ot-dev", audience="ot-platform", tenant="pohjois-savo",
+                             public_key_pem=keys.public_path.read_text())
+    server = GrpcServer(host="127.0.0.1", port=0, verifier=verifier, register=register, access=access,
+                        field_rules=RULES)
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        answer = intake_pb2.ListRequestsResponse.FromString(call(channel, LIST, b"", ()))
+        assert answer.next_page_token == "open"
+        error = refused(call, channel, SUBMIT, good().SerializeToString(), ())
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED and not recorder.requests
+    finally:
+        channel.close()
+        server.stop(0)
+
+
+def test_anyone_cannot_be_mixed_with_roles():
+    with pytest.raises(ValueError, match="cannot be combined"):
+        access_table(SERVICE, {"ListRequests": (ANYONE, "coordinator")})

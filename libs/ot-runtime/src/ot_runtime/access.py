@@ -20,6 +20,12 @@ from .auth import ROLES
 # "/<package>.<Service>/<Method>" -> the roles that may call it
 Access = Mapping[str, frozenset[str]]
 
+# The one "role" that needs no token: an RPC whose table entry is exactly (ANYONE,) is open to a
+# caller without sign-in (the answer form behind a mailed link, whose link token is the capability;
+# the privacy notice). It cannot be mixed with real roles, so "open to everyone" is always a
+# decision of its own, visible in the table and in the README's role table.
+ANYONE = "anyone"
+
 
 def method_path(service: ServiceDescriptor, method: str) -> str:
     return f"/{service.full_name}/{method}"
@@ -34,11 +40,20 @@ def access_table(service: ServiceDescriptor, roles_by_method: Mapping[str, tuple
         raise ValueError(f"{service.full_name} has no method(s) {sorted(unknown)}")
     table = {}
     for method, roles in roles_by_method.items():
+        if ANYONE in roles:
+            if tuple(roles) != (ANYONE,):
+                raise ValueError(f"{service.full_name}/{method}: '{ANYONE}' cannot be combined with roles")
+            table[method_path(service, method)] = frozenset(roles)
+            continue
         bad = set(roles) - set(ROLES)
         if bad:
             raise ValueError(f"{service.full_name}/{method}: unknown role(s) {sorted(bad)}")
         table[method_path(service, method)] = frozenset(roles)
     return table
+
+
+def is_open_to_anyone(table: Access | None, method: str) -> bool:
+    return table is not None and table.get(method) == frozenset({ANYONE})
 
 
 def unlisted_methods(service: ServiceDescriptor, table: Access) -> list[str]:
