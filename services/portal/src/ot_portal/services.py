@@ -76,11 +76,13 @@ class Services:
         self._channels = {name: make_channel(targets[name], settings) for name in STUBS}
         self._stubs = {name: STUBS[name](channel) for name, channel in self._channels.items()}
 
-    def call(self, service: str, method: str, request, bearer: str):
-        """`bearer` is the person's fresh access token (auth.access_token())."""
+    def call(self, service: str, method: str, request, bearer: str | None):
+        """`bearer` is the person's fresh access token (auth.access_token()); None only for the RPCs
+        a service opens to anyone (the mailed answer link, the privacy notice)."""
         rpc: Callable = getattr(self._stubs[service], method)
+        authorization = f"Bearer {bearer}" if bearer else None
         try:
-            return rpc(request, metadata=outgoing_metadata(f"Bearer {bearer}"), timeout=CALL_TIMEOUT_SECONDS)
+            return rpc(request, metadata=outgoing_metadata(authorization), timeout=CALL_TIMEOUT_SECONDS)
         except grpc.RpcError as error:
             reason, violations, info = _details(error)
             raise ServiceError(service, error.code(), error.details() or "", reason, violations, info) from None

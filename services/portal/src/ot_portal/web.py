@@ -105,7 +105,11 @@ def create_app(settings, engine: sa.Engine, services: Services, readiness_checks
     def call(service: str, method: str, message):
         return services.call(service, method, message, auth.access_token())
 
-    pages.register_all(app, pages.PageContext(settings=settings, services=services, call=call))
+    def call_without_sign_in(service: str, method: str, message):
+        return services.call(service, method, message, None)
+
+    pages.register_all(app, pages.PageContext(settings=settings, services=services, call=call,
+                                              call_without_sign_in=call_without_sign_in))
 
     # --- errors ----------------------------------------------------------------------------------
     @app.errorhandler(SignInRequired)

@@ -27,6 +27,8 @@ class PageContext:
     services: Services
     # call(service, method, request message): the RPC with the signed-in person's own token
     call: Callable
+    # call_without_sign_in(service, method, request message): only for RPCs open to anyone
+    call_without_sign_in: Callable
 
 
 def register_all(app: Flask, ctx: PageContext) -> None:
