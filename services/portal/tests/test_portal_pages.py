@@ -34,8 +34,8 @@ def test_the_front_page_says_what_the_centre_offers_and_when_to_ask(client):
 def test_the_accessibility_statement_has_what_the_law_asks(client):
     page = text(client.get("/saavutettavuusseloste"))
     for required in ("osittain WCAG 2.1", "Ei-saavutettava sisältö", "Palaute saavutettavuudesta",
-                     "14 päivän", "Etelä-Suomen aluehallintovirasto", "saavutettavuus@avi.fi",
-                     "www.saavutettavuusvaatimukset.fi", "0295 016 000"):
+                     "14 päivän", "Liikenne- ja viestintävirasto Traficom", "saavutettavuus@traficom.fi",
+                     "www.saavutettavuusvaatimukset.fi", "029 534 5000"):
         assert required in page, required
 
 
