@@ -105,6 +105,8 @@ INTAKE = {
     "ListMeetings": [],
     "BookMeeting": [
         NO_REQUEST, missing("no meeting with this id"), NOT_OWNER, NOT_GROUP_SECRETARY, LIFECYCLE,
+        pre("ALREADY_BOOKED", "a scheduled request moved into the meeting it is already booked into",
+            info="meeting_id"),
         pre("REQUEST_TYPE", "only group-consultation requests are booked into meetings"),
         pre("BOOKING_DEADLINE_PASSED", "after the meeting's booking deadline; the ErrorInfo names the next "
             "meeting of the group with room, when there is one",
@@ -113,7 +115,9 @@ INTAKE = {
                 "there is one", "MEETING_FULL",
                 info="group_id, next_meeting_id, next_meeting_starts_at, next_meeting_booking_deadline"),
     ],
-    "MarkConsulted": [NO_REQUEST, NOT_GROUP_SECRETARY, LIFECYCLE],
+    "MarkConsulted": [NO_REQUEST, NOT_GROUP_SECRETARY, LIFECYCLE,
+                      pre("MEETING_NOT_HELD", "booked into a meeting that has not started yet; the secretary can "
+                          "move the booking to another meeting (BookMeeting)", info="meeting_id, meeting_starts_at")],
     "ReturnRecommendations": [
         NO_REQUEST, NOT_GROUP_SECRETARY, NOT_ASSIGNED, LIFECYCLE,
         pre("NO_ANSWER", "no ADVICE, RECOMMENDATIONS or STATEMENT entry to return yet"),
@@ -251,13 +255,29 @@ CONSENT = {
     "QueryAudit": [bad("page_size", "out_of_range", "a page size outside 1–1000"),
                    bad("after_sequence", "out_of_range", "a negative sequence")],
     "VerifyAudit": [],
+    "GetPrivacyNotice": [],
 }
+
+# The mailed link of feedback's answer form (the same answer, never anything about the case).
+FEEDBACK_LINK = [
+    missing("the link is not one of this area's (mistyped, cut, forged, another area's): every such link alike"),
+    pre("LINK_EXPIRED", "the time to answer has ended", info="link"),
+    pre("LINK_USED", "the link was already used to answer", info="link"),
+    pre("FOLLOW_UP_CANCELLED", "the follow-up was cancelled (withdrawn or erased request, no e-mail address)",
+        info="link"),
+]
 
 FEEDBACK = {
     "GetStatistics": [bad("period", "invalid", "not a year (2026), a quarter (2026-Q2) or a month (2026-05)")],
     "GetFollowUp": [missing("no follow-up for this request")],
     "GetNotificationSettings": [],
     "SetNotificationSettings": [],
+    "OpenFeedbackForm": [*FEEDBACK_LINK],
+    "AnswerFeedback": [
+        bad("usefulness", "required", "no usefulness on the scale 1–5 (0 or a number outside it)"),
+        bad("got_needed", "required", "no answer to whether the worker got what they needed"),
+        *FEEDBACK_LINK,
+    ],
 }
 
 BY_SERVICE = {"intake": INTAKE, "experts": EXPERTS, "consent": CONSENT, "feedback": FEEDBACK}
@@ -280,8 +300,9 @@ NOT_RPC_REASONS = {
     "MASTER_KEY_IN_USE": "`ot-consent retire-master-key` (a command, not an RPC)",
     "WRONG_AREA": "experts' event consumer: an event of another area is dead-lettered",
 }
-# Field violations made outside any RPC: the feedback answer form (HTTP), and event consumers.
+# Field violations no RPC gives: a rule for a text value that a proto enum keeps out at the edge, and
+# event consumers.
 NOT_RPC_FIELDS = {
-    "ot_feedback": {"usefulness", "got_needed", "what_next"},  # the answer form's own fields (web.py)
+    "ot_feedback": {"what_next"},  # parse_answer's rule for a text value; AnswerFeedback's is an enum
     "ot_experts": {"request_id"},                               # _event_about: a consumed event's id
 }

@@ -208,9 +208,11 @@ def edges() -> dict[str, object]:
 
 
 def roles_of(edge, method: str) -> list[str]:
-    from ot_runtime.access import method_path
+    from ot_runtime.access import ANYONE, method_path
     from ot_runtime.auth import ROLES
     allowed = edge.ACCESS.get(method_path(edge.SERVICE, method), frozenset())
+    if ANYONE in allowed:
+        return [ANYONE]
     return [r for r in ROLES if r in allowed]
 
 
@@ -428,7 +430,10 @@ def api_markdown(protos: Protos) -> str:
             if m.doc.text():
                 out += [m.doc.text(), ""]
             roles = roles_of(edge, m.name)
-            out += ["**Roles:** " + (", ".join(f"`{r}`" for r in roles) if roles else "none (closed)"), ""]
+            if roles == ["anyone"]:
+                out += ["**Roles:** anyone, without a token (no sign-in; the access table says why)", ""]
+            else:
+                out += ["**Roles:** " + (", ".join(f"`{r}`" for r in roles) if roles else "none (closed)"), ""]
             reasons = edge_reasons(protos, edge, m.input)
             out += ["**Checked at the edge** (`INVALID_ARGUMENT`, `BadRequest` reasons): "
                     + ", ".join(f"`{r}`" if r != "a guard kind" else "a guard kind" for r in reasons) + ".", ""]

@@ -7,13 +7,18 @@ Import into a test module: `from feedback_fixtures import feedback_database_url,
 """
 from __future__ import annotations
 
+import http.client
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
+import grpc
 import pytest
 from kafka import KafkaProducer
+from ot.feedback.v1 import feedback_pb2 as fpb
+from ot.feedback.v1 import feedback_pb2_grpc
 
 from ot_runtime.cloudevents import CloudEvent
 
@@ -21,7 +26,6 @@ from ot_runtime.cloudevents import CloudEvent
 from conftest import TENANT, RunningService, service_env, start_service
 
 
-PUBLIC_URL = "http://feedback.test"
 PORTAL_URL = "https://ot-portaali.test"
 FOLLOW_UP_KINDS = ("request", "reminder")
 
@@ -32,10 +36,55 @@ def follow_up_mails(sink) -> list:
     return [m for m in sink.messages if m.message["X-OT-Mail-Kind"] in FOLLOW_UP_KINDS]
 
 
-def route(link: str, feedback) -> str:
-    """The mailed link, sent to the running instance (what the load balancer would do)."""
-    assert link.startswith(PUBLIC_URL + "/"), link
-    return f"http://127.0.0.1:{feedback.app.http_server.port}" + link[len(PUBLIC_URL):]
+def link_token(link: str) -> str:
+    """The token of a mailed link, which points at the area's portal (feedback's OT_PORTAL_URL: the
+    mailed links' base, OT_FEEDBACK_PUBLIC_URL, is left unset and defaults to it)."""
+    assert link.startswith(PORTAL_URL + "/palaute/"), link
+    return link.rsplit("/", 1)[1]
+
+
+def old_address(token: str, feedback) -> str:
+    """Where links mailed before the form moved to the portal point: the feedback service's own
+    /palaute/<token> on the running instance (what the load balancer would do)."""
+    return f"http://127.0.0.1:{feedback.app.http_server.port}/palaute/{token}"
+
+
+def redirect_of(url: str) -> tuple[int, str]:
+    """GET over real HTTP without following a redirect: (status, Location)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", parts.path)
+        response = connection.getresponse()
+        return response.status, response.getheader("Location", "")
+    finally:
+        connection.close()
+
+
+def open_form(feedback, token: str) -> fpb.FeedbackForm:
+    """OpenFeedbackForm as the portal's page calls it: no token, the link is the permission."""
+    return feedback_pb2_grpc.FeedbackServiceStub(feedback.channel).OpenFeedbackForm(
+        fpb.OpenFeedbackFormRequest(link_token=token), timeout=10)
+
+
+# An answer as the portal's form sends it (fields override).
+ANSWER = dict(usefulness=5, got_needed=fpb.GOT_NEEDED_YES, what_next=fpb.WHAT_NEXT_RECOMMENDATIONS_FOLLOWED,
+              free_text="Ryhmän suositukset selkeyttivät työnjakoa.")
+
+
+def answer_feedback(feedback, token: str, **fields) -> fpb.AnswerFeedbackResponse:
+    """AnswerFeedback as the portal's form calls it (no token)."""
+    return feedback_pb2_grpc.FeedbackServiceStub(feedback.channel).AnswerFeedback(
+        fpb.AnswerFeedbackRequest(link_token=token, **{**ANSWER, **fields}), timeout=10)
+
+
+def refusal(call) -> grpc.RpcError:
+    """The error a call ends with (it must fail)."""
+    try:
+        call()
+    except grpc.RpcError as error:
+        return error
+    raise AssertionError("the call was not refused")
 
 
 def publish(kafka_bootstrap: str, topic: str, ce_type: str, message, key: str, at: datetime,
@@ -97,8 +146,6 @@ def start_feedback(feedback_database_url, kafka_bootstrap, topic_prefix, keys, s
     from ot_feedback.main import MIGRATIONS
 
     link_secret = secrets.token_hex(32)
-    # The service's public address, as behind a load balancer; tests route it to the instance
-    # running now (instances get a new loopback port on each start).
     started: list[RunningFeedback] = []
 
     def start(intake, clock, experts=None, **extra_env) -> RunningFeedback:
@@ -108,8 +155,7 @@ def start_feedback(feedback_database_url, kafka_bootstrap, topic_prefix, keys, s
         env = service_env("feedback", feedback_database_url, kafka_bootstrap, topic_prefix, keys, **{
             "OT_FEEDBACK_LINK_SECRET": link_secret, "OT_SERVICE_TOKEN_KEY_FILE": str(keys.service_private_path),
             "OT_INTAKE_GRPC_TARGET": target, "OT_EXPERTS_GRPC_TARGET": experts_target, "OT_SMTP_HOST": "127.0.0.1",
-            "OT_SMTP_PORT": str(smtp_sink.port), "OT_FEEDBACK_PUBLIC_URL": PUBLIC_URL,
-            "OT_PORTAL_URL": PORTAL_URL, **extra_env})
+            "OT_SMTP_PORT": str(smtp_sink.port), "OT_PORTAL_URL": PORTAL_URL, **extra_env})
         service = start_service("feedback", build, MIGRATIONS, env, clock, running=RunningFeedback)
         started.append(service)
         return service

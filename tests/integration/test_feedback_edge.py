@@ -1,13 +1,10 @@
 """Feedback's edges on real PostgreSQL (which refuses NUL characters and over-long values that SQLite
-stores): the gRPC API fuzzed, the answer form's refusals over real HTTP, and the service token it
-calls intake with (its own issuer and key, the role "service" only)."""
+stores): the gRPC API fuzzed, the answer form's calls refused at the edge with nothing stored, and
+the service token it calls intake with (its own issuer and key, the role "service" only)."""
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 import uuid
-from datetime import datetime, timezone
-from urllib.parse import quote, urlencode
+from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
@@ -17,20 +14,20 @@ from ot.feedback.v1 import feedback_pb2 as fpb
 from ot.intake.v1 import intake_pb2 as ipb
 from ot.intake.v1 import intake_pb2_grpc
 
-from ot_runtime.access import method_path
+from ot_runtime.access import is_open_to_anyone, method_path
 from ot_runtime.clock import FixedClock
 from ot_runtime.devtoken import DEV_AUDIENCE, DEV_SERVICE_ISSUER, make_token
-from ot_runtime.testing import fuzz_service
-from ot_feedback.domain import Category, RequestType, Status
+from ot_runtime.testing import field_violations, fuzz_service
+from ot_feedback.domain import Category, FollowUpState, RequestType, Status
 from ot_feedback.edge import ACCESS, SERVICE
+from ot_feedback.store import follow_ups
 
 from conftest import TENANT, wait_consumed
-from feedback_fixtures import feedback_database_url, route, smtp_sink, start_feedback  # noqa: F401 (fixtures)
-from feedback_fixtures import follow_up_mails
+from feedback_fixtures import feedback_database_url, smtp_sink, start_feedback  # noqa: F401 (fixtures)
+from feedback_fixtures import answer_feedback, follow_up_mails, link_token, refusal
 from test_feedback_flow import consult, link_in, worker_emails
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
-FORM = "application/x-www-form-urlencoded"
 
 
 def consulted(feedback, request_id: str) -> None:
@@ -42,35 +39,45 @@ def consulted(feedback, request_id: str) -> None:
                             changed_at=h.clock.now())
 
 
-def post(url: str, body: bytes, content_type: str = FORM) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
+def sent_link(feedback) -> str:
+    """A follow-up whose request mail went out: its link token."""
+    h = feedback.app.handlers
+    fid, now = str(uuid.uuid4()), h.clock.now()
+    with h.sessions.begin() as s:
+        s.execute(follow_ups.insert().values(
+            id=fid, tenant=TENANT, request_id=str(uuid.uuid4()), type="ot_tuki", state=FollowUpState.SENT.value,
+            consulted_at=now - timedelta(days=60), sent_at=now, expires_at=now + timedelta(days=28), created_at=now,
+            updated_at=now))
+    return h.signer.sign(fid, now + timedelta(days=28))
 
 
 def test_fuzzing_the_grpc_api_on_postgresql_finds_no_internal_error(start_feedback, keys):
     feedback = start_feedback(None, FixedClock(START))
     request_id = str(uuid.uuid4())
     consulted(feedback, request_id)
-    # Each RPC with a token of a role it admits, so the calls reach the handlers and the database.
-    tokens = {m.name: keys.metadata(roles=(sorted(ACCESS[method_path(SERVICE, m.name)])[0],), subject="fuzz-user")
+    link = sent_link(feedback)
+    # Each RPC with a token of a role it admits, so the calls reach the handlers and the database
+    # (none for the answer form's calls, open to anyone).
+    tokens = {m.name: () if is_open_to_anyone(ACCESS, method_path(SERVICE, m.name)) else
+              keys.metadata(roles=(sorted(ACCESS[method_path(SERVICE, m.name)])[0],), subject="fuzz-user")
               for m in SERVICE.methods}
     seen = fuzz_service(feedback.channel, SERVICE, lambda method: tokens[method], examples=60, raw_payloads=25,
                         seed_messages={"GetStatistics": fpb.GetStatisticsRequest(period="2026-Q1"),
                                        "GetFollowUp": fpb.GetFollowUpRequest(request_id=request_id),
                                        "GetNotificationSettings": fpb.GetNotificationSettingsRequest(),
-                                       "SetNotificationSettings": fpb.NotificationSettings(reminders_enabled=False)})
-    assert all(seen[m.name].get("OK", 0) > 0 for m in SERVICE.methods), seen
+                                       "SetNotificationSettings": fpb.NotificationSettings(reminders_enabled=False),
+                                       "OpenFeedbackForm": fpb.OpenFeedbackFormRequest(link_token=link),
+                                       "AnswerFeedback": fpb.AnswerFeedbackRequest(
+                                           link_token=link, usefulness=3, got_needed=fpb.GOT_NEEDED_NO)})
+    assert all(seen[m.name].get("OK", 0) > 0 for m in SERVICE.methods if m.name != "AnswerFeedback"), seen
+    assert seen["AnswerFeedback"].get("OK", 0) <= 1  # the link answers once, whatever else arrives
     health = health_pb2_grpc.HealthStub(feedback.channel).Check(health_pb2.HealthCheckRequest())
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     with feedback.app.engine.connect() as c:  # the service still answers, from the same database
-        assert c.execute(sa.text("SELECT count(*) FROM follow_ups")).scalar_one() == 1
+        assert c.execute(sa.text("SELECT count(*) FROM follow_ups")).scalar_one() == 2
 
 
-def test_the_answer_forms_refusals_on_postgresql_are_pages_and_store_nothing(
+def test_the_answer_forms_refusals_on_postgresql_store_nothing(
         start_intake, start_feedback, smtp_sink, keys, kafka_bootstrap):
     clock = FixedClock(START)
     intake = start_intake(clock=clock)
@@ -79,29 +86,28 @@ def test_the_answer_forms_refusals_on_postgresql_are_pages_and_store_nothing(
     wait_consumed(kafka_bootstrap, f"{feedback.settings.topic_prefix}.feedback", feedback.settings.topic("intake"))
     clock.advance(days=60)
     assert len(feedback.app.scheduler.run_due().sent) == 1  # intake answered feedback's service token
-    url = route(link_in(follow_up_mails(smtp_sink)[0]), feedback)
-    fid, expires, mac = url.rsplit("/", 1)[1].split(".")
-    good = {"usefulness": "4", "got_needed": "yes", "free_text": "Hyvä."}
+    token = link_token(link_in(follow_up_mails(smtp_sink)[0]))
+    fid, expires, mac = token.split(".")
 
-    refusals = [
-        (url, urlencode({**good, "free_text": "Hyvä\x00keskustelu"}).encode(), FORM, 422),  # PostgreSQL refuses NUL
-        (url, urlencode({**good, "free_text": "x" * 2001}).encode(), FORM, 422),
-        (url, urlencode({**good, "what_next": "n" * 5000}).encode(), FORM, 422),           # a String(40) column
-        (url, b"usefulness=4&got_needed=yes&free_text=%FF", FORM, 400),
-        (url, urlencode({**good, "free_text": "Matti, " * 80000}).encode(), FORM, 413),
-        (url, b"usefulness=4", "text/plain", 415),
-        (url.replace(mac, quote("ä" * 43)), urlencode(good).encode(), FORM, 404),      # a non-ASCII MAC
-        (url.replace(expires, "9" * 5000), urlencode(good).encode(), FORM, 404),
+    refusals = [  # (the call's fields, the status, the field violations)
+        (dict(free_text="Hyvä\x00keskustelu"), grpc.StatusCode.INVALID_ARGUMENT, [("free_text", "control_character")]),
+        (dict(free_text="x" * 2001), grpc.StatusCode.INVALID_ARGUMENT, [("free_text", "too_long")]),
+        (dict(what_next=5000), grpc.StatusCode.INVALID_ARGUMENT, [("what_next", "unknown_value")]),
+        (dict(free_text="Matti, " * 80000), grpc.StatusCode.RESOURCE_EXHAUSTED, []),  # over gRPC's message limit
+        (dict(link_token=f"{fid}.{expires}.{'ä' * 43}"), grpc.StatusCode.INVALID_ARGUMENT,
+         [("link_token", "bad_form")]),
+        (dict(link_token=f"{fid}.{'9' * 5000}.{mac}"), grpc.StatusCode.INVALID_ARGUMENT, [("link_token", "too_long")]),
+        (dict(link_token=f"{fid}.{int(expires) + 1}.{mac}"), grpc.StatusCode.NOT_FOUND, []),
     ]
-    for target, body, content_type, expected in refusals:
-        status, page = post(target, body, content_type)
-        assert status == expected, (expected, status, page[:300])
-        assert "<h1>" in page or "class='err'" in page
+    for fields, code, violations in refusals:
+        error = refusal(lambda: answer_feedback(feedback, fields.pop("link_token", token), **fields))
+        assert (error.code(), [(v.field, v.reason) for v in field_violations(error)]) == (code, violations)
     with feedback.app.engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM answers")).scalar_one() == 0
 
-    status, page = post(url, urlencode(good).encode())
-    assert status == 200 and "Kiitos" in page
+    answer_feedback(feedback, token, usefulness=4, got_needed=fpb.GOT_NEEDED_YES, free_text="Hyvä.")
+    with feedback.app.engine.connect() as c:
+        assert c.execute(sa.text("SELECT usefulness, free_text FROM answers")).all() == [(4, "Hyvä.")]
 
 
 def test_feedbacks_service_key_signs_only_service_tokens(start_intake, start_feedback, smtp_sink, keys,

@@ -1,14 +1,13 @@
 """Feedback end to end on real Kafka, PostgreSQL and SMTP: intake's consultation -> feedback's durable
-schedule -> a mail in the SMTP sink at +60 days (the clock moved by the test, never slept) ->
-the signed link over real HTTP, once -> a reminder only to the worker who did not answer ->
+schedule -> a mail in the SMTP sink at +60 days (the clock moved by the test, never slept) with a
+link to the portal's form -> the link's form and answer over gRPC as the portal calls them
+(OpenFeedbackForm, AnswerFeedback, no token), once; the feedback service's old address of the form
+sends the browser on to the portal -> a reminder only to the worker who did not answer ->
 statistics with small cells suppressed. Restarts and a second replica send nothing twice.
 """
 from __future__ import annotations
 
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import grpc
@@ -23,10 +22,12 @@ from ot.intake.v1 import intake_pb2_grpc
 
 from ot_guard.testing import load_corpus, sample
 from ot_runtime.clock import FixedClock
+from ot_runtime.testing import field_violations
 
 from conftest import TENANT, wait_consumed
-from feedback_fixtures import feedback_database_url, route, smtp_sink, start_feedback  # noqa: F401 (fixtures)
-from feedback_fixtures import follow_up_mails
+from feedback_fixtures import feedback_database_url, smtp_sink, start_feedback  # noqa: F401 (fixtures)
+from feedback_fixtures import (PORTAL_URL, answer_feedback, follow_up_mails, link_token, old_address, open_form,
+                               redirect_of, refusal)
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
 GROUP = "haastavat-erot-kuopio"
@@ -90,16 +91,6 @@ def consult(intake, keys, clock, emails: list[str], who: str = "worker") -> list
     return ids
 
 
-def http(url: str, form: dict | None = None) -> tuple[int, str]:
-    """GET (or POST `form` to) a URL over real HTTP: (status, page)."""
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-
-
 def link_in(received) -> str:
     return next(line.strip() for line in received.body.splitlines() if "/palaute/" in line)
 
@@ -111,10 +102,6 @@ def follow_up(feedback, keys, request_id: str) -> fpb.FollowUp:
 
 def wait_for_feedback_to_consume(feedback, kafka_bootstrap) -> None:
     wait_consumed(kafka_bootstrap, f"{feedback.settings.topic_prefix}.feedback", feedback.settings.topic("intake"))
-
-
-ANSWER = {"usefulness": "5", "got_needed": "yes", "what_next": "recommendations_followed",
-          "free_text": "Ryhmän suositukset selkeyttivät työnjakoa."}
 
 
 def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_to_the_silent(
@@ -168,22 +155,26 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
         assert body.index("Sait OT-keskuksen") < body.index("You used the OT centre")  # Finnish first
         assert "huoltoriita" not in body and "Testi Ammattilainen" not in body  # no case content
 
-    # The link over real HTTP: the form opens; a refused free text stores nothing and keeps the link.
-    links = {m.envelope_to[0]: link_in(m) for m in first}
+    # The mailed link is the portal's form; the form opens without a token; a refused free text
+    # stores nothing and keeps the link.
+    links = {m.envelope_to[0]: link_token(link_in(m)) for m in first}
     responders, silent = emails[:6], emails[6]
-    status, page = http(route(links[responders[0]], feedback))
-    assert status == 200 and "Kuinka hyödyllinen" in page
-    status, page = http(route(links[responders[0]], feedback), {**ANSWER, "free_text": sample("phone")})
-    assert status == 422 and "free_text-error" in page and "puhelinnumeron" in page
+    form = open_form(feedback, links[responders[0]])
+    assert form.case_questions is True and form.type == case_pb2.REQUEST_TYPE_GROUP_CONSULTATION
+    # A link mailed before the form moved (the feedback service's own address) lands on the portal's form.
+    assert redirect_of(old_address(links[responders[0]], feedback)) == (
+        308, f"{PORTAL_URL}/palaute/{links[responders[0]]}")
+    error = refusal(lambda: answer_feedback(feedback, links[responders[0]], free_text=f"Soita {sample('phone')}"))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert [(v.field, v.reason) for v in field_violations(error)] == [("free_text", "phone")]
+    assert "puhelinnumeron" in field_violations(error)[0].description
     with feedback.app.engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM answers")).scalar_one() == 0
     for i, email in enumerate(responders):
-        answer = {**ANSWER, "usefulness": "4" if i == 0 else "5"}
-        status, page = http(route(links[email], feedback), answer)
-        assert status == 200 and "Kiitos" in page, page
-    status, page = http(route(links[responders[0]], feedback), ANSWER)  # the second use
-    assert status == 410 and "jo käytetty" in page
-    assert http(route(links[responders[1]], feedback))[0] == 410
+        answer_feedback(feedback, links[email], usefulness=4 if i == 0 else 5)
+    error = refusal(lambda: answer_feedback(feedback, links[responders[0]]))  # the second use
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION and "jo käytetty" in error.details()
+    assert refusal(lambda: open_form(feedback, links[responders[1]])).code() is grpc.StatusCode.FAILED_PRECONDITION
 
     # Another restart, then two weeks: the reminder goes to the one who did not answer, once.
     feedback.stop()
@@ -197,7 +188,7 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
     gone = follow_up(feedback, keys, erased)
     assert gone.state == fpb.FOLLOW_UP_STATE_CANCELLED and gone.cancel_reason == "no_email"
     assert reminders[0].message["Subject"].startswith("Muistutus")
-    assert link_in(reminders[0]) == links[silent] and http(route(links[silent], feedback))[0] == 200
+    assert link_token(link_in(reminders[0])) == links[silent] and open_form(feedback, links[silent])
 
     state = follow_up(feedback, keys, ids[6])
     assert state.state == fpb.FOLLOW_UP_STATE_SENT and state.HasField("reminder_sent_at")
@@ -231,14 +222,6 @@ def test_a_consultation_brings_one_feedback_mail_at_sixty_days_and_one_reminder_
     assert [t.requests for q, t in times.items() if q[0] != "2026-Q1"] == ["<5"] * 3
     assert all(t.first_response_median_days == "" for q, t in times.items() if q[0] != "2026-Q1")
 
-    # The same as CSV for a coordinator's report, and nothing for someone else.
-    url = f"http://127.0.0.1:{feedback.app.http_server.port}/stats.csv?period=2026&type={col}"
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {keys.token(roles=('coordinator',))}"})
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        csv_rows = resp.read().decode().splitlines()
-    assert f"2026,usefulness,5,{col},x" in csv_rows and f"2026,got_what_needed,yes,{col},6" in csv_rows
-    assert all(row.rsplit(",", 1)[1] not in {"1", "2", "3", "4"} for row in csv_rows[1:])
-    assert http(url)[0] == 401
 
 
 def test_a_withdrawn_request_never_gets_a_feedback_mail(start_intake, start_feedback, smtp_sink, keys,

@@ -16,13 +16,13 @@ from ot.feedback.v1 import feedback_pb2_grpc
 from ot_runtime.clock import FixedClock
 
 from conftest import wait_consumed, wait_until
-from feedback_fixtures import feedback_database_url, route, smtp_sink, start_feedback  # noqa: F401 (fixtures)
-from feedback_fixtures import follow_up_mails
-from test_feedback_flow import consult, http, link_in, worker_emails
+from feedback_fixtures import feedback_database_url, smtp_sink, start_feedback  # noqa: F401 (fixtures)
+from feedback_fixtures import answer_feedback, follow_up_mails, link_token, open_form
+from test_feedback_flow import consult, link_in, worker_emails
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
-ANSWER = {"usefulness": "4", "got_needed": "partly", "what_next": "referred_to_service",
-          "free_text": "Ehdotus perheneuvolasta auttoi eteenpäin."}
+ANSWER = dict(usefulness=4, got_needed=fpb.GOT_NEEDED_PARTLY, what_next=fpb.WHAT_NEXT_REFERRED_TO_SERVICE,
+              free_text="Ehdotus perheneuvolasta auttoi eteenpäin.")
 
 
 def answer_row(feedback, request_id: str):
@@ -49,11 +49,10 @@ def test_consents_shredding_drops_what_the_worker_wrote_and_keeps_the_counts(
     wait_consumed(kafka_bootstrap, f"{feedback.settings.topic_prefix}.feedback", feedback.settings.topic("intake"))
     clock.advance(days=1)
     assert len(feedback.app.scheduler.run_due().sent) == 2
-    links = {m.envelope_to[0]: route(link_in(m), feedback) for m in follow_up_mails(smtp_sink)}
+    links = {m.envelope_to[0]: link_token(link_in(m)) for m in follow_up_mails(smtp_sink)}
 
-    status, page = http(links[emails[0]])
-    assert status == 200 and "<textarea" in page  # the case's content exists: the case questions are asked
-    assert http(links[emails[0]], ANSWER)[0] == 200
+    assert open_form(feedback, links[emails[0]]).case_questions  # the case's content exists: they are asked
+    answer_feedback(feedback, links[emails[0]], **ANSWER)
     assert answer_row(feedback, answered_early) == (4, "partly", "referred_to_service", ANSWER["free_text"])
     before = statistics(feedback, keys)
 
@@ -75,9 +74,8 @@ def test_consents_shredding_drops_what_the_worker_wrote_and_keeps_the_counts(
     assert after.tables == before.tables and after.response_rate_percent == before.response_rate_percent
 
     # The other worker answers after the shredding: the form asks only what is counted, and a form
-    # opened earlier that still posts the case questions keeps none of them.
-    wait_until(lambda: "<textarea" not in http(links[emails[1]])[1], what="the form to drop the case questions")
-    status, page = http(links[emails[1]])
-    assert status == 200 and "on jo poistettu" in page
-    assert http(links[emails[1]], {**ANSWER, "usefulness": "5"})[0] == 200
+    # opened earlier that still sends the case questions keeps none of them.
+    wait_until(lambda: not open_form(feedback, links[emails[1]]).case_questions,
+               what="the form to drop the case questions")
+    answer_feedback(feedback, links[emails[1]], **{**ANSWER, "usefulness": 5})
     assert answer_row(feedback, answered_late) == (5, "partly", None, "")

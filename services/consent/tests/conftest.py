@@ -64,9 +64,11 @@ def channel(handlers, keys):
     from ot_runtime.grpc_server import GrpcServer
     from ot_consent.edge import ACCESS, FIELD_RULES, SERVICE
     from ot_consent.grpc_api import ConsentServicer
+    from ot_consent.notice import NoticeArea
 
     def register(server):
-        consent_pb2_grpc.add_ConsentServiceServicer_to_server(ConsentServicer(handlers), server)
+        servicer = ConsentServicer(handlers, NoticeArea.example_for(TENANT))
+        consent_pb2_grpc.add_ConsentServiceServicer_to_server(servicer, server)
         return [SERVICE.full_name]
 
     server = GrpcServer(host="127.0.0.1", port=0, verifier=keys.verifier(TENANT), register=register, access=ACCESS,

@@ -14,7 +14,7 @@ from ot.common.v1 import case_pb2
 from ot.consent.v1 import consent_pb2 as pb
 
 from ot_guard.testing import load_corpus, sample
-from ot_runtime.access import unlisted_methods
+from ot_runtime.access import ANYONE, unlisted_methods
 from ot_runtime.auth import ROLES
 from ot_runtime.fields import unruled_fields
 from ot_runtime.testing import field_violations, fuzz_service, status_details
@@ -62,6 +62,7 @@ VALID = {
     "RunPurge": pb.RunPurgeRequest(),
     "QueryAudit": pb.QueryAuditRequest(request_id=REQ, action="content.read"),
     "VerifyAudit": pb.VerifyAuditRequest(),
+    "GetPrivacyNotice": pb.GetPrivacyNoticeRequest(language="en"),
 }
 
 
@@ -130,6 +131,8 @@ def test_the_data_protection_officer_gets_the_trail_and_the_consent_records_but_
         "QueryAudit", "VerifyAudit", "GetConsent", "ListRetentionPolicies"}
     assert {m.name for m in SERVICE.methods if "service" in allowed(m.name)} == {"CheckSharing"}
     assert allowed("GetDataKey") == {"professional", "coordinator", "secretary", "expert", "group-member"}
+    # Open to anyone without sign-in: the privacy notice alone.
+    assert {m.name for m in SERVICE.methods if allowed(m.name) == {ANYONE}} == {"GetPrivacyNotice"}
 
 
 # --- role × RPC ----------------------------------------------------------------------------------
@@ -139,12 +142,17 @@ def test_each_role_is_refused_exactly_where_the_table_says(client, keys, known, 
     for role in ROLES:
         code, reasons = call(client, method, VALID[method], token(keys, (role,)))
         refused = code is grpc.StatusCode.PERMISSION_DENIED and "ROLE_NOT_ALLOWED" in reasons
-        assert refused == (role not in allowed(method)), (method, role, code, reasons)
+        open_to_anyone = allowed(method) == {ANYONE}
+        assert refused == (role not in allowed(method) and not open_to_anyone), (method, role, code, reasons)
         assert code not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN), (method, role)
 
 
 def test_another_areas_token_is_refused_in_every_rpc(client, keys, known):
     for method, request in VALID.items():
+        if allowed(method) == {ANYONE}:  # public: the token is not read (this area's notice, to anyone)
+            assert call(client, method, request, token(keys, ("professional",), area="pohjois-savo"))[0] is \
+                grpc.StatusCode.OK
+            continue
         for roles in ((r,) for r in sorted(allowed(method))):
             code, _ = call(client, method, request, token(keys, roles, area="pohjois-savo"))
             assert code is grpc.StatusCode.PERMISSION_DENIED, (method, roles)

@@ -11,7 +11,7 @@ from ot.common.v1 import case_pb2
 from ot.feedback.v1 import feedback_pb2 as pb
 from ot.feedback.v1 import feedback_pb2_grpc
 
-from ot_runtime.access import method_path, unlisted_methods
+from ot_runtime.access import ANYONE, method_path, unlisted_methods
 from ot_runtime.auth import ROLES
 from ot_runtime.fields import unruled_fields
 from ot_runtime.grpc_server import GrpcServer
@@ -20,8 +20,11 @@ from ot_feedback.edge import ACCESS, FIELD_RULES, SERVICE
 from ot_feedback.grpc_api import FeedbackServicer
 
 from test_feedback_followup import consulted
+from feedback_testkit import NOW, TENANT
 
 OTHER_AREA = "keski-suomi"
+# The answer form's calls: open to anyone, the mailed link's token is the permission.
+OPEN = {"OpenFeedbackForm", "AnswerFeedback"}
 
 
 @pytest.fixture()
@@ -52,15 +55,36 @@ def request_id(handlers) -> str:
     return rid
 
 
-def valid_requests(request_id: str) -> dict:
+@pytest.fixture()
+def link(handlers, request_id) -> str:
+    """The mailed link's token of a follow-up whose request mail went out (the form is open)."""
+    from datetime import timedelta
+
+    from ot_feedback.domain import FollowUpState
+    from ot_feedback.store import follow_ups
+    fid = str(uuid.uuid4())
+    expires = NOW + timedelta(days=28)
+    with handlers.sessions.begin() as s:
+        s.execute(follow_ups.insert().values(
+            id=fid, tenant=TENANT, request_id=str(uuid.uuid4()), type="ot_tuki", state=FollowUpState.SENT.value,
+            consulted_at=NOW - timedelta(days=60), sent_at=NOW, expires_at=expires, created_at=NOW, updated_at=NOW))
+    return handlers.signer.sign(fid, expires)
+
+
+def valid_requests(request_id: str, link: str = "") -> dict:
     return {"GetStatistics": pb.GetStatisticsRequest(period="2026"),
             "GetFollowUp": pb.GetFollowUpRequest(request_id=request_id),
             "GetNotificationSettings": pb.GetNotificationSettingsRequest(),
-            "SetNotificationSettings": pb.NotificationSettings(reminders_enabled=False)}
+            "SetNotificationSettings": pb.NotificationSettings(reminders_enabled=False),
+            "OpenFeedbackForm": pb.OpenFeedbackFormRequest(link_token=link),
+            "AnswerFeedback": pb.AnswerFeedbackRequest(link_token=link, usefulness=4, got_needed=pb.GOT_NEEDED_YES)}
 
 
 def allowed_metadata(keys, method: str, subject: str = "fuzz-user"):
-    """A token with the first role the method admits, so a call reaches its handler."""
+    """A token with the first role the method admits, so a call reaches its handler (none for the
+    calls open to anyone)."""
+    if method in OPEN:
+        return ()
     role = sorted(ACCESS[method_path(SERVICE, method)])[0]
     return keys.metadata(roles=(role,), subject=subject)
 
@@ -91,14 +115,15 @@ def test_only_the_ot_team_reads_statistics_and_follow_ups_and_people_mailed_by_u
     # The table itself, as the README states it.
     assert {m.name: sorted(ACCESS[method_path(SERVICE, m.name)]) for m in SERVICE.methods} == {
         "GetStatistics": ["coordinator", "secretary"], "GetFollowUp": ["coordinator", "secretary"],
-        "GetNotificationSettings": ["expert", "professional"], "SetNotificationSettings": ["expert", "professional"]}
+        "GetNotificationSettings": ["expert", "professional"], "SetNotificationSettings": ["expert", "professional"],
+        "OpenFeedbackForm": [ANYONE], "AnswerFeedback": [ANYONE]}
 
 
 @pytest.mark.parametrize("method", [m.name for m in SERVICE.methods])
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(server, keys, request_id, method, role):
-    allowed = role in ACCESS[method_path(SERVICE, method)]
-    error = refusal(server, method, valid_requests(request_id)[method], keys.metadata(roles=(role,)))
+def test_role_matrix(server, keys, request_id, link, method, role):
+    allowed = method in OPEN or role in ACCESS[method_path(SERVICE, method)]
+    error = refusal(server, method, valid_requests(request_id, link)[method], keys.metadata(roles=(role,)))
     if allowed:
         assert error is None, (method, role, error and error.code())
     else:
@@ -106,13 +131,33 @@ def test_role_matrix(server, keys, request_id, method, role):
         assert reason(error) == "ROLE_NOT_ALLOWED"
 
 
-@pytest.mark.parametrize("method", [m.name for m in SERVICE.methods])
+@pytest.mark.parametrize("method", sorted(m.name for m in SERVICE.methods if m.name not in OPEN))
 @pytest.mark.parametrize("role", ["coordinator", "service"])
-def test_another_areas_token_is_refused_in_every_rpc(server, keys, request_id, method, role):
+def test_another_areas_token_is_refused_in_every_rpc_that_needs_one(server, keys, request_id, method, role):
     error = refusal(server, method, valid_requests(request_id)[method],
                     keys.metadata(roles=(role,), area=OTHER_AREA))
     assert error is not None and error.code() is grpc.StatusCode.PERMISSION_DENIED
     assert "toisen hyvinvointialueen" in error.details()
+
+
+@pytest.mark.parametrize("method", sorted(OPEN))
+def test_the_answer_forms_calls_need_no_token_and_only_the_link_opens_them(server, keys, request_id, link, method):
+    assert refusal(server, method, valid_requests(request_id, link)[method], ()) is None
+    # Without a link of this area, no token (of any role or area) opens anything.
+    for metadata in ((), keys.metadata(roles=("coordinator",)), keys.metadata(roles=("admin",), area=OTHER_AREA)):
+        error = refusal(server, method, valid_requests(request_id, link[:-2] + "AA")[method], metadata)
+        assert error.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_unset_follow_up_times_stay_unset_not_1970(server, keys, request_id):
+    # Scheduled: nothing is sent yet, and the reminder is not even due.
+    found = call(server, "GetFollowUp", pb.GetFollowUpRequest(request_id=request_id),
+                 keys.metadata(roles=("coordinator",)))
+    assert found.HasField("consulted_at") and found.HasField("request_due_at")
+    for name in ("request_sent_at", "reminder_due_at", "reminder_sent_at", "expires_at"):
+        assert not found.HasField(name), name
+    from google.protobuf.json_format import MessageToDict
+    assert "1970" not in str(MessageToDict(found))
 
 
 def test_a_follow_up_of_another_area_is_not_found(server, keys, handlers, request_id):
@@ -159,13 +204,15 @@ def test_an_unknown_request_type_is_refused(server, keys):
     assert [v.field for v in field_violations(error)] == ["type"]
 
 
-def test_fuzzing_every_rpc_finds_no_internal_error_and_leaves_the_service_healthy(server, keys, request_id):
+def test_fuzzing_every_rpc_finds_no_internal_error_and_leaves_the_service_healthy(server, keys, request_id, link):
     staff = keys.metadata(roles=("coordinator",))
     tokens = {m.name: allowed_metadata(keys, m.name) for m in SERVICE.methods}
     seen = fuzz_service(server, SERVICE, lambda method: tokens[method], examples=80, raw_payloads=30,
-                        seed_messages=valid_requests(request_id))
+                        seed_messages=valid_requests(request_id, link))
     # The seeds' mutations got past the edge: the fuzzer reached the handlers, not only the checks.
-    assert all(seen[m.name].get("OK", 0) > 0 for m in SERVICE.methods), seen
+    assert all(seen[m.name].get("OK", 0) > 0 for m in SERVICE.methods if m.name != "AnswerFeedback"), seen
+    # The link answers once, whatever else arrives with it.
+    assert seen["AnswerFeedback"].get("OK", 0) <= 1 and seen["AnswerFeedback"].get("FAILED_PRECONDITION", 0) > 0
     assert seen["GetStatistics"].get("INVALID_ARGUMENT", 0) > 0
     health = health_pb2_grpc.HealthStub(server).Check(health_pb2.HealthCheckRequest(service=SERVICE.full_name))
     assert health.status == health_pb2.HealthCheckResponse.SERVING

@@ -1,19 +1,13 @@
 """Response-time statistics from intake's status events: working days to the first response and to
 the answer per request type and quarter (the answer's), a figure only when at least 5 requests
-stand behind it; over gRPC's handler and on the /stats page."""
+stand behind it (over gRPC: Statistics.response_times)."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from ot_feedback.domain import Category, RequestType, Status
 from ot_feedback.stats import HIDDEN, ResponseTimes, median, parse_period, percentile_90, quarters, response_times
-from ot_feedback.web import create_app
-from ot_runtime.auth import TokenVerifier
-from ot_runtime.devtoken import DEV_AUDIENCE, DEV_ISSUER
-from ot_runtime.testing import TestKeys
 
 from feedback_testkit import TENANT
 
@@ -88,29 +82,3 @@ def test_working_days_come_from_intakes_times_per_type_and_quarter(handlers):
     assert rows[("ot_tuki", "2026-Q2")].requests == HIDDEN  # zero is a small count too
     only = handlers.response_times(parse_period("2026-02"), RequestType.OT_TUKI)
     assert [(r.type, r.quarter, r.requests) for r in only] == [("ot_tuki", "2026-Q1", "5")]
-
-
-@pytest.fixture()
-def keys(tmp_path):
-    return TestKeys(tmp_path / "keys")
-
-
-def test_the_stats_page_shows_the_response_times_suppressed_alike(handlers, keys):
-    for waited in [4, 6, 6, 8, 12]:
-        answered(handlers, submitted=MONDAY, first=MONDAY + timedelta(days=1), answered_at=MONDAY + timedelta(days=20),
-                 waited=waited)
-    for _ in range(3):
-        answered(handlers, submitted=MONDAY, first=MONDAY + timedelta(days=1), answered_at=MONDAY + timedelta(days=9),
-                 waited=99, type_=RequestType.GROUP_CONSULTATION)
-    verifier = TokenVerifier(issuer=DEV_ISSUER, audience=DEV_AUDIENCE, tenant=TENANT,
-                             public_key_pem=keys.public_path.read_text())
-    client = create_app(TENANT, {}, handlers, verifier).test_client()
-    resp = client.get("/stats?period=2026-Q1",
-                      headers={"Authorization": f"Bearer {keys.token(roles=('coordinator',))}"})
-    page = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "Vastausajat" in page and "Response times" in page
-    table = page[page.index("id='response-times'"):]
-    assert ("<tr><td>2026-Q1</td><td>OT-TUKI-konsultaatio / OT-TUKI consultation</td><td>5</td>\n"
-            "<td>1</td><td>1</td>\n<td>6</td><td>12</td></tr>") in table
-    assert "<td>konsultaatioryhmä / consultation group</td><td>&lt;5</td>" in table
-    assert "99" not in table  # the three group consultations' figures are not shown

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 from ot.events.v1 import consent_events_pb2
+from ot.feedback.v1 import feedback_pb2 as pb
 
-from ot_guard.testing import sample
 from ot_runtime.cloudevents import CloudEvent
 from ot_runtime.consumer import Poison
 from ot_feedback.consumers import KEY_SHREDDED, event_handlers
@@ -18,11 +17,18 @@ from ot_feedback.stats import parse_period
 from ot_feedback.store import follow_ups, shredded_requests
 
 from feedback_testkit import TENANT
-from test_feedback_web import client, keys, stored, token  # noqa: F401 (fixtures)
+from test_feedback_edge import call, keys, server  # noqa: F401 (fixtures)
+from test_feedback_web import stored, token  # noqa: F401 (fixtures)
 
 ANSWER = {"usefulness": "4", "got_needed": "partly", "what_next": "referred_to_service",
           "free_text": "Ryhmän ehdotus perheneuvolasta auttoi."}
-FORM = "application/x-www-form-urlencoded"
+
+
+def answer_feedback(server, token: str, **fields) -> None:
+    """The worker's answer as the portal's form sends it (AnswerFeedback, no token)."""
+    values = dict(usefulness=4, got_needed=pb.GOT_NEEDED_PARTLY, what_next=pb.WHAT_NEXT_REFERRED_TO_SERVICE,
+                  free_text=ANSWER["free_text"], **fields)
+    call(server, "AnswerFeedback", pb.AnswerFeedbackRequest(link_token=token, **values), ())
 
 
 def shredded(handlers, request_id: str, tenant: str = TENANT) -> None:
@@ -48,8 +54,8 @@ def counted(handlers) -> dict:
 
 
 def test_an_answer_loses_its_free_text_and_what_next_when_the_case_is_shredded_and_still_counts(
-        client, token, handlers, clock):
-    assert client.post(f"/palaute/{token}", data=urlencode(ANSWER), content_type=FORM).status_code == 200
+        server, token, handlers, clock):
+    answer_feedback(server, token)
     [row] = stored(handlers)
     assert (row["free_text"], row["what_next"]) == (ANSWER["free_text"], "referred_to_service")
     before = counted(handlers)
@@ -64,15 +70,12 @@ def test_an_answer_loses_its_free_text_and_what_next_when_the_case_is_shredded_a
     assert counted(handlers) == before  # statistics count exactly what is kept
 
 
-def test_after_the_shredding_the_form_asks_only_what_is_counted_and_keeps_nothing_else(client, token, handlers):
+def test_after_the_shredding_the_form_asks_only_what_is_counted_and_keeps_nothing_else(server, token, handlers):
+    assert call(server, "OpenFeedbackForm", pb.OpenFeedbackFormRequest(link_token=token), ()).case_questions
     shredded(handlers, request_of(handlers, token))
-    page = client.get(f"/palaute/{token}").get_data(as_text=True)
-    assert "Kuinka hyödyllinen" in page and "Saitko tarvitsemasi" in page
-    assert "<textarea" not in page and "what_next" not in page and "on jo poistettu" in page
-    # A form opened before the shredding still posts the case questions: they are not read at all.
-    resp = client.post(f"/palaute/{token}", content_type=FORM,
-                       data=urlencode({**ANSWER, "free_text": sample("identity_code")}))
-    assert resp.status_code == 200
+    assert not call(server, "OpenFeedbackForm", pb.OpenFeedbackFormRequest(link_token=token), ()).case_questions
+    # A form opened before the shredding still sends the case questions: they are not kept.
+    answer_feedback(server, token)
     [row] = stored(handlers)
     assert (row["usefulness"], row["got_needed"], row["free_text"], row["what_next"]) == (4, "partly", "", None)
 
@@ -105,7 +108,7 @@ def test_a_shredding_in_another_area_or_without_a_request_is_poison(handlers):
         assert s.execute(sa.select(shredded_requests)).all() == []
 
 
-def test_another_requests_shredding_leaves_this_answer_alone(client, token, handlers):
-    assert client.post(f"/palaute/{token}", data=urlencode(ANSWER), content_type=FORM).status_code == 200
+def test_another_requests_shredding_leaves_this_answer_alone(server, token, handlers):
+    answer_feedback(server, token)
     shredded(handlers, str(uuid.uuid4()))
     assert stored(handlers)[0]["free_text"] == ANSWER["free_text"]

@@ -72,3 +72,25 @@ def test_large_counts_stay_visible():
     t = table({("a", "x"): 10, ("a", "y"): 11, ("b", "x"): 12, ("b", "y"): 13, ("c", "x"): 14, ("c", "y"): 15})
     assert not t.hidden
     assert t.cell(TOTAL, TOTAL) == "75"
+
+
+def test_the_areas_figures_hide_a_small_count_and_what_would_give_it_away(handlers):
+    # (Was the /stats.csv page's test; the figures are GetStatistics' and the portal shows them.)
+    from datetime import timedelta
+
+    from ot_feedback.domain import Category, RequestType, Sector
+    from feedback_testkit import NOW
+    for i in range(7):
+        with handlers.sessions.begin() as s:
+            handlers.on_request_submitted(s, request_id=f"s-{i}", type_=RequestType.OT_TUKI,
+                                          categories=[Category.NEUROPSYCHIATRIC],
+                                          sector=Sector.HEALTH if i < 6 else Sector.EDUCATION,
+                                          submitted_at=NOW + timedelta(days=i))
+    _, tables, _ = handlers.statistics("2026-03", RequestType.OT_TUKI)
+    cells = {(t.name, r, c): t.cell(r, c) for t in tables for r in t.shown_rows for c in t.shown_columns}
+    # Social 0 and education 1 add up to 1: from the total 7 and health 6 a reader would know that
+    # one education contact exists, so health is hidden too (marked x: it is not small).
+    assert cells[("contacts_by_sector", "health", "ot_tuki")] == "x"
+    assert cells[("contacts_by_sector", "education", "ot_tuki")] == HIDDEN
+    assert cells[("contacts_by_sector", "total", "ot_tuki")] == "7"
+    assert cells[("requests_by_category", "neuropsychiatric", "ot_tuki")] == "7"

@@ -19,10 +19,11 @@ from ot_runtime.web import HttpServer
 from ot_runtime.worker import BackgroundWorker
 
 from .consumers import event_handlers
-from .domain import RequestType, policies_from_env
+from .domain import policies_from_env
 from .edge import ACCESS, FIELD_RULES
 from .grpc_api import ConsentServicer
 from .handlers import DEFAULT_ORPHAN_GRACE, ConsentHandlers
+from .notice import notice_area, portal_url
 from .store import inbox, outbox
 from .web import create_app
 
@@ -101,6 +102,23 @@ class AuditAnchorer(BackgroundWorker):
         return False  # then wait a whole interval
 
 
+class AuditVerifier(BackgroundWorker):
+    """Verifies the audit trail's chain at start and then every OT_AUDIT_VERIFY_INTERVAL_SECONDS
+    (default a day), so a changed or missing entry raises OtAuditVerificationFailed
+    (ot_consent_audit_verifications_total{result="broken"}) without anyone having to ask."""
+
+    name = "audit-verify"
+
+    def __init__(self, handlers: ConsentHandlers, interval_seconds: float):
+        super().__init__()
+        self.handlers = handlers
+        self.idle_seconds = interval_seconds
+
+    def step(self) -> bool:
+        self.handlers.verify_audit(None)  # counted and, when broken, logged by verify_audit
+        return False  # then wait a whole interval
+
+
 @dataclass
 class ConsentApp:
     settings: Settings
@@ -111,6 +129,7 @@ class ConsentApp:
     consumer: EventConsumer
     purger: PurgeScheduler
     anchorer: AuditAnchorer
+    verifier: AuditVerifier
     grpc_server: GrpcServer
     http_server: HttpServer
 
@@ -144,26 +163,25 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
     except ValueError:
         raise SettingsError("consent: OT_PURGE_INTERVAL_SECONDS must be a number of seconds") from None
     anchor_interval = _whole_number(settings, "OT_AUDIT_ANCHOR_INTERVAL_SECONDS", 300, 1)
+    verify_interval = _whole_number(settings, "OT_AUDIT_VERIFY_INTERVAL_SECONDS", 86400, 60)
+    # The privacy notice's area values and where it is published: refused before anything connects
+    # when they are missing off loopback (notice.NoticeArea.from_env says why).
+    area, portal = notice_area(settings), portal_url(settings)
     engine, handlers = build_handlers(settings, clock)
     handlers.check_master_keys()  # a missing or wrong version stops the start, naming the variable
     sessions = handlers.sessions
 
     def register(server) -> list[str]:
-        consent_pb2_grpc.add_ConsentServiceServicer_to_server(ConsentServicer(handlers), server)
+        consent_pb2_grpc.add_ConsentServiceServicer_to_server(ConsentServicer(handlers, area), server)
         return [SERVICE_FULL_NAME]
-
-    def current_policies():
-        from .store import ConsentRepository
-        with sessions() as s:
-            repo = ConsentRepository(s)
-            return [repo.policy(settings.tenant, t, handlers.default_policies) for t in RequestType]
 
     # Intake's events (a request stored, its status and booking) and experts' (who is assigned).
     parts = wire(settings, engine=engine, sessions=sessions, outbox=outbox, inbox=inbox,
                  consumes=["intake", "experts"],
                  handlers=event_handlers(handlers), register=register, access=ACCESS, field_rules=FIELD_RULES,
-                 make_app=lambda checks, verifier: create_app(settings.tenant, checks, current_policies))
+                 make_app=lambda checks, verifier: create_app(checks, portal))
     return ConsentApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
                       relay=parts.relay, consumer=parts.consumer, purger=PurgeScheduler(handlers, interval),
                       anchorer=AuditAnchorer(handlers, anchor_interval),
+                      verifier=AuditVerifier(handlers, verify_interval),
                       grpc_server=parts.grpc_server, http_server=parts.http_server)

@@ -22,9 +22,10 @@ from __future__ import annotations
 from ot.consent.v1 import consent_pb2 as pb
 
 from ot_runtime import fields as f
-from ot_runtime.access import access_table
+from ot_runtime.access import ANYONE, access_table
 
 from .audit import ACTIONS
+from .notice import LANGUAGES as NOTICE_LANGUAGES
 
 SERVICE = pb.DESCRIPTOR.services_by_name["ConsentService"]
 
@@ -54,6 +55,9 @@ ACCESS = access_table(SERVICE, {
     # The trail: the coordinator, and the officer, whose duty it is to check who read what.
     "QueryAudit": ("coordinator", "admin"),
     "VerifyAudit": ("coordinator", "admin"),
+    # The privacy notice is for everyone who may be in the data (GDPR art. 13 and 14), signed in or
+    # not: it holds the area's public values and the platform's rules, nothing of a case or a person.
+    "GetPrivacyNotice": (ANYONE,),
 })
 
 # A party is an expert organisation (an expert id of the network's catalogue, or one of the
@@ -79,4 +83,6 @@ FIELD_RULES = f.field_rules({
     # Filters, never stored: the request id, one of the trail's actions, and a user id as the
     # identity provider gives it (a professional's data export).
     pb.QueryAuditRequest: {"request_id": f.uuid(), "action": f.choice(ACTIONS), "actor": f.subject()},
+    # Empty is the area's default language.
+    pb.GetPrivacyNoticeRequest: {"language": f.choice(NOTICE_LANGUAGES)},
 })

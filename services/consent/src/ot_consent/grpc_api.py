@@ -12,6 +12,7 @@ from ot_runtime.protoconv import from_ts, to_domain, to_proto, ts
 
 from .domain import ConsentForm, ConsentGiver, ConsentVersion, Party, PartyKind, RequestType, RetentionPolicy
 from .handlers import ConsentHandlers
+from .notice import NoticeArea, build_notice
 
 
 def party(p: pb.Party) -> Party:
@@ -34,8 +35,9 @@ def version_to_proto(v: ConsentVersion) -> pb.ConsentRecord:
 
 
 class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
-    def __init__(self, handlers: ConsentHandlers):
+    def __init__(self, handlers: ConsentHandlers, notice_area: NoticeArea):
         self.h = handlers
+        self.notice_area = notice_area
 
     def OpenCase(self, request, context):
         key, version = self.h.open_case(
@@ -101,6 +103,10 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         v = self.h.verify_audit(current_principal())
         return pb.VerifyAuditResponse(intact=v.intact, entries_checked=v.checked, first_bad_sequence=v.first_bad_sequence,
                                       problem=v.problem)
+
+    def GetPrivacyNotice(self, request, context):
+        # Open to anyone (no principal): the live policies, read as the purge reads them.
+        return build_notice(self.notice_area, self.h.policies(None), request.language)
 
 
 def audit_to_proto(r) -> pb.AuditEntry:

@@ -10,11 +10,13 @@ or a background job with database access (purge, export-audit, verify-audit)."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from ot.events.v1 import consent_events_pb2 as ev
+from prometheus_client import Counter, Gauge
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,6 +46,16 @@ AUDIT_ANCHOR_SUBJECT = "audit-trail"  # one record key: the anchors stay in orde
 # intake's relay publishes within seconds. OT_CONSENT_ORPHAN_GRACE_SECONDS.
 DEFAULT_ORPHAN_GRACE = timedelta(hours=1)
 ABANDONED_REASON = "abandoned: intake never stored the request"
+
+# For the area's alerts (the chart's PrometheusRule): both results exist from the start, so the
+# first broken verification is an increase Prometheus sees.
+AUDIT_VERIFICATIONS = Counter("ot_consent_audit_verifications_total",
+                              "Verifications of the audit trail in this process, by result (intact, broken)",
+                              ["result"])
+for _result in ("intact", "broken"):
+    AUDIT_VERIFICATIONS.labels(_result)
+PURGE_LAST_SUCCESS = Gauge("ot_consent_purge_last_success_timestamp_seconds",
+                           "Unix time the last purge (orphans, then retention) of this process finished; 0: none yet")
 
 
 def _ts(value: datetime):
@@ -323,6 +335,7 @@ class ConsentHandlers:
                 shredded.append(case.request_id)
         if shredded:
             log.info("case content shredded", extra={"count": len(shredded)})
+        PURGE_LAST_SUCCESS.set(time.time())  # real time, as Prometheus' time() (self.clock may be moved)
         return PurgeRun(shredded, abandoned)
 
     def sweep_orphans(self, who: Principal | None = None) -> list[str]:
@@ -404,7 +417,12 @@ class ConsentHandlers:
     def verify_audit(self, who: Principal | None, anchors: list[audit.Anchor] | None = None) -> audit.Verification:
         """`anchors`: heads published earlier (consent's topic or log), to find a cut-back trail."""
         with self.sessions() as s:
-            return self.trail.verify(s, anchors or ())
+            result = self.trail.verify(s, anchors or ())
+        AUDIT_VERIFICATIONS.labels("intact" if result.intact else "broken").inc()
+        if not result.intact:
+            log.error("audit trail verification failed", extra={
+                "first_bad_sequence": result.first_bad_sequence, "problem": result.problem})
+        return result
 
     def anchor_audit(self) -> audit.Anchor | None:
         """Publish the trail's head (sequence and MAC) outside the database: an event on consent's

@@ -39,7 +39,7 @@ class FeedbackConfig:
     """Feedback's own settings (OT_* variables), checked at start with every problem named."""
     policy: FollowUpPolicy
     link_secret: bytes
-    public_url: str               # "" = this service's own HTTP address
+    public_url: str               # base of the mailed links; "" = the portal's address (OT_PORTAL_URL)
     smtp: SmtpConfig
     intake_target: str
     experts_target: str
@@ -137,9 +137,22 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
                  consumes=["intake", "consent", "experts"], handlers=event_handlers(handlers, notifications),
                  register=register,
                  access=ACCESS, field_rules=FIELD_RULES,
-                 make_app=lambda checks, verifier: create_app(settings.tenant, checks, handlers, verifier),
+                 make_app=lambda checks, verifier: create_app(config.recipients.portal_url, checks),
                  relay_batch_size=relay_batch_size)
     http = parts.http_server
+    scheduler = make_scheduler(settings, config, sessions, signer, clock, directory=directory, experts=experts,
+                               mailer=mailer)
+    return FeedbackApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
+                       relay=parts.relay, consumer=parts.consumer, grpc_server=parts.grpc_server, http_server=http,
+                       scheduler=scheduler, directory=scheduler.directory, experts=scheduler.experts,
+                       notifications=notifications, mailer=scheduler.mailer, config=config)
+
+
+def make_scheduler(settings: Settings, config: FeedbackConfig, sessions, signer: LinkSigner, clock: Clock, *,
+                   directory: IntakeDirectory | None = None, experts: ExpertsDirectory | None = None,
+                   mailer: Mailer | None = None) -> FeedbackScheduler:
+    """The mail schedule and what it sends with (intake's and experts' directories, SMTP): for
+    `serve`, and for `ot-feedback send-due`, which runs it once without the rest of the service."""
     if directory is None or experts is None:
         if not settings.service_jwt_issuer:
             raise SettingsError("feedback: AUTH_SERVICE_ISSUER is not set (the issuer of the platform services' own "
@@ -148,13 +161,8 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
                                               issuer=settings.service_jwt_issuer, audience=settings.jwt_audience)
         directory = directory or GrpcIntakeDirectory(config.intake_target, tokens, settings)
         experts = experts or GrpcExpertsDirectory(config.experts_target, tokens, settings)
-    mailer = mailer or SmtpMailer(config.smtp)
-    scheduler = FeedbackScheduler(
-        sessions=sessions, directory=directory, experts=experts, recipients=config.recipients, mailer=mailer,
-        signer=signer, policy=config.policy, clock=clock, tenant=settings.tenant,
-        public_url=config.public_url or f"http://{settings.http_host}:{http.port}",
+    return FeedbackScheduler(
+        sessions=sessions, directory=directory, experts=experts, recipients=config.recipients,
+        mailer=mailer or SmtpMailer(config.smtp), signer=signer, policy=config.policy, clock=clock,
+        tenant=settings.tenant, public_url=config.public_url or config.recipients.portal_url,
         sender=config.smtp.sender, tick_seconds=config.tick_seconds)
-    return FeedbackApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
-                       relay=parts.relay, consumer=parts.consumer, grpc_server=parts.grpc_server, http_server=http,
-                       scheduler=scheduler, directory=directory, experts=experts, notifications=notifications,
-                       mailer=mailer, config=config)

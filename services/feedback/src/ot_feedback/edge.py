@@ -1,10 +1,12 @@
 """Feedback's edges: who may call each RPC and the form of every field a gRPC caller can set
-(enforced by the shared interceptors before a handler runs: ot_runtime.access, ot_runtime.fields),
-and the same rules for the one door that is not gRPC, the worker's answer form behind the mailed
-link (checked by `check_form` in the handler, before the guard reads anything).
+(enforced by the shared interceptors before a handler runs: ot_runtime.access, ot_runtime.fields).
+The answer's fields are checked again by the handler with the same rules (`check_form`, before
+the guard reads anything), so the answer has one set of rules whichever way it arrives.
 
 Roles (README, DOMAIN.md): the OT team (coordinator, secretary) runs the follow-ups and reports
-on the service. The professional answers the feedback through the link, not with a token; the
+on the service. The professional answers the feedback through the mailed link, not with a token
+(OpenFeedbackForm and AnswerFeedback are open to anyone: the link's token is the capability,
+signed, for one follow-up, until it expires, usable once; the portal's form calls them); the
 professional and the expert, who get notifications, keep their own notification settings (their
 own user id only: the request has no subject field to name anyone else). The admin (the area's
 data-protection officer) needs nothing here: feedback keeps no contact data (addresses are looked
@@ -19,7 +21,7 @@ from typing import Mapping
 from ot.feedback.v1 import feedback_pb2 as pb
 
 from ot_runtime import fields as f
-from ot_runtime.access import access_table
+from ot_runtime.access import ANYONE, access_table
 from ot_runtime.errors import FieldViolation
 
 from .domain import MAX_FREE_TEXT, GotNeeded, WhatNext
@@ -27,6 +29,7 @@ from .domain import MAX_FREE_TEXT, GotNeeded, WhatNext
 SERVICE = pb.DESCRIPTOR.services_by_name["FeedbackService"]
 
 STAFF = ("coordinator", "secretary")
+LINK_TOKEN = f.token(128)
 
 ACCESS = access_table(SERVICE, {
     # The area's figures: the coordinator reports on the service, secretaries on their groups' work.
@@ -39,6 +42,11 @@ ACCESS = access_table(SERVICE, {
     # the area's settings, not by user id, so they have no settings here.
     "GetNotificationSettings": ("professional", "expert"),
     "SetNotificationSettings": ("professional", "expert"),
+    # The worker's answer form behind the mailed link: no sign-in (the worker may have no account
+    # in the area), the signed single-use link token is the permission and opens nothing but the
+    # form of its own follow-up; a wrong one learns nothing about any case (handlers.open_link).
+    "OpenFeedbackForm": (ANYONE,),
+    "AnswerFeedback": (ANYONE,),
 })
 
 FIELD_RULES = f.field_rules({
@@ -46,10 +54,15 @@ FIELD_RULES = f.field_rules({
     # names what is wrong with it.
     pb.GetStatisticsRequest: {"period": f.token(16)},
     pb.GetFollowUpRequest: {"request_id": f.uuid()},
+    # The link's token (<id>.<expiry>.<MAC>, 121 characters at most; never stored): its exact form
+    # is the signer's (domain.LinkSigner.verify), this only keeps anything huge or odd away.
+    pb.OpenFeedbackFormRequest: {"link_token": LINK_TOKEN},
+    # The free text as the form's (FORM_RULES): kept until the case's content is shredded.
+    pb.AnswerFeedbackRequest: {"link_token": LINK_TOKEN, "free_text": f.text(MAX_FREE_TEXT)},
 })
 
-# The answer form's fields (web.py posts them to handlers.answer). Empty values are left to the
-# handler's own rules (which are required), so only a value that is there is checked here.
+# The answer's fields as handlers.answer reads them (AnswerFeedback's, as text). Empty values are
+# left to the handler's own rules (which are required), so only a value that is there is checked here.
 FORM_RULES: Mapping[str, f.Rule] = {
     "usefulness": f.choice({"1", "2", "3", "4", "5"}),
     "got_needed": f.choice(g.value for g in GotNeeded),

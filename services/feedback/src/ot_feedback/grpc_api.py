@@ -6,10 +6,37 @@ from ot.feedback.v1 import feedback_pb2 as pb
 from ot.feedback.v1 import feedback_pb2_grpc
 
 from ot_runtime.auth import current_principal
+from ot_runtime.errors import FailedPrecondition, NotFound, OtError
 from ot_runtime.protoconv import to_domain, to_proto, ts
-from .domain import FollowUpState, MailKind, RequestType
-from .handlers import FeedbackHandlers
+from .domain import MAX_FREE_TEXT, FollowUpState, GotNeeded, MailKind, RequestType, WhatNext
+from .handlers import FeedbackHandlers, LinkRefused
 from .stats import RULE_TEXT, Table
+
+# Why a link does not open the form, in words the worker understands, and nothing about the case:
+# (the google.rpc.PreconditionFailure type and ErrorInfo reason, the message). "invalid" covers
+# every link that is not one of ours (mistyped, cut, forged, another area's) alike.
+LINK_INVALID = ("Linkki ei kelpaa. Tarkista, että kopioit koko linkin sähköpostista. / "
+                "The link is not valid. Check that you copied the whole link from the e-mail.")
+LINK_REFUSED = {
+    "expired": ("LINK_EXPIRED", "Linkki on vanhentunut: vastausaika on päättynyt. Kiitos silti! / "
+                                "The link has expired: the time to answer has ended. Thank you all the same!"),
+    "used": ("LINK_USED", "Linkkiä on jo käytetty: palaute on annettu tällä linkillä. Kiitos! / "
+                          "The link has already been used: the feedback was given with it. Thank you!"),
+    "cancelled": ("FOLLOW_UP_CANCELLED", "Palautekysely on peruttu: tähän pyyntöön ei kysytä palautetta. / "
+                                         "The feedback request was cancelled: no feedback is asked for it."),
+}
+
+
+def link_error(refused: LinkRefused) -> OtError:
+    if refused.reason not in LINK_REFUSED:
+        return NotFound(LINK_INVALID)
+    kind, message = LINK_REFUSED[refused.reason]
+    return FailedPrecondition(message, kind, "feedback link", info={"link": refused.reason})
+
+
+def _set(**timestamps) -> dict:
+    """Only the times that are there: an unset one stays unset (not 1970-01-01)."""
+    return {name: ts(value) for name, value in timestamps.items() if value is not None}
 
 
 def table_to_proto(t: Table) -> pb.Table:
@@ -17,7 +44,7 @@ def table_to_proto(t: Table) -> pb.Table:
                     columns=t.shown_columns,
                     cells=[pb.Cell(row=r, column=c, value=t.cell(r, c), suppressed=(r, c) in t.hidden)
                            for r in t.shown_rows for c in t.shown_columns],
-                    labels={k: t.label(k) for k in [*t.shown_rows, *t.shown_columns]})
+                    labels={k: t.label(k) for k in [*t.shown_rows, *t.shown_columns]}, coarser_of=t.coarser_of)
 
 
 class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
@@ -48,7 +75,30 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         first, reminder = by_kind.get(MailKind.REQUEST.value, {}), by_kind.get(MailKind.REMINDER.value, {})
         return pb.FollowUp(
             request_id=row["request_id"], type=to_proto(case_pb2.RequestType, RequestType(row["type"])),
-            state=to_proto(pb.FollowUpState, FollowUpState(row["state"])), consulted_at=ts(row["consulted_at"]),
-            request_due_at=ts(first.get("due_at")), request_sent_at=ts(first.get("sent_at")),
-            reminder_due_at=ts(reminder.get("due_at")), reminder_sent_at=ts(reminder.get("sent_at")),
-            expires_at=ts(row["expires_at"]), cancel_reason=row["cancel_reason"] or "")
+            state=to_proto(pb.FollowUpState, FollowUpState(row["state"])), cancel_reason=row["cancel_reason"] or "",
+            **_set(consulted_at=row["consulted_at"], request_due_at=first.get("due_at"),
+                   request_sent_at=first.get("sent_at"), reminder_due_at=reminder.get("due_at"),
+                   reminder_sent_at=reminder.get("sent_at"), expires_at=row["expires_at"]))
+
+    # --- the worker's mailed link (open to anyone: edge.ACCESS) ---------------------------------
+    def OpenFeedbackForm(self, request, context):
+        try:
+            form = self.h.open_link(request.link_token)
+        except LinkRefused as refused:
+            raise link_error(refused) from None
+        return pb.FeedbackForm(type=to_proto(case_pb2.RequestType, form.type), case_questions=form.content_kept,
+                               answer_by=ts(form.expires_at), free_text_max_chars=MAX_FREE_TEXT)
+
+    def AnswerFeedback(self, request, context):
+        got = to_domain(pb.GotNeeded, request.got_needed, GotNeeded)
+        what = to_domain(pb.WhatNext, request.what_next, WhatNext)
+        # The answer as the handler reads it (its rules name these fields, as the proto does). A
+        # usefulness outside 1-5 is one not given: the handler asks for one on the scale.
+        answer = {"usefulness": str(request.usefulness) if 1 <= request.usefulness <= 5 else "",
+                  "got_needed": got.value if got else "", "what_next": what.value if what else "",
+                  "free_text": request.free_text}
+        try:
+            self.h.answer(request.link_token, answer)
+        except LinkRefused as refused:
+            raise link_error(refused) from None
+        return pb.AnswerFeedbackResponse()

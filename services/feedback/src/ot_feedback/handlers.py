@@ -1,10 +1,11 @@
 """Feedback's use cases: intake's and consent's events in, the worker's answer in, statistics out.
 
-Who may call the gRPC use cases is the edge's (edge.ACCESS, checked before a handler runs; the
-statistics page checks the same table). The worker's answer comes from the web form, so its
-fields are checked here (edge.check_form: form first, then the client-identifier guard) before
-anything is stored; a refused answer stores nothing, logs only the kinds found, and leaves the link
-usable. What the worker wrote about the case is kept only while the case's content exists.
+Who may call the gRPC use cases is the edge's (edge.ACCESS, checked before a handler runs). The
+worker's answer comes through AnswerFeedback (the portal's form behind the mailed link), and its
+fields are checked here too (edge.check_form: form first, then the client-identifier guard) before
+anything is stored, with the same rules as the edge's; a refused answer stores nothing, logs only
+the kinds found, and leaves the link usable. What the worker wrote about the case is kept only
+while the case's content exists.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from .domain import (FOLLOW_UP_TRIGGERS, GOT_NEEDED_LABELS, TYPE_LABELS, Categor
                      parse_answer)
 from .edge import check_form
 from .notifications import reminders_enabled
-from .stats import TOTAL, Period, PeriodError, ResponseTimes, Table, parse_period, quarters, response_times
+from .stats import (ALL, TOTAL, Period, PeriodError, ResponseTimes, Table, coarser, parse_period, quarters,
+                    response_times, whole_period)
 from .store import answers, follow_ups, mails, notification_settings, request_facts, shredded_requests
 
 log = logging.getLogger("ot.feedback")
@@ -251,8 +253,19 @@ class FeedbackHandlers:
     # --- coordinators ------------------------------------------------------------------------
     def statistics(self, period_text: str, type_: RequestType | None = None
                    ) -> tuple[Period, list[Table], dict[str, str]]:
-        period = self.period(period_text)
+        """`period_text` "all" (the portal's default): every month the area has figures for, so
+        that the counts are as large as they can be (see stats.whole_period)."""
+        period = self.whole_period() if period_text.strip().lower() == ALL else self.period(period_text)
         return period, *self.compute_statistics(period, type_)
+
+    def whole_period(self) -> Period:
+        """From the month of the area's first record (a request, a follow-up sent, an answer) on."""
+        with self.sessions() as s:
+            firsts = [s.execute(sa.select(sa.func.min(column)).where(table.c.tenant == self.tenant)).scalar()
+                      for table, column in ((request_facts, request_facts.c.submitted_at),
+                                            (request_facts, request_facts.c.consulted_at),
+                                            (follow_ups, follow_ups.c.sent_at), (answers, answers.c.answered_at))]
+        return whole_period(min((f for f in firsts if f is not None), default=None), self.clock.now())
 
     @staticmethod
     def period(period_text: str) -> Period:
@@ -337,7 +350,8 @@ class FeedbackHandlers:
                 rates[c] = ""
             else:
                 rates[c] = f"{100 * fr.values[('answered', c)] / fr.values[(TOTAL, c)]:.0f}"
-        return tables, rates
+        # Each table whose every cell is hidden is followed by its coarser stand-ins (stats.coarser).
+        return [shown for t in tables for shown in (t, *coarser(t))], rates
 
 
 def _shredded(session: Session, request_id: str) -> bool:

@@ -1,11 +1,13 @@
-"""`ot-feedback serve | migrate | smtp-sink`: the process entry points."""
+"""`ot-feedback serve | migrate | send-due | smtp-sink`: the process entry points."""
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ot_runtime import process
@@ -25,6 +27,66 @@ def serve(settings, args=None) -> None:
 def migrate(settings, args=None) -> None:
     upgrade(MIGRATIONS, settings.database_url)
     log.info("migrations applied")
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def send_due_refusal(env, smtp_host: str) -> str | None:
+    """Why `send-due` must not run here, or None. It sends mail that is not due yet, so it runs
+    only on a laptop: never in a pod (Kubernetes gives every container KUBERNETES_SERVICE_HOST,
+    whatever the chart says), and only into an SMTP server on this machine (make run's sink), so
+    that a mail sent early can reach nobody."""
+    if env.get("KUBERNETES_SERVICE_HOST"):
+        return "ajetaan klusterissa / running in a cluster (KUBERNETES_SERVICE_HOST is set)"
+    if smtp_host not in LOOPBACK:
+        return f"OT_SMTP_HOST is {smtp_host!r}, not this machine's SMTP sink (127.0.0.1)"
+    return None
+
+
+def as_of_time(text: str) -> datetime:
+    """--as-of: a date (midnight UTC) or an ISO 8601 time (UTC when it names no offset)."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def send_due(settings, args=None) -> int:
+    """Send now the follow-up mails (feedback request, reminder) due by --as-of, as if that day had
+    come: on a laptop, to see the mail `make run` would send 60 days after a consultation. Only
+    the follow-up mails: the notifications keep their own times. Each mail is sent once, as the
+    running service would send it (the same rows and claims), so the service will not send it again."""
+    from ot_runtime.clock import SystemClock
+    from ot_runtime.db import create_engine, session_factory
+    from .bootstrap import FeedbackConfig, make_scheduler
+    from .domain import LinkSigner
+
+    if not args.as_of:
+        print("ot-feedback send-due: anna --as-of PÄIVÄ / give --as-of DATE, e.g. --as-of 2027-02-01",
+              file=sys.stderr)
+        return 2
+    try:
+        as_of = as_of_time(args.as_of)
+    except ValueError:
+        print(f"ot-feedback send-due: --as-of {args.as_of!r} ei ole päivä / is not a date (e.g. 2027-02-01)",
+              file=sys.stderr)
+        return 2
+    config = FeedbackConfig.from_env(settings.extra, settings.tenant)
+    refusal = send_due_refusal(os.environ, config.smtp.host)
+    if refusal:
+        print(f"ot-feedback send-due: vain omalla koneella / only on this machine: {refusal}", file=sys.stderr)
+        return 2
+    engine = create_engine(settings.database_url)
+    try:
+        scheduler = make_scheduler(settings, config, session_factory(engine), LinkSigner(config.link_secret),
+                                   SystemClock())
+        result = scheduler.run_due(as_of, follow_ups_only=True)
+    finally:
+        engine.dispose()
+    print(f"ot-feedback send-due {as_of.isoformat()}: lähetetty / sent {len(result.sent)}, "
+          f"myöhemmin uudelleen / to retry {result.retried}, peruttu / cancelled {result.cancelled}, "
+          f"epäonnistui / failed {result.failed}, vanhentui / expired {result.expired}"
+          + (f"; posti / mail: {config.smtp.host}:{config.smtp.port}" if result.sent else ""))
+    return 0
 
 
 def smtp_sink(argv: list[str]) -> int:
@@ -57,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["smtp-sink"]:  # a local tool: needs none of the service's settings
         return smtp_sink(argv[1:])
-    return process.run_command("feedback", {"serve": serve, "migrate": migrate}, argv)
+    return process.run_command(
+        "feedback", {"serve": serve, "migrate": migrate, "send-due": send_due}, argv,
+        add_arguments=lambda p: p.add_argument("--as-of", metavar="DATE",
+                                               help="send-due: send the follow-up mails due by this date (laptop only)"))
 
 
 if __name__ == "__main__":

@@ -54,6 +54,21 @@ MAILS = Counter("ot_feedback_mails_total", "Feedback mails by outcome", ["kind",
 NOTIFICATIONS = Counter("ot_feedback_notifications_total",
                         "Notification mails by kind and outcome (sent, retry, failed, cancelled, unconfirmed)",
                         ["kind", "outcome"])
+# Every SMTP exchange that did not end with the relay taking the mail: "refused" (refused or
+# unreachable, surely not taken: the row is retried later) or "unknown" (the relay may have taken it:
+# never re-sent). `mail` is follow_up (the mails table) or notification.
+SMTP_FAILURES = Counter("ot_feedback_smtp_failures_total",
+                        "SMTP sends that failed, by mail (follow_up, notification) and outcome (refused, unknown)",
+                        ["mail", "outcome"])
+# The series the area's alerts watch exist from the start, so the first failure after a restart is
+# an increase Prometheus can see (a counter series born at 1 shows no increase).
+for _mail in ("follow_up", "notification"):
+    for _outcome in ("refused", "unknown"):
+        SMTP_FAILURES.labels(_mail, _outcome)
+for _kind in MailKind:
+    MAILS.labels(_kind.value, "failed")
+for _kind in Kind:
+    NOTIFICATIONS.labels(_kind.value, "failed")
 
 
 @dataclass
@@ -113,15 +128,20 @@ class FeedbackScheduler(BackgroundWorker):
         return f"{self.public_url}/palaute/{token}"
 
     # --- the tick ------------------------------------------------------------------------------
-    def run_due(self, now: datetime | None = None) -> TickResult:
+    def run_due(self, now: datetime | None = None, *, follow_ups_only: bool = False) -> TickResult:
+        """`follow_ups_only`: the follow-up mails alone (`ot-feedback send-due --as-of`, a later
+        `now` on a laptop): the notifications keep their own times, since a later `now` would
+        cancel the time-bound ones as too late."""
         with self._tick_lock:  # one tick at a time in this process; other replicas are fenced by the DB
             now = now or self.clock.now()
             result = TickResult()
             result.expired = self._expire(now)
             result.unconfirmed = self._settle_stale(mails, now, MAILS)
-            result.notices.unconfirmed = self._settle_stale(notifications, now, NOTIFICATIONS)
-            for table, deliver, outcomes in ((mails, self._deliver, result),
-                                             (notifications, self._notify, result.notices)):
+            queues = [(mails, self._deliver, result)]
+            if not follow_ups_only:
+                result.notices.unconfirmed = self._settle_stale(notifications, now, NOTIFICATIONS)
+                queues.append((notifications, self._notify, result.notices))
+            for table, deliver, outcomes in queues:
                 for _ in range(1000):  # bounded: each batch moves its rows out of "due"
                     claimed = self._claim(table, now)
                     if not claimed:
@@ -335,12 +355,15 @@ class FeedbackScheduler(BackgroundWorker):
     # --- shared steps ------------------------------------------------------------------------
     def _send(self, table: sa.Table, counter: Counter, row: dict, message, now: datetime, result: Outcomes,
               request_sent: tuple[str, datetime] | None = None) -> None:
+        mail = "follow_up" if table is mails else "notification"
         try:
             self.mailer.send(message)
         except NotDelivered as why:
+            SMTP_FAILURES.labels(mail, "refused").inc()
             self._retry(table, counter, row, now, f"smtp_{why}", result)
             return
         except Exception as exc:
+            SMTP_FAILURES.labels(mail, "unknown").inc()
             # The server may have taken it: never send it again (at-most-once); a request mail
             # counts as gone out, so that its reminder still comes.
             log.warning("SMTP outcome unknown; mail left unconfirmed",

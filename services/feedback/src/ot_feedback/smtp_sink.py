@@ -6,7 +6,6 @@ lists and shows them). Never point it at anything but 127.0.0.1: it is an open s
 """
 from __future__ import annotations
 
-import html
 import mailbox
 import socket
 import threading
@@ -17,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+
+from .templating import render_html
 
 
 @dataclass(frozen=True)
@@ -101,17 +102,15 @@ def serve_page(sink: SmtpSink, host: str, port: int) -> ThreadingHTTPServer:
                 try:
                     m = items[int(self.path.rsplit("/", 1)[1])]
                 except (ValueError, IndexError):
-                    return self._send(404, "<p>Ei löydy. / Not found.</p>")
-                head = "".join(f"<b>{html.escape(k)}:</b> {html.escape(str(v))}<br>" for k, v in m.message.items())
-                return self._send(200, f"<p><a href='/'>&larr;</a></p><p>{head}</p><pre>"
-                                       f"{html.escape(m.body)}</pre>")
-            rows = "".join(f"<li><a href='/mail/{i}'>{html.escape(str(m.message['Subject']))}</a> &rarr; "
-                           f"{html.escape(', '.join(m.envelope_to))}</li>"
-                           for i, m in reversed(list(enumerate(items))))
-            return self._send(200, f"<h1>SMTP-sink: {len(items)} viestiä / messages</h1><ul>{rows}</ul>")
+                    return self._send(404, render_html("smtp_sink/not_found.html"))
+                return self._send(200, render_html("smtp_sink/message.html", subject=str(m.message["Subject"]),
+                                                   headers=[(k, str(v)) for k, v in m.message.items()],
+                                                   body=m.body))
+            mails = [(i, str(m.message["Subject"]), m.envelope_to) for i, m in reversed(list(enumerate(items)))]
+            return self._send(200, render_html("smtp_sink/list.html", mails=mails))
 
-        def _send(self, code: int, body: str) -> None:
-            data = f"<!doctype html><meta charset='utf-8'><body style='font-family:sans-serif'>{body}".encode()
+        def _send(self, code: int, page: str) -> None:
+            data = page.encode()
             self.send_response(code)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))

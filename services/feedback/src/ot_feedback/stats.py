@@ -10,6 +10,14 @@ The suppression rule (printed beside every table, and tested):
    before a total; a total only when no cell is left) is hidden too, shown as "x" (it is 5 or
    more, but showing it would give a small one away). This repeats until no line allows it.
    A hidden sum of 0 is left alone: it tells that there were no cases, which identifies no one.
+
+With a few cases a month every inner cell of a table is hidden; its totals may still show. Such a
+table is then offered coarser too (`coarser`): by its rows only (all request types together) and
+by request type only. Those figures are the finer table's own totals with the finer table's
+suppression, not counted or suppressed anew, so the page gives nothing more away than before:
+every figure it shows, alone or subtracted from the others, is 0 or at least 5. The longest period
+with data (`whole_period`, period "all") is the page's default, so that the counts are as large as
+they can be.
 """
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ THRESHOLD = 5
 HIDDEN = "<5"
 COMPLEMENTARY = "x"
 TOTAL = "total"
+ALL = "all"  # the period of all the area's records (whole_period)
 LOCAL = ZoneInfo("Europe/Helsinki")
 
 RULE_TEXT = ("Alle 5:n luvut (myös 0) näytetään muodossa \"<5\". Jos rivin tai sarakkeen piilotettujen lukujen "
@@ -71,6 +80,15 @@ def parse_period(text: str) -> Period:
     return Period(text, _local(y, 1), _local(y + 1, 1))
 
 
+def whole_period(first: datetime | None, now: datetime) -> Period:
+    """Period "all": from the first day (Finnish time) of the month of the area's first record to
+    the end of the current month; only the current month when there is no record yet."""
+    start = (first or now).astimezone(LOCAL)
+    end = now.astimezone(LOCAL)
+    return Period(ALL, _local(start.year, start.month),
+                  _local(end.year + 1, 1) if end.month == 12 else _local(end.year, end.month + 1))
+
+
 @dataclass
 class Table:
     name: str
@@ -85,6 +103,8 @@ class Table:
     shown_columns: list[str] = field(default_factory=list)
     values: dict[tuple[str, str], int] = field(default_factory=dict)
     hidden: set[tuple[str, str]] = field(default_factory=set)
+    # Set on a coarser stand-in (see `coarser`): the name of the finer table it comes from.
+    coarser_of: str = ""
 
     def finish(self) -> "Table":
         """Add the totals (a total column only when there are several columns) and suppress."""
@@ -107,6 +127,32 @@ class Table:
 
     def label(self, key: str) -> str:
         return self.labels.get(key, "yhteensä / total" if key == TOTAL else key)
+
+
+def coarser(t: Table) -> list[Table]:
+    """A finished table's coarser stand-ins, when every inner cell of it is hidden but some total
+    besides the grand total shows: (1) by its rows only, all columns (request types) together: its
+    total column; (2) by request type only: its total row, turned to rows. Each copies the finer
+    table's figures and suppression marks as they are, so it reveals nothing the finer one did not
+    (its one line, figures and their total, is a line of the finer table). [] otherwise."""
+    inner = [(r, c) for r in t.rows for c in t.columns]
+    margins = [(r, TOTAL) for r in t.rows] + [(TOTAL, c) for c in t.columns]
+    if len(t.columns) < 2 or not t.rows or any(p not in t.hidden for p in inner) \
+            or all(p in t.hidden for p in margins):
+        return []
+
+    def one_way(name: str, title_fi: str, title_en: str, keys: list[str], position) -> Table:
+        rows = [*keys, TOTAL]
+        out = Table(name, title_fi, title_en, list(keys), [TOTAL], {}, dict(t.labels), shown_rows=rows,
+                    shown_columns=[TOTAL], coarser_of=t.name)
+        out.values = {(k, TOTAL): t.values[position(k)] for k in rows}
+        out.hidden = {(k, TOTAL) for k in rows if position(k) in t.hidden}
+        return out
+
+    return [one_way(f"{t.name}_all_types", f"{t.title_fi}, kaikki tyypit yhdessä",
+                    f"{t.title_en}, all types together", t.rows, lambda k: (k, TOTAL)),
+            one_way(f"{t.name}_by_type", f"{t.title_fi}, vain tyypeittäin", f"{t.title_en}, by type only",
+                    t.columns, lambda k: (TOTAL, k))]
 
 
 def suppress(values: dict[tuple[str, str], int], rows: list[str], columns: list[str],

@@ -1,5 +1,5 @@
 """The texts people read, from Jinja2 templates (src/ot_feedback/templates): the mails (plain
-text, Finnish first, then English) and the statistics page's response-time table. No mail text is
+text, Finnish first, then English) and the local mail viewer's pages (smtp_sink/). No mail text is
 written in Python: code passes the few facts a mail may carry (what happened, the request's short
 reference, a meeting's time and place, links) and the template says them.
 

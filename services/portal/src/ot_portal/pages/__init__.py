@@ -7,6 +7,8 @@
 - team: the OT team's work (coordinator, secretary): worklist, triage, proposals and assignment,
   the conversation, meetings and agendas, statistics;
 - officer: the data-protection officer's: a professional's export and erasure, the audit trail.
+- notice: the privacy notice (tietosuojaseloste), for everyone, from consent's GetPrivacyNotice.
+- feedback: the worker's feedback form behind the mailed link (no sign-in: the link is the permission).
 
 Each module keeps its templates in templates/<module>/ and its texts in its own catalogue
 (translations/<lang>/LC_MESSAGES/<module>.po), so the modules can change independently.
@@ -32,6 +34,6 @@ class PageContext:
 
 
 def register_all(app: Flask, ctx: PageContext) -> None:
-    from . import casework, officer, professional, public, team
-    for module in (public, professional, casework, team, officer):
+    from . import casework, feedback, notice, officer, professional, public, team
+    for module in (public, professional, casework, team, officer, notice, feedback):
         module.register(app, ctx)
