@@ -20,6 +20,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from ot.common.v1 import case_pb2
 from ot.intake.v1 import intake_pb2, intake_pb2_grpc
+from ot_runtime.clock import FixedClock
 
 from browser_testkit import TENANT, assert_accessible, sign_in, submit_request
 from test_browser_professional import choose, fill_request, metadata, new_page
@@ -39,7 +40,8 @@ def ts(value: datetime) -> Timestamp:
 
 def test_a_group_booking_with_the_pre_information_form_read_by_the_groups_member(
         page, browser, start_intake, start_experts, start_feedback, start_portal, keycloak):
-    intake = start_intake()
+    clock = FixedClock(datetime.now(timezone.utc))  # intake's: the meeting has to take place before it is consulted
+    intake = start_intake(clock=clock)
     experts = start_experts(intake.consent)
     portal = start_portal(intake=intake, experts=experts, feedback=start_feedback(intake, None))
     api = intake_pb2_grpc.IntakeServiceStub(intake.channel)
@@ -128,6 +130,7 @@ def test_a_group_booking_with_the_pre_information_form_read_by_the_groups_member
     assert_accessible(member)
 
     # After the meeting the secretary returns the recommendations: the member's right ends.
+    clock.advance(days=41)
     api.MarkConsulted(intake_pb2.RequestRef(request_id=request_id), metadata=secretary)
     api.AddEntry(intake_pb2.AddEntryRequest(request_id=request_id, kind=intake_pb2.ENTRY_KIND_RECOMMENDATIONS,
                                             text=RECOMMENDATIONS), metadata=secretary)
@@ -151,8 +154,8 @@ def test_a_group_booking_with_the_pre_information_form_read_by_the_groups_member
     assert_accessible(page)
     page.get_by_role("button", name="Peru pyyntö").click()
     assert page.get_by_test_id("request-status").inner_text() == "peruttu"
-    assert [m.booked for m in api.ListMeetings(intake_pb2.ListMeetingsRequest(group_id=GROUP),
-                                               metadata=secretary).meetings] == [0, 1]
+    assert [m.booked for m in api.ListMeetings(intake_pb2.ListMeetingsRequest(group_id=GROUP, from_time=ts(now)),
+                                               metadata=secretary).meetings] == [0, 1]  # (both held by now)
 
     # Their own data, shown and downloadable.
     page.get_by_role("link", name="Omat pyynnöt").first.click()

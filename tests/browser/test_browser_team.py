@@ -23,6 +23,7 @@ import pytest
 from ot.common.v1 import case_pb2
 from ot.consent.v1 import consent_pb2, consent_pb2_grpc
 from ot.intake.v1 import intake_pb2, intake_pb2_grpc
+from ot_runtime.clock import FixedClock
 
 from browser_testkit import TENANT, assert_accessible, sign_in, submit_request
 from integration_conftest import wait_until
@@ -179,7 +180,8 @@ def test_the_coordinator_asks_assigns_the_expert_the_consent_covers_and_returns_
 
 def test_a_group_booking_through_to_the_recommendations_recorded_by_the_secretary(
         page, start_intake, start_portal, keycloak):
-    intake = start_intake()
+    clock = FixedClock(datetime.now(timezone.utc))  # intake's: the meeting has to take place before it is consulted
+    intake = start_intake(clock=clock)
     portal = start_portal(intake=intake)  # no experts service: the groups are named by their ids
     intake_api = intake_pb2_grpc.IntakeServiceStub(intake.channel)
     professional = metadata(keycloak.token("professional"))
@@ -225,6 +227,7 @@ def test_a_group_booking_through_to_the_recommendations_recorded_by_the_secretar
     assert page.get_by_test_id("entry-text").first.inner_text() == PRE_INFORMATION
     assert status(page) == "varattu ryhmän kokoukseen"
     assert_accessible(page)
+    clock.advance(days=22)  # the day after the meeting
     page.get_by_role("button", name="Merkitse konsultaatio pidetyksi").click()
     assert status(page) == "konsultaatio pidetty"
     write_entry(page, "Ryhmän toimenpidesuositukset (vastaus kokouksen jälkeen)", RECOMMENDATIONS)

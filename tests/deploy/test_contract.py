@@ -80,7 +80,7 @@ RETENTION = {"otTuki": (31, 366), "groupConsultation": (15, 181), "expertReinfor
 # feedback's timings rendered for this test, all different from the code's defaults (60/14/28):
 # a group consultation's request mail is due at once (its per-type delay is 0, the general one 45),
 # so the mail goes out during the test, and its reminder and expiry show the other two names were read.
-FEEDBACK = {"delayDays": 45, "delayDaysByType.groupConsultation": 0, "reminderDays": 13, "answerDays": 27}
+FEEDBACK = {"delayDays": 45, "delayDaysByType.otTuki": 0, "reminderDays": 13, "answerDays": 27}
 # What a laptop cannot have: the SMTP sink speaks no TLS and takes no login, and the scheduler
 # should not wait a minute (its tick is services.feedback.extraEnv, rendered like any other value).
 FEEDBACK_LOCAL = ["area.feedback.smtp.starttls=false", "area.feedback.smtp.username=",
@@ -419,7 +419,7 @@ class Browser:
 
 def resolve_env(objs: list[dict], container: dict, secrets: dict[tuple[str, str], str]) -> dict[str, str]:
     """The environment Kubernetes would give `container`: envFrom ConfigMaps, then env (values,
-    and secretKeyRefs resolved from `secrets`); anything else is an error."""
+    secretKeyRefs resolved from `secrets`, the pod's own name); anything else is an error."""
     env: dict[str, str] = {}
     for src in container.get("envFrom", []):
         cm = find(objs, "ConfigMap", src["configMapRef"]["name"])
@@ -428,6 +428,8 @@ def resolve_env(objs: list[dict], container: dict, secrets: dict[tuple[str, str]
     for e in container.get("env", []):
         if "value" in e:
             env[e["name"]] = e["value"]
+        elif e["valueFrom"].get("fieldRef", {}).get("fieldPath") == "metadata.name":
+            env[e["name"]] = "ot-pohjois-savo-ot-platform-intake-5d8c7b9f4-x2k7q"  # a pod's name
         else:
             ref = e["valueFrom"]["secretKeyRef"]
             assert (ref["name"], ref["key"]) in secrets, f"{e['name']} comes from Secret {ref['name']} key {ref['key']}, " \
@@ -690,6 +692,14 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         assert got == {"REQUEST_TYPE_OT_TUKI": RETENTION["otTuki"],
                        "REQUEST_TYPE_GROUP_CONSULTATION": RETENTION["groupConsultation"],
                        "REQUEST_TYPE_EXPERT_REINFORCEMENT": RETENTION["expertReinforcement"]}
+        # ... and its privacy notice (open to anyone, no token) is the area's: the rendered OT_NOTICE_*.
+        with channel("consent") as ch:
+            notice = consent_pb2_grpc.ConsentServiceStub(ch).GetPrivacyNotice(
+                consent_pb2.GetPrivacyNoticeRequest(language="fi"), timeout=10)
+        rendered = serve_env["consent"]
+        assert (notice.controller.name, notice.controller.email, notice.data_protection_officer.email) == \
+            (rendered["OT_NOTICE_CONTROLLER_NAME"], rendered["OT_NOTICE_CONTROLLER_EMAIL"], rendered["OT_NOTICE_DPO_EMAIL"])
+        assert not notice.example  # the area's values, not the local example ones
 
         # intake: a submission, which intake can only store after consent (at the rewritten
         # OT_CONSENT_GRPC_TARGET) opened the case and gave its data key.
@@ -721,20 +731,22 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                 timeout=10)
         assert stats.tenant == AREA and stats.tables and stats.suppression_rule
 
-        # ... and one follow-up end to end: a group consultation is booked and held at intake;
-        # feedback consumes the event (OT_TOPIC_PREFIX) and schedules the request mail at once (the
-        # per-type OT_FEEDBACK_DELAY_DAYS_GROUP_CONSULTATION=0; the general 45 would be weeks away).
-        # Then it asks intake (OT_INTAKE_GRPC_TARGET, over TLS) for the address with a token signed by
-        # the mounted OT_SERVICE_TOKEN_KEY_FILE as AUTH_SERVICE_ISSUER (verified by intake against
-        # the mounted AUTH_SERVICE_PUBLIC_KEY_FILE), and mails it through OT_SMTP_HOST:OT_SMTP_PORT.
+        # ... and one follow-up end to end: the OT team answers an OT-TUKI request in writing and
+        # returns the answer at intake; feedback consumes the event (OT_TOPIC_PREFIX) and schedules
+        # the request mail at once (the per-type OT_FEEDBACK_DELAY_DAYS_OT_TUKI=0; the general 45
+        # would be weeks away). Then it asks intake (OT_INTAKE_GRPC_TARGET, over TLS) for the address
+        # with a token signed by the mounted OT_SERVICE_TOKEN_KEY_FILE as AUTH_SERVICE_ISSUER
+        # (verified by intake against the mounted AUTH_SERVICE_PUBLIC_KEY_FILE), and mails it through
+        # OT_SMTP_HOST:OT_SMTP_PORT. A group consultation is booked too (its confirmation is mailed);
+        # it is not held here: a booking is marked consulted only once its meeting has started.
         email = "palaute.testi@example.fi"
+        professional = intake_pb2.Professional(
+            name="Testi Ammattilainen", email=email, profession="sosiaalityöntekijä",
+            organisation="Perheoikeudelliset palvelut", sector=case_pb2.SECTOR_SOCIAL, wellbeing_area=AREA)
         with channel("intake") as ch:
             intake = intake_pb2_grpc.IntakeServiceStub(ch)
             group_request = intake.SubmitRequest(intake_pb2.SubmitRequestRequest(
-                type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION,
-                professional=intake_pb2.Professional(
-                    name="Testi Ammattilainen", email=email, profession="sosiaalityöntekijä",
-                    organisation="Perheoikeudelliset palvelut", sector=case_pb2.SECTOR_SOCIAL, wellbeing_area=AREA),
+                type=case_pb2.REQUEST_TYPE_GROUP_CONSULTATION, professional=professional,
                 categories=[case_pb2.CASE_CATEGORY_CHALLENGING_DIVORCE],
                 client=intake_pb2.ClientFacts(age_years=9, gender=intake_pb2.GENDER_BOY,
                                               family_situation="pitkittynyt huoltoriita"),
@@ -749,13 +761,24 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                 metadata=md("intake", "secretary"), timeout=10)
             intake.BookMeeting(intake_pb2.BookMeetingRequest(request_id=group_request, meeting_id=meeting.meeting_id),
                                metadata=md("intake", "professional"), timeout=10)
-            intake.MarkConsulted(intake_pb2.RequestRef(request_id=group_request), metadata=md("intake", "secretary"),
-                                 timeout=10)
+            answered = intake.SubmitRequest(intake_pb2.SubmitRequestRequest(
+                type=case_pb2.REQUEST_TYPE_OT_TUKI, professional=professional,
+                categories=[case_pb2.CASE_CATEGORY_CHALLENGING_DIVORCE],
+                client=intake_pb2.ClientFacts(age_years=9, family_situation="pitkittynyt huoltoriita"),
+                question="Miten puhua lapsen kanssa, kun vanhemmat eivät puhu toisilleen?",
+                discussed_in_own_team=True,
+                consent=intake_pb2.ConsentAssessment(need=intake_pb2.CONSENT_NEED_NOT_NEEDED)),
+                metadata=md("intake", "professional"), timeout=15).request_id
+            intake.AddEntry(intake_pb2.AddEntryRequest(request_id=answered, kind=intake_pb2.ENTRY_KIND_ADVICE,
+                                                       text="Ehdotamme lapsen omaa tapaamista perheneuvolassa."),
+                            metadata=md("intake", "coordinator"), timeout=15)
+            intake.ReturnRecommendations(intake_pb2.RequestRef(request_id=answered),
+                                         metadata=md("intake", "coordinator"), timeout=15)
 
         def follow_up():
             with channel("feedback") as ch:
                 return feedback_pb2_grpc.FeedbackServiceStub(ch).GetFollowUp(
-                    feedback_pb2.GetFollowUpRequest(request_id=group_request), metadata=md("feedback", "coordinator"),
+                    feedback_pb2.GetFollowUpRequest(request_id=answered), metadata=md("feedback", "coordinator"),
                     timeout=10)
 
         deadline = time.monotonic() + 45
@@ -767,12 +790,12 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
                 if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
                     pytest.fail(f"feedback scheduled no follow-up ({error.code().name}):\n{_tail(logs['feedback'])}")
                 time.sleep(0.3)
-        assert follow.type == case_pb2.REQUEST_TYPE_GROUP_CONSULTATION
+        assert follow.type == case_pb2.REQUEST_TYPE_OT_TUKI
         assert _when(follow.request_due_at) == _when(follow.consulted_at)  # the per-type delay, 0 days, not 45
-        # Beside the follow-up, the same tick sends the notifications of the request and its
-        # booking, to the rendered coordinators' address and to the professional, linking the
+        # Beside the follow-up, the same tick sends the notifications of the requests, the advice and
+        # the booking, to the rendered coordinators' address and to the professional, linking the
         # rendered portal (OT_NOTIFY_COORDINATORS, OT_PORTAL_URL).
-        expected = {"request", "new_request", "booking_confirmed"}
+        expected = {"request", "new_request", "booking_confirmed", "advice"}
         kinds = lambda: {m.message["X-OT-Mail-Kind"] for m in smtp_sink.messages}  # noqa: E731
         deadline = time.monotonic() + 30
         while not expected <= kinds() and time.monotonic() < deadline and procs["feedback"].poll() is None:
@@ -780,9 +803,10 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         mails: dict[str, list] = {}
         for m in smtp_sink.messages:
             mails.setdefault(m.message["X-OT-Mail-Kind"], []).append(m)
-        # Every request submitted in this test is a new request to the coordinators; this one
-        # request has one follow-up and one booking.
-        assert sorted(mails) == sorted(expected) and len(mails["request"]) == len(mails["booking_confirmed"]) == 1, \
+        # Every request submitted in this test is a new request to the coordinators; the answered
+        # one has one follow-up and its advice, the booked one its confirmation.
+        assert sorted(mails) == sorted(expected) and \
+            len(mails["request"]) == len(mails["booking_confirmed"]) == len(mails["advice"]) == 1, \
             f"feedback mailed {sorted(kinds())}:\n{_tail(logs['feedback'])}"
         check_feedback_mail(mails["request"][0], email, serve_env["feedback"], link_secret, follow_up())
         assert {m.envelope_to for m in mails["new_request"]} == {(serve_env["feedback"]["OT_NOTIFY_COORDINATORS"],)}
@@ -806,7 +830,7 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
         status, headers, _ = browser.get(f"/auth/callback?{urllib.parse.urlencode({'code': code, 'state': query['state']})}")
         assert (status, headers.get("Location"), provider.refused) == (302, "/omat-pyynnot", []), _tail(logs[PORTAL])
         status, _, page = browser.get("/omat-pyynnot")
-        assert status == 200 and created.request_id in page and group_request in page, \
+        assert status == 200 and created.request_id in page and group_request in page and answered in page, \
             f"{status}:\n{page[-2000:]}\n{_tail(logs[PORTAL])}"
     finally:
         provider.close()

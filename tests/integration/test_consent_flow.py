@@ -88,7 +88,8 @@ def test_sharing_follows_consent_and_withdrawal_stops_the_experts_offering_the_c
 def test_after_retention_the_case_text_is_unreadable_everywhere_but_the_request_still_counts(
         start_intake, start_consent, keys, kafka_bootstrap):
     consent_clock = FixedClock(datetime.now(timezone.utc))
-    intake_service = start_intake(consent=start_consent(consent_clock))
+    # Intake on the same clock: its booking is consulted only once the meeting has taken place.
+    intake_service = start_intake(clock=consent_clock, consent=start_consent(consent_clock))
     intake, consent = stubs(intake_service)
     professional = keys.metadata(subject="prof-retention")
     # The secretary of the group whose meeting the request is booked into (ot_groups).
@@ -96,12 +97,13 @@ def test_after_retention_the_case_text_is_unreadable_everywhere_but_the_request_
     coordinator = keys.metadata(roles=("coordinator",), subject="coord-retention")
 
     starts = Timestamp()
-    starts.FromDatetime(datetime.now(timezone.utc) + timedelta(days=20))
+    starts.FromDatetime(consent_clock.now() + timedelta(days=20))
     meeting = intake.PublishMeeting(ipb.PublishMeetingRequest(group_id="haastavat-erot-kuopio", starts_at=starts,
                                                               capacity=4), metadata=secretary)
     created = intake.SubmitRequest(submission(case_pb2.REQUEST_TYPE_GROUP_CONSULTATION), metadata=professional)
     rid = created.request_id
     intake.BookMeeting(ipb.BookMeetingRequest(request_id=rid, meeting_id=meeting.meeting_id), metadata=professional)
+    consent_clock.advance(days=20)  # the meeting day
     intake.MarkConsulted(ipb.RequestRef(request_id=rid), metadata=secretary)
     # The answer to return (the coordinator reads and writes whatever the consent's scope).
     intake.AddEntry(ipb.AddEntryRequest(request_id=rid, kind=ipb.ENTRY_KIND_RECOMMENDATIONS,

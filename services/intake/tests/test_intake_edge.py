@@ -168,6 +168,11 @@ def book(world, keys):
                              metadata=keys.metadata())
 
 
+def meeting_held(clock):
+    """Move past the world's meeting: only then may its bookings be marked consulted."""
+    clock.advance(days=31)
+
+
 @pytest.mark.parametrize("role,subject,groups,outcome", [
     ("professional", PROFESSIONAL, (), "content"),          # the requester
     ("professional", "prof-other", (), "NOT_OWNER"),
@@ -204,8 +209,9 @@ def test_who_may_read_a_booked_request(world, keys, vault, role, subject, groups
         assert not got.HasField("screening") and got.consent.need == pb.CONSENT_NEED_UNSPECIFIED
 
 
-def test_a_group_member_reads_no_more_once_the_answer_is_returned(world, keys, handlers):
+def test_a_group_member_reads_no_more_once_the_answer_is_returned(world, keys, handlers, clock):
     book(world, keys)
+    meeting_held(clock)
     secretary = token(keys, "secretary", "secr-1", (GROUP,))
     ref = pb.RequestRef(request_id=world.group_id)
     world.client.MarkConsulted(ref, metadata=secretary)
@@ -304,8 +310,9 @@ def test_who_may_book_a_request_into_a_meeting(world, keys, role, subject, group
     ("secretary", "secr-1", (GROUP,), "ok"),                          # the booked group's secretary
     ("secretary", "secr-2", (OTHER_GROUP,), "NOT_GROUP_SECRETARY"),
 ])
-def test_who_may_mark_a_booked_request_consulted(world, keys, role, subject, groups, outcome):
+def test_who_may_mark_a_booked_request_consulted(world, keys, clock, role, subject, groups, outcome):
     book(world, keys)
+    meeting_held(clock)
     request = pb.RequestRef(request_id=world.group_id)
     if outcome == "ok":
         assert world.client.MarkConsulted(request, metadata=token(keys, role, subject, groups)).status == \
@@ -353,8 +360,9 @@ def test_only_an_assigned_expert_or_a_coordinator_returns_an_experts_answer(worl
     ("secretary", "secr-1", (GROUP,), "ok"),
     ("secretary", "secr-2", (OTHER_GROUP,), "NOT_GROUP_SECRETARY"),
 ])
-def test_who_returns_a_groups_recommendations(world, keys, role, subject, groups, outcome):
+def test_who_returns_a_groups_recommendations(world, keys, clock, role, subject, groups, outcome):
     book(world, keys)
+    meeting_held(clock)
     request = pb.RequestRef(request_id=world.group_id)
     world.client.MarkConsulted(request, metadata=keys.metadata(roles=("coordinator",)))
     world.client.AddEntry(pb.AddEntryRequest(request_id=world.group_id, kind=pb.ENTRY_KIND_RECOMMENDATIONS,

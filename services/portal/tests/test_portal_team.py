@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ot.common.v1 import case_pb2
 from ot.consent.v1 import consent_pb2
 from ot.experts.v1 import experts_pb2
+from ot.feedback.v1 import feedback_pb2
 from ot.intake.v1 import intake_pb2
 
 from portal_testkit import Refusal, person, sign_in
@@ -531,3 +532,95 @@ def test_the_worklist_in_english(client, idp, services):
     page = text(client.get("/pyynnot"))
     assert "<h1>Worklist</h1>" in page and "1 request<" in page and "4 working days" in page
     assert "past the target" in page and "Työjono" not in page
+
+
+def test_a_meeting_published_past_its_booking_deadline_is_warned_about_once(client, idp, services):
+    token = secretary(client, idp, groups=(GROUP,))
+    late = intake_pb2.Meeting()
+    late.CopyFrom(meetings().meetings[0])
+    late.warning_code = "BOOKING_DEADLINE_PASSED"
+    late.warning_fi = "Kokous julkaistiin, mutta sen varausaika päättyi jo 07.12.2026 klo 10.00."
+    late.warning_en = "The meeting was published, but its booking deadline already passed (2026-12-07 10:00)."
+    services.answers.update(PublishMeeting=late, ListGroups=groups(), ListMeetings=meetings())
+    answer = client.post("/kokoukset", data={"csrf_token": token, "group_id": GROUP, "date": "2026-12-14",
+                                             "time": "10:00", "capacity": "3", "booking_lead_days": ""})
+    assert answer.status_code == 302
+    page = text(client.get("/kokoukset"))
+    warning = page.split('data-testid="meeting-warning"', 1)[1].split("</div>\n</div>", 1)[0]
+    assert "Tarkista kokous" in warning and "varausaika päättyi jo 07.12.2026" in warning
+    assert "booking deadline" not in page  # the Finnish half only
+    assert "Kokous julkaistiin." in page and "voivat nyt varata" not in page  # no promise it can be booked
+    assert 'data-testid="meeting-warning"' not in text(client.get("/kokoukset"))  # told once
+
+    client.get("/kieli/en?next=/kokoukset")
+    client.post("/kokoukset", data={"csrf_token": token, "group_id": GROUP, "date": "2026-12-14",
+                                    "time": "10:00", "capacity": "3"})
+    page = text(client.get("/kokoukset"))
+    assert "Check the meeting" in page and "booking deadline already passed (2026-12-07 10:00)" in page
+
+
+def test_a_meeting_published_in_time_has_no_warning(client, idp, services):
+    token = secretary(client, idp, groups=(GROUP,))
+    services.answers.update(PublishMeeting=meetings().meetings[0], ListGroups=groups(), ListMeetings=meetings())
+    client.post("/kokoukset", data={"csrf_token": token, "group_id": GROUP, "date": "2026-12-14", "time": "10:00",
+                                    "capacity": "3"})
+    page = text(client.get("/kokoukset"))
+    assert "voivat nyt varata" in page and 'data-testid="meeting-warning"' not in page
+
+
+# --- statistics --------------------------------------------------------------------------------------
+def one_way(name: str, coarser_of: str, figures: dict[str, str], title: str) -> feedback_pb2.Table:
+    rows = list(figures)
+    return feedback_pb2.Table(name=name, title_fi=f"{title} (fi)", title_en=title, rows=rows, columns=["total"],
+                              cells=[feedback_pb2.Cell(row=r, column="total", value=v, suppressed=not v.isdigit())
+                                     for r, v in figures.items()],
+                              labels={"social": "sosiaalihuolto / social care", "health": "terveydenhuolto / health care",
+                                      "ot_tuki": "OT-TUKI / OT-TUKI", "total": "yhteensä / total"},
+                              coarser_of=coarser_of)
+
+
+def small_area_statistics() -> feedback_pb2.Statistics:
+    fine = feedback_pb2.Table(
+        name="contacts_by_sector", title_fi="Yhteydenotot sektoreittain", title_en="Contacts by sector",
+        rows=["social", "health", "total"], columns=["ot_tuki", "group_consultation", "total"],
+        cells=[feedback_pb2.Cell(row=r, column=c, value="<5", suppressed=True)
+               for r in ("social", "health") for c in ("ot_tuki", "group_consultation")]
+        + [feedback_pb2.Cell(row="total", column="total", value="11")])
+    return feedback_pb2.Statistics(
+        tenant="pohjois-savo", period="all", period_start=ts("2026-02-28T22:00:00+00:00"),
+        period_end=ts("2026-05-31T21:00:00+00:00"), suppression_rule="Sääntö. / The rule.",
+        tables=[fine,
+                one_way("contacts_by_sector_all_types", "contacts_by_sector",
+                        {"social": "6", "health": "5", "total": "11"}, "Contacts by sector, all types together"),
+                one_way("contacts_by_sector_by_type", "contacts_by_sector",
+                        {"ot_tuki": "6", "group_consultation": "5", "total": "11"}, "Contacts by sector, by type only")])
+
+
+def test_statistics_default_to_every_month_with_figures_and_show_the_coarser_tables_first(client, idp, services):
+    coordinator(client, idp)
+    services.answers["GetStatistics"] = small_area_statistics()
+    page = text(client.get("/tilastot"))
+    assert services.requests["GetStatistics"].period == "all"
+    heading = page.split('data-testid="stats-heading">', 1)[1].split("</h1>", 1)[0]
+    assert heading == "Tilastot kaikki kuukaudet, joilta on lukuja (3/2026–5/2026)"
+    order = [page.index(f'data-testid="section-{name}"') for name in
+             ("contacts_by_sector_all_types", "contacts_by_sector_by_type", "contacts_by_sector")]
+    assert order == sorted(order)  # the figures first, the all-hidden breakdown after them ...
+    finer = page.split('data-testid="section-contacts_by_sector"', 1)[1]
+    assert finer.split("</section>", 1)[0].count("<details>") == 1  # ... folded away
+    coarse = page.split('data-testid="section-contacts_by_sector_all_types"', 1)[1].split("</section>", 1)[0]
+    assert "Näytetään karkeammin" in coarse and "<td>6</td>" in coarse and "<td>5</td>" in coarse
+
+
+def test_a_period_asked_for_is_kept_and_shows_its_months(client, idp, services):
+    coordinator(client, idp)
+    answer = small_area_statistics()
+    answer.period = "2026-04"
+    answer.period_start.CopyFrom(ts("2026-03-31T21:00:00+00:00"))
+    answer.period_end.CopyFrom(ts("2026-04-30T21:00:00+00:00"))
+    del answer.tables[1:]  # a table with nothing coarser to offer is shown as it is, not folded
+    answer.tables[0].cells[0].value = "7"
+    services.answers["GetStatistics"] = answer
+    page = text(client.get("/tilastot?period=2026-04"))
+    assert services.requests["GetStatistics"].period == "2026-04"
+    assert "Tilastot 2026-04 (4/2026)" in page and "<details>" not in page

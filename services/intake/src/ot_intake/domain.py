@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 from ot_runtime.errors import FailedPrecondition, FieldViolation
-from ot_runtime.workdays import add_working_days, working_days_between
+from ot_runtime.workdays import FINNISH_TIME, add_working_days, working_days_between
 from ot_runtime.vocabulary import Category, RequestType, Sector  # noqa: F401 (re-exported)
 from ot_runtime.vocabulary import ConsentForm as ConsentNeed  # the professional's assessment
 from ot_runtime.vocabulary import ConsentGiver, RequestStatus as Status
@@ -461,6 +461,20 @@ class Meeting:
 
     def open_for_booking(self, now: datetime) -> bool:
         return now <= self.booking_deadline and self.booked < self.capacity
+
+
+def publish_warning(m: Meeting, now: datetime) -> tuple[str, str, str] | None:
+    """(code, Finnish, English) when a meeting just published cannot be booked: its booking
+    deadline has passed. Published all the same: the publisher may mean it (e.g. recording a meeting
+    already agreed), so it is a warning in the answer, not a refusal."""
+    if now <= m.booking_deadline:
+        return None
+    deadline = m.booking_deadline.astimezone(FINNISH_TIME)
+    return ("BOOKING_DEADLINE_PASSED",
+            f"Kokous julkaistiin, mutta sen varausaika päättyi jo {deadline:%d.%m.%Y klo %H.%M}: ammattilaiset "
+            "eivät voi varata siihen aikaa. Tarkista kokouksen päivä ja varausaika.",
+            f"The meeting was published, but its booking deadline already passed ({deadline:%Y-%m-%d %H:%M} "
+            f"Finnish time): professionals cannot book it. Check the meeting's date and booking lead time.")
 
 
 def default_lead_days(group_id: str) -> int:

@@ -9,7 +9,8 @@ from ot_runtime.auth import Principal, current_principal
 
 from ot_runtime.protoconv import from_ts, to_domain, to_proto, ts
 from .domain import (AgendaItem, Category, ClientFacts, Consent, ConsentGiver, ConsentNeed, ConsultationRequest, Entry,
-                     EntryKind, Gender, Meeting, Professional, RequestType, Sector, Status, Submission)
+                     EntryKind, Gender, Meeting, Professional, RequestType, Sector, Status, Submission,
+                     publish_warning)
 from .handlers import IntakeHandlers, RequestView
 from .seula import MAX_SCORE, Screening, band_for, screen
 from .store import Order, RequestFilter
@@ -144,7 +145,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         m = self.h.publish_meeting(current_principal(), request.group_id.strip(),
                                    from_ts(request.starts_at, request.HasField("starts_at")), request.capacity,
                                    request.booking_lead_days, request.location)
-        return meeting_to_proto(m)
+        out = meeting_to_proto(m)
+        warning = publish_warning(m, self.h.clock.now())
+        if warning:
+            out.warning_code, out.warning_fi, out.warning_en = warning
+        return out
 
     def ListMeetings(self, request, context):
         meetings = self.h.list_meetings(current_principal(), request.group_id.strip(),

@@ -25,6 +25,7 @@ from ot_runtime.clock import Clock
 from ot_runtime.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied,
                                ResourceExhausted)
 from ot_runtime.outbox import Outbox
+from ot_runtime.workdays import FINNISH_TIME
 
 from . import events, policy
 from .domain import (DEFAULT_RESPONSE_TARGET_WORKING_DAYS, RESPONSE_KINDS, AgendaItem, ClientFacts, Consent,
@@ -150,13 +151,22 @@ class IntakeHandlers:
         return self._transition(request_id, step)
 
     def book(self, who: Principal, request_id: str, meeting_id: str) -> ConsultationRequest:
-        """Book a group-consultation request into a meeting, refusing past the deadline or when full."""
+        """Book a group-consultation request into a meeting, refusing past the deadline or when full.
+        A request already booked moves to the new meeting (its old place goes back to the group): the
+        way a secretary handles a case the group could not take up, as the meeting rule of
+        `mark_consulted` tells them."""
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
             meeting = repo.get_meeting(meeting_id, self.tenant)
             policy.may_act_for_owner(who, r, meeting)  # a secretary: only into their own group's meetings
             if meeting is None:
                 raise NotFound(f"Kokousta {meeting_id} ei ole. / There is no meeting {meeting_id}.")
-            previous = r.move_to(Status.SCHEDULED, now)  # checks lifecycle and type first
+            moving_from = r.meeting_id if r.status is Status.SCHEDULED else None
+            if moving_from == meeting.id:
+                raise FailedPrecondition("Pyyntö on jo varattu tähän kokoukseen. / The request is already booked "
+                                         "into this meeting.", violation_type="ALREADY_BOOKED",
+                                         subject=f"meetings/{meeting.id}", info={"meeting_id": meeting.id})
+            # A move stays scheduled; anything else checks the lifecycle and type first.
+            previous = Status.SCHEDULED if moving_from else r.move_to(Status.SCHEDULED, now)
             if now > meeting.booking_deadline:
                 self._refuse_booking(repo, meeting, now, "BOOKING_DEADLINE_PASSED",
                                      f"Varaus ja materiaali piti toimittaa viimeistään "
@@ -164,6 +174,9 @@ class IntakeHandlers:
                                      f"Booking and material were due by {meeting.booking_deadline:%Y-%m-%d}.")
             if not repo.take_place(meeting.id):
                 self._refuse_booking(repo, meeting, now, "MEETING_FULL", "Kokous on täynnä.", "The meeting is full.")
+            if moving_from:
+                repo.release_place(moving_from)
+                r.updated_at = now
             r.meeting_id, r.meeting_group_id, r.booked_at = meeting.id, meeting.group_id, now
             return previous, meeting
         return self._transition(request_id, step)
@@ -228,7 +241,11 @@ class IntakeHandlers:
         """A coordinator, or the secretary of the group whose meeting it was booked into."""
         def step(repo: IntakeRepository, r: ConsultationRequest, now: datetime):
             policy.may_act_as_team(who, r)
-            return r.move_to(Status.CONSULTED, now), None
+            previous = r.move_to(Status.CONSULTED, now)  # the lifecycle first: its refusal says more
+            meeting = repo.get_meeting(r.meeting_id, self.tenant) if r.meeting_id else None
+            if meeting is not None and now < meeting.starts_at:
+                raise meeting_not_held(r.id, meeting)
+            return previous, None
         return self._transition(request_id, step)
 
     def return_recommendations(self, who: Principal, request_id: str) -> ConsultationRequest:
@@ -248,6 +265,8 @@ class IntakeHandlers:
 
     def publish_meeting(self, who: Principal, group_id: str, starts_at: datetime | None, capacity: int,
                         lead_days: int, location: str = "") -> Meeting:
+        """A meeting in the past is refused (validate_meeting); one whose booking deadline has
+        already passed is published, and `publish_warning` says so in the answer."""
         now = self.clock.now()
         problems = validate_meeting(group_id, starts_at, capacity, lead_days, now)
         if problems:
@@ -525,6 +544,18 @@ class IntakeHandlers:
             en += " The group has no other meeting with room now; ask the secretary."
         error_type = ResourceExhausted if reason == "MEETING_FULL" else FailedPrecondition
         raise error_type(f"{fi} / {en}", violation_type=reason, subject=f"meetings/{meeting.id}", info=info)
+
+
+def meeting_not_held(request_id: str, meeting: Meeting) -> FailedPrecondition:
+    """A booking is consulted only once its meeting has started; before that the secretary moves it."""
+    starts = meeting.starts_at.astimezone(FINNISH_TIME)
+    return FailedPrecondition(
+        f"Kokous ei ole vielä alkanut (alkaa {starts:%d.%m.%Y klo %H.%M}): konsultaatiota ei voi merkitä pidetyksi "
+        f"ennen kokousta. Jos tapausta ei käsitellä siinä, sihteeri voi siirtää varauksen toiseen kokoukseen. / "
+        f"The meeting has not started yet (it starts {starts:%Y-%m-%d %H:%M} Finnish time): the consultation "
+        f"cannot be marked as held before the meeting. If the case is not taken up there, the secretary can move "
+        f"the booking to another meeting.", violation_type="MEETING_NOT_HELD", subject=f"requests/{request_id}",
+        info={"meeting_id": meeting.id, "meeting_starts_at": meeting.starts_at.isoformat()})
 
 
 def _without_case_data(r: ConsultationRequest) -> ConsultationRequest:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ot_runtime.vocabulary import CATEGORY_LABELS
+
 from .domain import Category, Submission
 
 MAX_SCORE = 10
@@ -45,21 +47,18 @@ class Screening:
         return f"OT-seula {self.score}/{MAX_SCORE}: {text}. Indicative only; the coordinator decides."
 
 
-_SEVERITY = {
-    Category.FAMILY_HOMICIDE_THREAT: (3, "perhesurman tai lapsikaappauksen uhka", "threat of family homicide or abduction"),
-    Category.PSYCHIATRIC_SUBSTANCE_SCHOOL: (2, "vaikea psykiatrinen tai päihdehäiriö, lastensuojelun tarve ja "
-                                               "koulunkäynnin heikkeneminen",
-                                            "severe psychiatric or substance disorder with child-protection need "
-                                            "and declining school attendance"),
-}
+# Points of the most demanding category; any other category is 1. What people read is the
+# vocabulary's label of the category in their language, never its code.
+_SEVERITY = {Category.FAMILY_HOMICIDE_THREAT: 3, Category.PSYCHIATRIC_SUBSTANCE_SCHOOL: 2}
 
 
 def screen(sub: Submission) -> Screening:
     reasons: list[Reason] = []
     if sub.categories:
-        best = max((_SEVERITY.get(c, (1, "vaativa tilanne luokassa " + c.value, "demanding situation in category "
-                                      + c.value)) for c in sub.categories), key=lambda s: s[0])
-        reasons.append(Reason(best[0], f"Vaativin tilanne: {best[1]}", f"Most demanding situation: {best[2]}"))
+        # The first of the most demanding, in the order the professional gave them.
+        best = max(sub.categories, key=lambda c: _SEVERITY.get(c, 1))
+        fi, en = CATEGORY_LABELS[best]
+        reasons.append(Reason(_SEVERITY.get(best, 1), f"Vaativin tilanne: {fi}", f"Most demanding situation: {en}"))
     n = len(set(sub.categories))
     if n >= 2:
         reasons.append(Reason(2 if n >= 3 else 1, f"{n} toisiinsa kietoutunutta tilanneluokkaa",

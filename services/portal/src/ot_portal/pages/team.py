@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import grpc
-from flask import Flask, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from google.protobuf.timestamp_pb2 import Timestamp
 from ot.common.v1 import case_pb2
@@ -39,6 +39,7 @@ from . import PageContext
 from .professional import REFUSED_HERE, clean_text, form_errors, new_key, screening_view
 
 STATS_ROLES = ("coordinator", "secretary")  # feedback's access table for GetStatistics
+MEETING_WARNING = "meeting_warning"  # the session key of intake's warning about a meeting just published
 TEAM_ROLES = ("coordinator", "secretary")
 PAGE_SIZE = 20
 
@@ -361,7 +362,8 @@ def register(app: Flask, ctx: PageContext) -> None:
         listed = call("intake", "ListMeetings", intake_pb2.ListMeetingsRequest()).meetings
         meetings = [m for m in listed if m.group_id in names]
         return render_template("team/meetings.html", meetings=meetings, groups=own, names=names,
-                               values=values or {"capacity": "3"}, errors=errors or {}), status
+                               values=values or {"capacity": "3"}, errors=errors or {},
+                               warning=bilingual(session.pop(MEETING_WARNING, ""))), status
 
     @app.get("/kokoukset")
     @require_role(*TEAM_ROLES)
@@ -388,9 +390,10 @@ def register(app: Flask, ctx: PageContext) -> None:
                 errors[name] = _("Give a whole number.")
         if not values["capacity"]:
             errors["capacity"] = _("Give how many cases the meeting takes.")
+        published = None
         if not errors:
             try:
-                call("intake", "PublishMeeting", intake_pb2.PublishMeetingRequest(
+                published = call("intake", "PublishMeeting", intake_pb2.PublishMeetingRequest(
                     group_id=values["group_id"], starts_at=starts_at, capacity=int(values["capacity"]),
                     booking_lead_days=int(values["booking_lead_days"] or 0), location=values["location"]))
             except ServiceError as error:
@@ -403,7 +406,12 @@ def register(app: Flask, ctx: PageContext) -> None:
                     values["location"] = ""  # what the guard refused is never shown again
         if errors:
             return meetings_page(values, errors, 400)
-        flash(_("The meeting was published: professionals can book it now."))
+        if published.warning_code:
+            # Published, but not bookable (its booking deadline has passed): said once, as a warning.
+            session[MEETING_WARNING] = f"{published.warning_fi} / {published.warning_en}"
+            flash(_("The meeting was published."))
+        else:
+            flash(_("The meeting was published: professionals can book it now."))
         return redirect(url_for("meetings"))
 
     @app.get("/kokoukset/<meeting_id>")
@@ -453,7 +461,9 @@ def register(app: Flask, ctx: PageContext) -> None:
 
     # --- statistics ----------------------------------------------------------------------------
     def statistics_args() -> tuple[str, int]:
-        period = request.args.get("period", "").strip()[:20] or str(datetime.now(HELSINKI).year)
+        # By default every month the area has figures for: with a few cases a month, the longest
+        # period is the one whose counts are large enough to show.
+        period = request.args.get("period", "").strip()[:20] or "all"
         type_name = request.args.get("type", "").strip()
         type_number = case_pb2.RequestType.Value(type_name) if type_name in case_pb2.RequestType.keys() else 0
         return period, type_number
@@ -470,7 +480,8 @@ def register(app: Flask, ctx: PageContext) -> None:
             return render_template("team/statistics.html", stats=None, period=period, type_number=type_number,
                                    period_error=bilingual(error.message), types=_types()), 400
         return render_template("team/statistics.html", stats=stats, period=period, type_number=type_number,
-                               tables=[_table_view(t) for t in stats.tables], types=_types(), period_error="",
+                               tables=_tables_view(stats.tables), types=_types(), period_error="",
+                               period_range=_period_range(stats),
                                response_times=[_response_times_view(rt) for rt in stats.response_times])
 
     @app.get("/tilastot.csv")
@@ -503,6 +514,29 @@ def _response_times_view(rt) -> dict:
             "answer_p90_days": rt.answer_p90_days}
 
 
+def _period_range(stats) -> str:
+    """The months the figures cover, e.g. "3/2026–5/2026" (period_end is exclusive)."""
+    start = stats.period_start.ToDatetime(timezone.utc).astimezone(HELSINKI)
+    last = (stats.period_end.ToDatetime(timezone.utc) - timedelta(seconds=1)).astimezone(HELSINKI)
+    return f"{start.month}/{start.year}" if (start.year, start.month) == (last.year, last.month) else \
+        f"{start.month}/{start.year}–{last.month}/{last.year}"
+
+
+def _tables_view(tables) -> list[dict]:
+    """The tables in the order the page shows them: a table whose every inner figure is hidden comes
+    after its coarser stand-ins (by type only, by its rows only), folded away, as it says nothing more."""
+    views = [_table_view(t) for t in tables]
+    folded = {v["coarser_of"] for v in views if v["coarser_of"]}
+    out = []
+    for v in views:
+        v["folded"] = v["name"] in folded
+        if v["coarser_of"]:
+            out.insert(next(i for i, o in enumerate(out) if o["name"] == v["coarser_of"]), v)
+        else:
+            out.append(v)
+    return out
+
+
 def _table_view(table) -> dict:
     """A statistics table as the template draws it: labels in the current language, every cell, and
     the bars of the chart (each row's total; a suppressed one drawn hatched at the threshold)."""
@@ -522,4 +556,4 @@ def _table_view(table) -> dict:
         b["width"] = max(1, round(300 * b["number"] / top))
     return {"name": table.name, "title": bilingual(f"{table.title_fi} / {table.title_en}"), "rows": list(table.rows),
             "columns": list(table.columns), "labels": labels, "cells": {k: c.value for k, c in cells.items()},
-            "bars": bars}
+            "bars": bars, "coarser_of": table.coarser_of}
