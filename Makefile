@@ -13,11 +13,15 @@ PACKAGES := libs/ot-proto libs/ot-runtime libs/ot-guard services/intake services
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PROTO_STAMP := libs/ot-proto/src/ot/.generated
 
-.PHONY: help install proto run test unit contracts integration browser deploy-check bench infra-up infra-down clean
+.PHONY: help install proto run logs send-due test unit contracts integration browser deploy-check bench infra-up infra-down clean
 
 help:
-	@echo "make run     - start Kafka and the services locally (Ctrl-C stops everything)"
-	@echo "make test    - unit tests, integration tests on real PostgreSQL and Kafka, Helm chart checks"
+	@echo "make run     - the platform on this machine: Kafka, Keycloak, Zipkin, the services and the portal"
+	@echo "              at http://127.0.0.1:8080/ (Ctrl-C stops all)"
+	@echo "make logs    - follow make run's logs (.data/logs/<component>.log), one readable line each"
+	@echo "make send-due AS_OF=2027-02-01 - while make run runs: send now the follow-up mails due by then"
+	@echo "make test    - unit, contract, integration (real PostgreSQL and Kafka), browser (Chromium, Keycloak)"
+	@echo "              tests and the chart on a real control plane"
 	@echo "make bench   - benchmarks (the guard's speed and recall), printed and written to bench/results/"
 	@echo "make install - build .venv with every console script (ot-intake, ot-experts, ot-consent,"
 	@echo "              ot-feedback, ot-portal, ot-dev-token, ot-pii-scan)"
@@ -53,16 +57,27 @@ install: $(VENV)/.installed
 run: install
 	$(PY) scripts/run_local.py
 
+# Follow the logs `make run` writes (scripts/logs.sh intake feedback: only those).
+logs:
+	bash scripts/logs.sh
+
+# A consultation's follow-up mail without waiting 60 days (ot-feedback send-due; refuses in a cluster).
+send-due: install
+	@test -n "$(AS_OF)" || { echo "give the date: make send-due AS_OF=2027-02-01" >&2; exit 2; }
+	$(PY) scripts/run_local.py send-due --as-of "$(AS_OF)"
+
 unit: install
-	$(PY) -m pytest -q libs/ot-runtime/tests libs/ot-guard/tests $(addsuffix /tests,$(filter services/%,$(PACKAGES))) tests/policy
+	$(PY) -m pytest -q libs/ot-runtime/tests libs/ot-guard/tests $(addsuffix /tests,$(filter services/%,$(PACKAGES))) tests/policy tests/scripts
 
 integration: install
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/integration
 
-# The Helm chart: real helm lint/template per area, strict Kubernetes schemas, checkov, and the
-# config contract (a service started with exactly the environment the chart renders).
+# The Helm chart: real helm lint/template per area, strict Kubernetes schemas, checkov, the config
+# contract (a service started with exactly the environment the chart renders) and the area's alerts
+# (promtool check rules / test rules: tests/deploy/test_alerts.py).
 deploy-check: install
 	bash scripts/helm_tools.sh
+	bash scripts/promtool.sh
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/deploy
 
 # Benchmarks: figures, not pass/fail (bench/README.md). Results go to bench/results/ (not committed).
@@ -90,6 +105,7 @@ infra-up:
 	bash scripts/kafka.sh start
 
 infra-down:
+	-bash scripts/zipkin.sh stop
 	-bash scripts/keycloak.sh stop
 	-bash scripts/kafka.sh stop
 	-bash scripts/postgres.sh stop

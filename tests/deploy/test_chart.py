@@ -276,7 +276,8 @@ def test_feedback_area_settings_are_rendered(variants):
     shipped = find(variants["pohjois-savo"], "ConfigMap", "-feedback-env")[0]["data"]
     assert {k: v for k, v in shipped.items() if k.startswith(("OT_FEEDBACK_", "OT_SMTP_", "OT_INTAKE_", "OT_SERVICE_"))} == {
         "OT_FEEDBACK_DELAY_DAYS": "60", "OT_FEEDBACK_REMINDER_DAYS": "14", "OT_FEEDBACK_ANSWER_DAYS": "28",
-        "OT_FEEDBACK_PUBLIC_URL": "https://palaute.pohjois-savo.example.invalid",
+        # The mailed links open the portal's form (feedback's own address only redirects old ones).
+        "OT_FEEDBACK_PUBLIC_URL": "https://ot.pohjois-savo.example.invalid",
         "OT_FEEDBACK_MAIL_FROM": "ot-palaute@pohjois-savo.example.invalid",
         "OT_SMTP_HOST": "smtp.pohjois-savo.example.invalid", "OT_SMTP_PORT": "587", "OT_SMTP_STARTTLS": "true",
         "OT_SMTP_USERNAME": "", "OT_FEEDBACK_TICK_SECONDS": "60",
@@ -291,12 +292,15 @@ def test_feedback_area_settings_are_rendered(variants):
             "lastensuojelun-asiantuntijaryhma-pohjois-savo="
             "sihteeri.lastensuojelun-asiantuntijaryhma-pohjois-savo@pohjois-savo.example.invalid",
         "OT_EXPERTS_GRPC_TARGET": "ot-pohjois-savo-ot-platform-experts:50052"}
-    for name, objs in variants.items():  # and no other service gets them (the portal's own OT_PORTAL_* are its settings)
+    for name, objs in variants.items():  # and no other service gets them (the portal's own OT_PORTAL_* are its
+        # settings; consent gets OT_PORTAL_URL, where its old privacy-notice address redirects)
         for cm in find(objs, "ConfigMap", "-env"):
             component = cm["metadata"]["labels"]["app.kubernetes.io/component"]
             if component != "feedback":
-                assert not any(k.startswith("OT_NOTIFY_") or k == "OT_PORTAL_URL" for k in cm["data"]), name
-            if component not in ("feedback", PORTAL):
+                assert not any(k.startswith("OT_NOTIFY_") for k in cm["data"]), name
+            if component not in ("feedback", "consent"):
+                assert "OT_PORTAL_URL" not in cm["data"], name
+            if component not in ("feedback", "consent", PORTAL):
                 assert not any(k.startswith("OT_PORTAL_") for k in cm["data"]), name
     every = find(variants["pohjois-savo-all"], "ConfigMap", "-feedback-env")[0]["data"]
     assert {k: v for k, v in every.items() if k.startswith("OT_FEEDBACK_DELAY_DAYS")} == {
@@ -305,7 +309,8 @@ def test_feedback_area_settings_are_rendered(variants):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ("area.feedback.publicUrl=", "area.feedback.publicUrl is required"),
+    # Without the portal, feedback's own address is where the mailed links lead: required then.
+    ("area.feedback.publicUrl=,services.portal.enabled=false", "area.feedback.publicUrl is required"),
     ("area.feedback.mailFrom=", "area.feedback.mailFrom is required"),
     ("area.feedback.smtp.host=", "area.feedback.smtp.host is required"),
     ("area.feedback.reminderDays=28", "must be less than answerDays"),
@@ -328,7 +333,7 @@ def test_consent_keys_come_from_the_documented_secret(renders):
         for kind in ("Deployment", "Job"):
             pod = find(objs, kind, "-consent" if kind == "Deployment" else "-consent-migrate")[0]["spec"]["template"]
             refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in pod["spec"]["containers"][0]["env"]
-                    if "valueFrom" in e}
+                    if "secretKeyRef" in e.get("valueFrom", {})}
             # The names the area files' comments and NOTES.txt give to operators.
             assert refs["OT_CONSENT_MASTER_KEYS"] == {"name": secrets, "key": "master-keys"}, (area, kind)
             assert refs["OT_CONSENT_AUDIT_KEY"] == {"name": secrets, "key": "audit-key"}, (area, kind)
@@ -384,7 +389,7 @@ def test_feedback_secrets_are_the_documented_ones(renders):
         for kind, suffix in (("Deployment", "-feedback"), ("Job", "-feedback-migrate")):
             spec = find(objs, kind, suffix)[0]["spec"]["template"]["spec"]
             c = spec["containers"][0]
-            refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
+            refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "secretKeyRef" in e.get("valueFrom", {})}
             assert refs == {"DATABASE_URL": {"name": f"ot-{area}-ot-platform-feedback-db", "key": "DATABASE_URL"},
                             "KAFKA_BOOTSTRAP_SERVERS": {"name": "ot-kafka", "key": "bootstrap-servers"},
                             "KAFKA_SASL_PASSWORD": {"name": f"ot-{area}-ot-platform-feedback-kafka", "key": "password"},
@@ -406,7 +411,7 @@ def test_secret_env_and_secret_files(variants):
     objs = variants["pohjois-savo-all"]
     dep = find(objs, "Deployment", "-feedback")[0]["spec"]["template"]["spec"]
     c = dep["containers"][0]
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "secretKeyRef" in e.get("valueFrom", {})}
     assert refs["OT_FEEDBACK_LINK_SECRET"] == {"name": "ot-pohjois-savo-ot-platform-feedback-secrets",
                                                "key": "link-secret"}
     path = find(objs, "ConfigMap", "feedback-env")[0]["data"]["OT_SERVICE_TOKEN_KEY_FILE"]
@@ -1095,4 +1100,5 @@ def test_migration_job_env_equals_deployment_env(variants):
             plain = {e["name"]: e["value"] for e in job_env if "value" in e}
             refs = [e for e in job_env if "valueFrom" in e]
             assert plain == cm["data"], name
-            assert refs == dep["env"], name
+            # The same Secrets; only the running pods have a consumer-group instance id (their name).
+            assert refs == [e for e in dep["env"] if e["name"] != "OT_CONSUMER_INSTANCE_ID"], name

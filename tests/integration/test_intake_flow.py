@@ -74,38 +74,54 @@ def test_a_submitted_request_comes_out_as_a_cloudevent_in_the_callers_trace(star
         assert private.encode() not in record.value
 
     names = {s.name for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id}
-    assert "ot.intake.v1.IntakeService/SubmitRequest" in names
+    assert "/ot.intake.v1.IntakeService/SubmitRequest" in names  # OpenTelemetry's gRPC server span
+    assert "/ot.consent.v1.ConsentService/OpenCase" in names  # intake's call to consent, in the same trace
     assert f"{intake.settings.topic('intake')} publish" in names
 
 
 def test_a_refused_request_leaves_no_row_event_log_line_or_span_with_the_value(start_intake, keys, kafka_bootstrap,
                                                                               captured_logs, spans):
     intake = start_intake()
+    caller = keys.metadata()
     refused_values = []
     for kind in KINDS:
         text = sample(kind)
         finding = scan(text)[0]
         refused_values.append(text[finding.start:finding.end])
         with pytest.raises(grpc.RpcError) as err:
-            stub(intake).SubmitRequest(submit_request(question=text), metadata=keys.metadata())
+            stub(intake).SubmitRequest(submit_request(question=text), metadata=caller)
         assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert [(v.field, v.reason) for v in field_violations(err.value)] == [("question", kind)]
 
     # A valid request afterwards proves the relay ran; its event must be the only one on the topic.
-    ok = stub(intake).SubmitRequest(submit_request(), metadata=keys.metadata())
+    ok = stub(intake).SubmitRequest(submit_request(), metadata=caller)
     records = read_topic(kafka_bootstrap, intake.settings.topic("intake"), expect=1)
     assert [header(r, "ce_subject") for r in records] == [ok.request_id]
     assert count(intake, "requests") == 1 and count(intake, "outbox") == 1
 
     logs = captured_logs.getvalue()
     assert "request refused at the edge" in logs  # the refusals were logged (at the edge), by kind only
-    span_text = repr([(s.name, dict(s.attributes or {}), [e.attributes for e in s.events])
-                      for s in spans.get_finished_spans()])
+    finished = spans.get_finished_spans()
+    span_text = everything_in(finished)
     with intake.app.engine.connect() as c:
         stored = repr(c.execute(sa.text("SELECT * FROM requests")).all())
     for value in refused_values:
         assert value not in logs and value not in span_text and value not in stored
         assert all(value.encode() not in r.value for r in records)
+    # With the instrumentation on (SQL statements are traced, with their text), no value of the
+    # accepted request, nor the caller's token, is in any span either.
+    assert any(s.attributes.get("db.statement", "").startswith("INSERT INTO requests") for s in finished)
+    token = dict(caller)["authorization"].split()[1]
+    for value in ("Testi Ammattilainen", "testi@example.fi", "karkailee", "sijaishuolto", "perhetyö",
+                  token, token.split(".")[2]):
+        assert value not in span_text, value
+
+
+def everything_in(spans) -> str:
+    """All a span holds that an exporter sends: names, attributes, events, status, links, resource."""
+    return repr([(s.name, dict(s.attributes or {}), [(e.name, dict(e.attributes or {})) for e in s.events],
+                  s.status.description, [dict(link.attributes or {}) for link in s.links],
+                  dict(s.resource.attributes)) for s in spans])
 
 
 def test_another_areas_token_is_refused(start_intake, keys):

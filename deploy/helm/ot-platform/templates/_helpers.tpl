@@ -158,6 +158,8 @@ SHUTDOWN_GRACE_SECONDS: {{ $v.shutdownGraceSeconds | toString | quote }}
 OTEL_SERVICE_NAME: {{ printf "ot-%s" .name | quote }}
 OTEL_TRACES_EXPORTER: {{ $v.otel.tracesExporter | quote }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ $v.otel.endpoint | quote }}
+OTEL_TRACES_SAMPLER: {{ $v.otel.sampler | quote }}
+OTEL_TRACES_SAMPLER_ARG: {{ $v.otel.samplerArg | toString | quote }}
 OTEL_RESOURCE_ATTRIBUTES: {{ join "," $pairs | quote }}
 {{- include "ot-platform.svc.areaEnv" . }}
 {{- range $callee := .svc.calls }}
@@ -221,6 +223,32 @@ OT_RETENTION_GROUP_CONSULTATION_GRACE_DAYS: {{ $r.groupConsultation.graceDays | 
 OT_RETENTION_GROUP_CONSULTATION_MAX_DAYS: {{ $r.groupConsultation.maxDays | toString | quote }}
 OT_RETENTION_EXPERT_REINFORCEMENT_GRACE_DAYS: {{ $r.expertReinforcement.graceDays | toString | quote }}
 OT_RETENTION_EXPERT_REINFORCEMENT_MAX_DAYS: {{ $r.expertReinforcement.maxDays | toString | quote }}
+{{- /* The privacy notice's area values (ot_consent.notice.NoticeArea.from_env): the area is the
+       controller of its release; consent refuses to start without them off loopback. */}}
+{{- $n := $area.privacyNotice }}
+OT_NOTICE_LANGUAGES: {{ join "," $n.languages | quote }}
+OT_NOTICE_CONTROLLER_NAME: {{ required "area.privacyNotice.controller.name is required: the controller of the area's release (its privacy notice)" $n.controller.name | quote }}
+{{- with $n.controller.nameEn }}
+OT_NOTICE_CONTROLLER_NAME_EN: {{ . | quote }}
+{{- end }}
+{{- with $n.controller.nameSv }}
+OT_NOTICE_CONTROLLER_NAME_SV: {{ . | quote }}
+{{- end }}
+OT_NOTICE_CONTROLLER_ADDRESS: {{ required "area.privacyNotice.controller.address is required (the registry office's address)" $n.controller.address | quote }}
+OT_NOTICE_CONTROLLER_EMAIL: {{ required "area.privacyNotice.controller.email is required (the registry office's e-mail)" $n.controller.email | quote }}
+OT_NOTICE_CONTROLLER_PHONE: {{ required "area.privacyNotice.controller.phone is required (the registry office's phone)" $n.controller.phone | quote }}
+OT_NOTICE_DPO_EMAIL: {{ required "area.privacyNotice.dataProtectionOfficer.email is required" $n.dataProtectionOfficer.email | quote }}
+{{- with $n.dataProtectionOfficer.phone }}
+OT_NOTICE_DPO_PHONE: {{ . | quote }}
+{{- end }}
+{{- with $n.dataProtectionOfficer.address }}
+OT_NOTICE_DPO_ADDRESS: {{ . | quote }}
+{{- end }}
+OT_NOTICE_PROCESSORS: {{ $n.processors | toJson | quote }}
+{{- $portal := get .root.Values.services "portal" }}
+{{- if and $portal $portal.enabled }}
+OT_PORTAL_URL: {{ include "ot-platform.portal.publicUrl" .root | quote }}
+{{- end }}
 {{- else if eq .name "experts" }}
 {{- with $area.agreement }}
 {{- if .kind }}
@@ -243,7 +271,14 @@ OT_FEEDBACK_DELAY_DAYS: {{ $f.delayDays | toString | quote }}
 {{- end }}
 OT_FEEDBACK_REMINDER_DAYS: {{ $f.reminderDays | toString | quote }}
 OT_FEEDBACK_ANSWER_DAYS: {{ $f.answerDays | toString | quote }}
-OT_FEEDBACK_PUBLIC_URL: {{ required "area.feedback.publicUrl is required when feedback is enabled: the https address of its pages, the base of every mailed link" $f.publicUrl | trimSuffix "/" | quote }}
+{{- /* The mailed answer link opens the portal's form when the portal is in the release; feedback's
+       own address (area.feedback.publicUrl) then only redirects links mailed before. */}}
+{{- $portal := get .root.Values.services "portal" }}
+{{- if and $portal $portal.enabled }}
+OT_FEEDBACK_PUBLIC_URL: {{ include "ot-platform.portal.publicUrl" .root | quote }}
+{{- else }}
+OT_FEEDBACK_PUBLIC_URL: {{ required "area.feedback.publicUrl is required when feedback is enabled without the portal: the https address of its pages, the base of every mailed link" $f.publicUrl | trimSuffix "/" | quote }}
+{{- end }}
 OT_FEEDBACK_MAIL_FROM: {{ required "area.feedback.mailFrom is required when feedback is enabled: the sender of its mails" $f.mailFrom | quote }}
 OT_SMTP_HOST: {{ required "area.feedback.smtp.host is required when feedback is enabled: the area's mail relay" $f.smtp.host | quote }}
 OT_SMTP_PORT: {{ $f.smtp.port | toString | quote }}

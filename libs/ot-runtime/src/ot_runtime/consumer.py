@@ -48,7 +48,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import (Retrying, retry_if_exception_type, stop_before_delay, stop_when_event_set,
@@ -67,6 +67,12 @@ CONSUMED = Counter("ot_events_consumed_total", "Events consumed", ["type", "outc
 RETRIED = Counter("ot_events_retried_total",
                   "Failed attempts at an event that will be tried again (transient, unexpected, dead_letter_send)",
                   ["type", "kind"])
+# Created per consumer group at start (so the first dead letter is an increase Prometheus can see).
+DEAD_LETTERED = Counter("ot_events_dead_lettered_total", "Records this consumer group sent to its dead-letter topic",
+                        ["group"])
+LAG = Gauge("ot_consumer_lag", "Records in an assigned partition not yet settled by this consumer: the partition's "
+            "end offset (highwater, from the last fetch) minus the consumer's position, after each poll",
+            ["group", "topic", "partition"])
 
 TRANSIENT, PERMANENT, UNEXPECTED = "transient", "permanent", "unexpected"
 _PASSING_GRPC = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
@@ -169,6 +175,8 @@ class EventConsumer(BackgroundWorker):
         # retrying is split up; a record's entry goes when it is settled.
         self._unexpected: dict[tuple[str, int, int], int] = {}
         self.consumer = KafkaConsumer(*topics, **config)
+        DEAD_LETTERED.labels(group_id)
+        self._lag_labels: set[tuple[str, str, str]] = set()
 
     # --- the loop ------------------------------------------------------------------------------
     def step(self) -> bool:
@@ -197,6 +205,7 @@ class EventConsumer(BackgroundWorker):
             for tp, records in batches.items():
                 if records and unsettled[tp] <= records[-1].offset:
                     self._rewind(tp, unsettled[tp])
+            self._record_lag()
 
     def _commit(self, tp, next_offset: int) -> bool:
         try:
@@ -215,6 +224,30 @@ class EventConsumer(BackgroundWorker):
             self.consumer.seek(tp, offset)
         except (ValueError, KafkaError):
             pass  # no longer ours (rebalanced): its next owner starts from the committed offset
+
+    def _record_lag(self) -> None:
+        """ot_consumer_lag of each assigned partition, from what the client already knows (the
+        highwater of its last fetch and its own position; no request to the broker). A partition
+        not fetched yet has no figure; one no longer assigned loses its series."""
+        seen = set()
+        try:
+            for tp in self.consumer.assignment() or ():
+                end = self.consumer.highwater(tp)
+                if end is None:
+                    continue
+                position = self.consumer.position(tp, timeout_ms=0)
+                if position is None:
+                    continue
+                labels = (self.group_id, tp.topic, str(tp.partition))
+                LAG.labels(*labels).set(max(0, end - position))
+                seen.add(labels)
+        except Exception as error:  # a figure, never a reason to stop consuming
+            # Keep the last values until the next poll (e.g. a partition revoked meanwhile).
+            log.debug("consumer lag not measured", extra={"error": type(error).__name__})
+            return
+        for labels in self._lag_labels - seen:
+            LAG.remove(*labels)
+        self._lag_labels = seen
 
     # --- one record ------------------------------------------------------------------------------
     def _settle(self, record) -> bool:
@@ -356,11 +389,20 @@ class EventConsumer(BackgroundWorker):
         except (_TryAgain, _Stopping):
             return False
         CONSUMED.labels(ce_type, "dead_letter").inc()
+        DEAD_LETTERED.labels(self.group_id).inc()
         log.warning("event sent to the dead-letter topic", extra=where)
         return True
 
     def stop(self, timeout: float = 30.0) -> None:
         super().stop(timeout)
+        # A static member (group_instance_id) never sends LeaveGroup on close (KIP-345): the group
+        # would keep its partitions until its session runs out. On a clean stop we leave all the
+        # same, so a rollout's new pods take over at once; kafka-python sends the leave for a
+        # member it considers dynamic, and its LeaveGroup request carries the instance id.
+        # (Checked by tests/integration/test_consumer_membership.py against the pinned version.)
+        coordinator = getattr(self.consumer, "_coordinator", None)
+        if coordinator is not None and getattr(coordinator, "group_instance_id", None):
+            coordinator.is_dynamic_member = lambda: True
         self.consumer.close()
 
 

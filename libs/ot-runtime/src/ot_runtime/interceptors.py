@@ -1,5 +1,6 @@
-"""gRPC server interceptors, outermost first: tracing, error mapping, authentication with the
-service's access table, and the field check (ot_runtime.fields).
+"""gRPC server interceptors, outermost first: OpenTelemetry's server span (the maintained
+instrumentation, see grpc_server.py), the call's outcome (status on that span, metrics), error
+mapping, authentication with the service's access table, and the field check (ot_runtime.fields).
 
 Each wraps every kind of handler (unary and streaming, in either direction). Health checks and
 reflection pass without a token so that Kubernetes probes and grpcurl's discovery work; every
@@ -10,14 +11,14 @@ answered properly.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable
 
 import grpc
 from grpc_status import rpc_status
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
-from prometheus_client import Counter
+from opentelemetry.trace import Status, StatusCode
+from prometheus_client import Counter, Histogram
 
 from sqlalchemy import exc as sa_exc
 
@@ -26,12 +27,21 @@ from .auth import TokenVerifier, reset_principal, set_principal
 from .errors import (FieldViolation, InvalidArgument, OtError, PermissionDenied, Unavailable, internal_status,
                      to_rpc_status)
 from .fields import FieldRules, check
-from .telemetry import context_from_grpc_metadata
 
 log = logging.getLogger("ot.grpc")
-_tracer = trace.get_tracer("ot_runtime.grpc")
 
+# Alert rules (the chart's PrometheusRule) use exactly these names and labels: `method` is the full
+# gRPC method (/ot.intake.v1.IntakeService/SubmitRequest), `code` the status code's name (OK, ...).
 RPC_CALLS = Counter("ot_grpc_calls_total", "gRPC calls handled", ["method", "code"])
+RPC_DURATION = Histogram("ot_grpc_server_duration_seconds", "Time the server took to answer a gRPC call",
+                         ["method", "code"],
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
+
+# Codes that are the caller's doing (a refused or wrong request): the call is not an error of the
+# server, so its span is not marked as one. Every other non-OK code is.
+CALLER_CODES = frozenset({grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
+                          grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                          grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED})
 
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
@@ -59,36 +69,30 @@ def _code_of(context: grpc.ServicerContext) -> grpc.StatusCode:
     return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.OK
 
 
-class TracingInterceptor(grpc.ServerInterceptor):
-    """One SERVER span per call, continuing the caller's W3C trace from the metadata."""
+class OutcomeInterceptor(grpc.ServerInterceptor):
+    """The call's outcome: its status code on the server span that OpenTelemetry's interceptor
+    (outside this one) opened, and the metrics `ot_grpc_calls_total` and
+    `ot_grpc_server_duration_seconds`.
+
+    The instrumentation alone cannot see the code of a call ended with `abort_with_status` (how
+    ErrorInterceptor answers, with rich details): it would report every refusal as OK. The span's
+    status names the code only, never the message."""
 
     def intercept_service(self, continuation, details):
         method = details.method
-        metadata = dict(details.invocation_metadata or ())
 
         def around(inner, request, context):
-            parent = context_from_grpc_metadata(metadata)
-            token = otel_context.attach(parent)
+            started = time.perf_counter()
             try:
-                with _tracer.start_as_current_span(method.lstrip("/"), kind=SpanKind.SERVER,
-                                                   record_exception=False, set_status_on_exception=False) as span:
-                    service, _, name = method.lstrip("/").partition("/")
-                    span.set_attribute("rpc.system", "grpc")
-                    span.set_attribute("rpc.service", service)
-                    span.set_attribute("rpc.method", name)
-                    try:
-                        return inner(request, context)
-                    finally:
-                        code = _code_of(context)
-                        span.set_attribute("rpc.grpc.status_code", code.value[0])
-                        if code not in (grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT,
-                                        grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION,
-                                        grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.PERMISSION_DENIED,
-                                        grpc.StatusCode.UNAUTHENTICATED):
-                            span.set_status(Status(StatusCode.ERROR, code.name))
-                        RPC_CALLS.labels(method, code.name).inc()
+                return inner(request, context)
             finally:
-                otel_context.detach(token)
+                code = _code_of(context)
+                span = trace.get_current_span()
+                span.set_attribute("rpc.grpc.status_code", code.value[0])
+                if code not in CALLER_CODES:
+                    span.set_status(Status(StatusCode.ERROR, code.name))
+                RPC_CALLS.labels(method, code.name).inc()
+                RPC_DURATION.labels(method, code.name).observe(time.perf_counter() - started)
 
         return _wrap(continuation(details), around)
 
@@ -107,18 +111,22 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                 # but the request itself may, so it is never logged.
                 log.info("call refused", extra={"rpc_method": method, "code": error.code.name,
                                                 "error": type(error).__name__})
-                context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
+                status = to_rpc_status(error)
             except _DATABASE_AWAY as error:
                 # The database is away (down, restarting, pool exhausted): a transaction that did
                 # not commit changed nothing, and a client that retries on UNAVAILABLE should.
                 log.warning("database unavailable", extra={"rpc_method": method, "error": type(error).__name__})
-                context.abort_with_status(rpc_status.to_status(to_rpc_status(Unavailable(DATABASE_AWAY))))
+                status = to_rpc_status(Unavailable(DATABASE_AWAY))
             except Exception:
                 if _code_of(context) != grpc.StatusCode.OK:
                     raise  # already aborted further in
                 log.exception("unexpected error", extra={"rpc_method": method})
-                context.abort_with_status(rpc_status.to_status(internal_status(
-                    "Sisäinen virhe; yritä hetken kuluttua uudelleen. / Internal error; please try again shortly.")))
+                status = internal_status(
+                    "Sisäinen virhe; yritä hetken kuluttua uudelleen. / Internal error; please try again shortly.")
+            # Aborted outside the except blocks: the abort's exception then does not chain the
+            # original one, whose message may quote the request, into the traceback that the
+            # server span records.
+            context.abort_with_status(rpc_status.to_status(status))
 
         return _wrap(continuation(details), around)
 

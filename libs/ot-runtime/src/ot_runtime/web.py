@@ -5,6 +5,9 @@ In a cluster the kubelet probes these: liveness asks /healthz (the process answe
 /readyz (the service can do its work: its database answers). Kafka is reported there too, but does
 not make the service unready: while the broker is away the outbox keeps every event and the
 consumers wait, so taking the pods out of the Service would only refuse calls that would succeed.
+
+Every page request gets a SERVER span from OpenTelemetry's maintained WSGI middleware (what its
+Flask instrumentation builds on), named by the Flask route, never by the path: see `_traced`.
 """
 from __future__ import annotations
 
@@ -15,8 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable
 
 from flask import Flask, Response, jsonify, request
+from flask.testing import FlaskClient
+from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
+from opentelemetry.trace import Span
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from waitress import wasyncore
+from werkzeug.exceptions import HTTPException
 from waitress.server import create_server
 
 log = logging.getLogger("ot.web")
@@ -85,7 +92,18 @@ class Readiness:
             self._last = failed
 
 
+class _ClosingTestClient(FlaskClient):
+    """Flask's test client, reading each answer whole and closing it as waitress does: the
+    request's span then ends and its trace context is released within the call (an answer left
+    open would keep that context attached to the test's thread)."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 class _App(Flask):
+    test_client_class = _ClosingTestClient
+
     def log_exception(self, exc_info) -> None:
         # Flask's own line names the request path, and a path can carry a secret (feedback's
         # single-use answer link): name the route pattern instead.
@@ -118,7 +136,53 @@ def create_base_app(service: str, readiness_checks: dict[str, Callable[[], None]
     def metrics():
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
+    app.wsgi_app = _traced(app)
     return app
+
+
+# The kubelet's probes and Prometheus' scrapes make no span: every few seconds, they would bury the
+# requests people look for.
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Where the WSGI middleware puts the path and query, in the old and the new semantic conventions.
+_PATH_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full")
+_QUERY_ATTRIBUTES = ("url.query",)
+
+
+def _traced(app: Flask):
+    """`app.wsgi_app` with a SERVER span per request, continuing the caller's `traceparent`.
+
+    A path or a query can carry a secret or an id (feedback's single-use answer link, the portal's
+    sign-in callback `?code=`), so the span is named by the route pattern
+    (`GET /omat-pyynnot/<request_id>`) and the attributes that held the path hold that pattern too;
+    a query is never kept. Request headers are not recorded (OpenTelemetry's header capture stays off)."""
+    plain = app.wsgi_app
+
+    def name_by_route(span: Span, environ: dict) -> None:
+        if not span.is_recording():
+            return
+        try:
+            rule, _ = app.url_map.bind_to_environ(environ).match(return_rule=True)
+            route = rule.rule
+        except HTTPException:  # no such page, method not allowed, a trailing-slash redirect
+            route = "(no route)"
+        span.update_name(f"{environ.get('REQUEST_METHOD', '')} {route}")
+        span.set_attribute("http.route", route)
+        present = getattr(span, "attributes", None) or {}
+        for key in _PATH_ATTRIBUTES:
+            if key in present:
+                span.set_attribute(key, route)
+        for key in _QUERY_ATTRIBUTES:
+            if key in present:
+                span.set_attribute(key, "REDACTED")
+
+    traced = OpenTelemetryMiddleware(plain, request_hook=name_by_route)
+
+    def wsgi_app(environ, start_response):
+        if environ.get("PATH_INFO") in UNTRACED_PATHS:
+            return plain(environ, start_response)
+        return traced(environ, start_response)
+
+    return wsgi_app
 
 
 class HttpServer:

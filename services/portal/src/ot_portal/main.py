@@ -52,11 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_portal_settings()
+        configure_logging("portal", settings.tenant, settings.log_level)
+        configure_tracing("portal", settings.tenant)  # a wrong OTEL_TRACES_EXPORTER is a settings error too
     except SettingsError as exc:
         print(f"ot-portal: {exc}", file=sys.stderr)
         return 2
-    configure_logging("portal", settings.tenant, settings.log_level)
-    configure_tracing("portal", settings.tenant)
     COMMANDS[args.command](settings)
     return 0
 

@@ -6,7 +6,8 @@ What is wired here, once per app:
 - security headers (Flask-Talisman): a Content-Security-Policy without inline scripts or styles,
   frame-ancestors 'none', nosniff, HSTS and https-only when served over TLS;
 - languages (i18n.py), the Helsinki Design System's stylesheet (assets.py);
-- one span per page request, whose trace context the gRPC calls carry on (services.py);
+- one span per page request (ot_runtime.web, OpenTelemetry's WSGI middleware), whose trace context
+  the gRPC calls carry on (their channels are traced: ot_runtime.grpc_client);
 - errors as pages a person understands, Finnish first.
 """
 from __future__ import annotations
@@ -16,12 +17,9 @@ from urllib.parse import urlsplit
 
 import grpc
 import sqlalchemy as sa
-from flask import Flask, Response, g, redirect, render_template, request, url_for
+from flask import Flask, Response, redirect, render_template, request, url_for
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.propagate import extract
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -38,7 +36,6 @@ from .services import ServiceError, Services
 from .sessions import DatabaseSessionInterface
 
 log = logging.getLogger("ot.portal")
-_tracer = trace.get_tracer("ot.portal")
 # A form body is small: the largest this portal will take is a request's text.
 MAX_FORM_BYTES = 256 * 1024
 
@@ -83,7 +80,6 @@ def create_app(settings, engine: sa.Engine, services: Services, readiness_checks
     auth.init_auth(app, settings)
     auth.register_routes(app)
     area = TENANTS[settings.tenant]
-    _trace_requests(app)
 
     @app.context_processor
     def page_globals():
@@ -169,31 +165,3 @@ def _ping(engine: sa.Engine) -> None:
     with engine.connect() as c:
         c.execute(sa.text("select 1"))
 
-
-def _trace_requests(app: Flask) -> None:
-    """A server span per page request, continuing the caller's trace (traceparent) when there is one;
-    the gRPC calls made while it is current carry it on."""
-    @app.before_request
-    def start_span():
-        rule = request.url_rule.rule if request.url_rule else "(no route)"  # never the path: it can hold an id
-        span = _tracer.start_span(f"{request.method} {rule}", context=extract(dict(request.headers)),
-                                  kind=trace.SpanKind.SERVER, attributes={"http.method": request.method,
-                                                                          "http.route": rule})
-        g._ot_span = span
-        g._ot_span_token = otel_context.attach(trace.set_span_in_context(span))
-
-    @app.after_request
-    def record_status(response: Response) -> Response:
-        span = g.get("_ot_span")
-        if span is not None:
-            span.set_attribute("http.status_code", response.status_code)
-        return response
-
-    @app.teardown_request
-    def end_span(_error=None):
-        token = g.pop("_ot_span_token", None)
-        span = g.pop("_ot_span", None)
-        if span is not None:
-            span.end()
-        if token is not None:
-            otel_context.detach(token)
