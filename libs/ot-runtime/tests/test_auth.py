@@ -153,3 +153,40 @@ def test_a_groups_claim_that_is_not_a_list_of_group_ids_is_refused(keys, verifie
                        keys.private_path.read_bytes(), algorithm="ES256")
     with pytest.raises(Unauthenticated, match="ot_groups"):
         verifier.verify("Bearer " + token)
+
+
+def test_a_token_is_verified_once_and_reused_until_it_expires(keys, verifier, monkeypatch):
+    token = "Bearer " + keys.token(area="etela-savo", ttl_seconds=60)
+    checks = []
+    real = verifier._verify_token
+    monkeypatch.setattr(verifier, "_verify_token", lambda t: checks.append(t) or real(t))
+    assert verifier.verify(token).subject == verifier.verify(token).subject == "test-user"
+    assert len(checks) == 1
+    # Past its expiry (and the allowed skew) the remembered answer is gone: the token is checked
+    # again (and refused by the signature check's own clock, test_expired_token_is_unauthenticated).
+    later = time.time() + 60 + verifier.leeway + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    verifier.verify(token)
+    assert len(checks) == 2
+
+
+def test_a_remembered_token_is_checked_again_within_minutes(keys, verifier, monkeypatch):
+    """A key withdrawn from the provider's JWKS must stop working soon even for tokens seen before."""
+    from ot_runtime import auth
+    token = "Bearer " + keys.token(area="etela-savo", ttl_seconds=3600)
+    verifier.verify(token)
+    checks = []
+    real = verifier._verify_token
+    monkeypatch.setattr(verifier, "_verify_token", lambda t: checks.append(t) or real(t))
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + auth.RECHECK_SECONDS + 1)
+    verifier.verify(token)
+    assert len(checks) == 1
+
+
+def test_a_refused_token_is_not_remembered(keys, verifier):
+    other_area = "Bearer " + keys.token(area="pohjois-savo")
+    for _ in range(2):
+        with pytest.raises(PermissionDenied):
+            verifier.verify(other_area)
+    assert len(verifier._verified) == 0

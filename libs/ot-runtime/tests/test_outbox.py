@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -231,3 +232,33 @@ def test_a_send_the_producer_still_retries_is_awaited_and_not_sent_again(db):
     producer.stalled = False
     assert relay.publish_batch() == 2
     assert producer.sent == [first, second] and db.row(first).attempts == 0
+
+
+def wait_for(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_commit_wakes_the_relay_instead_of_waiting_for_its_poll(db):
+    """A relay polling once an hour still publishes a committed event at once: the commit wakes it.
+    A rolled-back transaction wakes nobody and publishes nothing."""
+    producer = Producer()
+    relay = db.relay(producer, poll_seconds=3600)
+    relay.start()
+    try:
+        assert wait_for(lambda: relay._wake.is_set() is False and relay._thread.is_alive())
+        time.sleep(0.2)  # the relay has done its first (empty) round and is waiting out its poll
+        with pytest.raises(RuntimeError):
+            with db.sessions.begin() as s:
+                db.outbox.add(s, topic=TOPIC, ce_type="ot.test.happened.v1", subject="gone",
+                              message=wrappers_pb2.StringValue(value="x"))
+                raise RuntimeError("the handler failed: the transaction rolls back")
+        event_id = db.add("a")
+        assert wait_for(lambda: producer.acked == [event_id]), "the committed event was not published"
+    finally:
+        relay.stop()
+    assert producer.sent == [event_id]

@@ -388,7 +388,8 @@ class _Tok:
 
 
 _CLASS_CACHE: dict[str, tuple[int, str, bool, bool]] = {}
-_CACHE_LIMIT = 200_000
+# Cleared when full: bounded memory under text of random words (see morphology.ANALYSIS_CACHE_WORDS).
+_CACHE_LIMIT = 32_768
 
 
 def _classify_word(word: str) -> tuple[int, str, bool, bool]:

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import contextvars
 import re
+import threading
 import time
 from dataclasses import dataclass
 
 import jwt
+from cachetools import TLRUCache
 
 from .errors import PermissionDenied, Unauthenticated
 
@@ -29,6 +31,9 @@ from .errors import PermissionDenied, Unauthenticated
 # request's contact e-mail from intake at send time, so that events never need to carry it).
 ROLES = ("professional", "coordinator", "secretary", "expert", "group-member", "admin", "service")
 ALGORITHMS = ["RS256", "ES256"]
+# Accepted tokens remembered per verifier (TokenVerifier.verify), and for how long at most.
+VERIFIED_TOKENS = 4096
+RECHECK_SECONDS = 300
 
 # Claim names. "ot_area", "ot_roles" and "ot_groups" are ours; "sub" is the standard subject.
 AREA_CLAIM = "ot_area"
@@ -126,6 +131,10 @@ class TokenVerifier:
             raise ValueError("the service issuer must differ from the people's issuer")
         self.service_issuer = service_issuer
         self._services = _Keys(service_public_key_pem, service_jwks_url) if service_issuer else None
+        # token -> (principal, valid until): see verify()
+        self._verified = TLRUCache(maxsize=VERIFIED_TOKENS, ttu=lambda _token, value, _now: value[1],
+                                   timer=lambda: time.time())
+        self._verified_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings) -> "TokenVerifier":
@@ -142,6 +151,20 @@ class TokenVerifier:
                 "Pyynnöstä puuttuu tunniste (authorization: Bearer <token>). / "
                 "The call has no bearer token (authorization: Bearer <token>).")
         token = authorization[7:].strip()
+        # One person's token comes again and again (the portal's every call, then consent's check of
+        # the same call): the signature is checked once and the result reused until the token
+        # expires, or for RECHECK_SECONDS at most, so a key withdrawn from the JWKS stops working
+        # within minutes. Only accepted tokens are kept (garbage cannot fill the cache).
+        with self._verified_lock:
+            hit = self._verified.get(token)
+        if hit is not None:
+            return hit[0]
+        principal, expires = self._verify_token(token)
+        with self._verified_lock:
+            self._verified[token] = (principal, min(expires + self.leeway, time.time() + RECHECK_SECONDS))
+        return principal
+
+    def _verify_token(self, token: str) -> tuple[Principal, float]:
         try:
             # The issuer picks the key set; the signature check below is what makes it true.
             claimed_issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
@@ -186,7 +209,7 @@ class TokenVerifier:
             known = frozenset(r for r in roles if r in ROLES and r != SERVICE_ROLE)
         if not known:
             raise PermissionDenied("Tunnisteessa ei ole yhtään roolia. / The token carries no role.")
-        return Principal(subject=subject, tenant=area, roles=known, groups=frozenset(groups))
+        return Principal(subject=subject, tenant=area, roles=known, groups=frozenset(groups)), float(claims["exp"])
 
     def _check_lifetime(self, claims: dict) -> None:
         """A stolen token is useful for as long as it lives: refuse ones made to live for days."""

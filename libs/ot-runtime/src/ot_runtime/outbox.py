@@ -30,6 +30,12 @@ What holds:
   attempt: rows wait, in order, until the broker is back. A send the producer is still retrying
   when the batch ends is awaited by the next batch rather than sent again.
 
+- **Published as soon as it is committed.** The relay does not wait out its poll: a commit that
+  added outbox rows wakes the relays of that table in the same process (a Session `after_commit`
+  hook), and on PostgreSQL the transaction also sends `NOTIFY ot_outbox_<table>`, which a relay in
+  another replica hears on its LISTEN connection. The poll (`poll_seconds`) stays as the fallback
+  for a lost notification or a listener that is reconnecting.
+
 The producer must not be idempotent in kafka-python 3 (see `ot_runtime.kafka.make_producer`):
 there, one refused record puts it in a fatal state that fails every later send.
 """
@@ -38,8 +44,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
+import weakref
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -99,6 +107,30 @@ def refusal_reason(error: BaseException) -> str:
     return reason[:300]
 
 
+# The running relays of this process (woken after a commit that added rows to their table), and
+# the session key under which a transaction remembers which outbox tables it added rows to.
+_RELAYS: "weakref.WeakSet[OutboxRelay]" = weakref.WeakSet()
+_ADDED = "ot_outbox_tables_added"
+
+
+def notify_channel(table: sa.Table) -> str:
+    return f"ot_outbox_{table.name}"
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _wake_relays_after_commit(session: Session) -> None:
+    tables = session.info.pop(_ADDED, None)
+    if tables:
+        for relay in list(_RELAYS):
+            if relay.table.name in tables:
+                relay.wake()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_rows(session: Session) -> None:
+    session.info.pop(_ADDED, None)
+
+
 class Outbox:
     """Adds events to the outbox table inside the caller's transaction."""
 
@@ -115,6 +147,11 @@ class Outbox:
             event_id=event_id, topic=topic, record_key=subject, ce_type=ce_type, ce_subject=subject,
             ce_time=time or now, dataschema=f"proto:{message.DESCRIPTOR.full_name}",
             payload=message.SerializeToString(), traceparent=current_traceparent(), created_at=now))
+        added = session.info.setdefault(_ADDED, set())
+        if self.table.name not in added:
+            added.add(self.table.name)
+            if session.get_bind().dialect.name == "postgresql":  # delivered when (if) the transaction commits
+                session.execute(sa.select(sa.func.pg_notify(notify_channel(self.table), "")))
         return event_id
 
 
@@ -145,6 +182,44 @@ class OutboxRelay(BackgroundWorker):
         # retries them itself, so the next round waits for them instead of sending copies.
         self._in_flight: dict[int, object] = {}
         self._gauges_due = 0.0
+        self._listener: threading.Thread | None = None
+
+    # --- waking up -----------------------------------------------------------------------
+    def start(self) -> None:
+        _RELAYS.add(self)
+        super().start()
+        if self.engine.dialect.name == "postgresql":
+            self._listener = threading.Thread(target=self._listen, name="outbox-listen", daemon=True)
+            self._listener.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        _RELAYS.discard(self)
+        super().stop(timeout)
+        if self._listener:
+            self._listener.join(timeout)
+
+    def _listen(self) -> None:
+        """Wake on other replicas' commits (their NOTIFY). A connection of its own, never returned
+        to the pool (it is in autocommit and LISTENing); after trouble it reconnects, and the poll
+        covers the gap."""
+        while not self.stopping:
+            raw = None
+            try:
+                raw = self.engine.raw_connection()
+                conn = raw.driver_connection
+                conn.autocommit = True
+                conn.execute(f'LISTEN "{notify_channel(self.table)}"')
+                self.wake()  # what was committed while nobody listened
+                while not self.stopping:
+                    for _ in conn.notifies(timeout=1.0, stop_after=1):
+                        self.wake()
+            except Exception as error:
+                log.warning("outbox listener lost its connection; polling meanwhile",
+                            extra={"error": type(error).__name__})
+                self.pause(self.error_seconds)
+            finally:
+                if raw is not None:
+                    raw.invalidate()
 
     # --- publishing ----------------------------------------------------------------------
     def _pending(self):

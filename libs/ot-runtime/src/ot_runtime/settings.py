@@ -54,6 +54,10 @@ class Settings:
     log_level: str = "INFO"
     outbox_poll_seconds: float = 0.5
     shutdown_grace_seconds: float = 10.0
+    # The consumer's static group membership (Kafka's group.instance.id): a process restarted
+    # under the same id takes its partitions back at once instead of the group waiting out the
+    # dead member's session. Unique per replica (the chart uses the pod's name); unset: dynamic.
+    consumer_instance_id: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def topic(self, service: str) -> str:
@@ -188,6 +192,7 @@ def load_settings(service_name: str, env: Mapping[str, str] | None = None) -> Se
         log_level=log_level,
         outbox_poll_seconds=number("OUTBOX_POLL_SECONDS", 0.5),
         shutdown_grace_seconds=number("SHUTDOWN_GRACE_SECONDS", 10.0),
+        consumer_instance_id=env.get("OT_CONSUMER_INSTANCE_ID", "").strip() or None,
         extra={k: v for k, v in env.items() if k.startswith("OT_")},
     )
     if problems:

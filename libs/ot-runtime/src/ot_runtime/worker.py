@@ -22,6 +22,7 @@ class BackgroundWorker:
 
     def __init__(self):
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def step(self) -> bool:
@@ -35,16 +36,22 @@ class BackgroundWorker:
         """Wait `seconds`, or less when `stop()` is called meanwhile (usable as tenacity's sleep)."""
         self._stop.wait(seconds)
 
+    def wake(self) -> None:
+        """There is work now (e.g. a commit added outbox rows): end the idle wait at once. A wake
+        during a step makes the next idle wait return at once, so no wake is lost."""
+        self._wake.set()
+
     def run(self) -> None:
         while not self._stop.is_set():
             try:
                 if self.step():
                     continue
-                pause = self.idle_seconds
             except Exception:
                 log.exception("background step failed; retrying", extra={"worker": self.name})
-                pause = self.error_seconds
-            self._stop.wait(pause)
+                self._stop.wait(self.error_seconds)
+                continue
+            self._wake.wait(self.idle_seconds)  # the poll stays as the fallback of every wake-up
+            self._wake.clear()
 
     def start(self) -> None:
         self._stop.clear()
@@ -54,5 +61,6 @@ class BackgroundWorker:
     def stop(self, timeout: float = 30.0) -> None:
         """Let the step in hand finish (its waits are cut short), then stop."""
         self._stop.set()
+        self._wake.set()
         if self._thread:
             self._thread.join(timeout)

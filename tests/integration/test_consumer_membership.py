@@ -1,0 +1,77 @@
+"""How fast a service's consumer group gets going again (ot_runtime.service.consumer_membership):
+after a crash the restarted process, under the same instance id, takes its partitions back without
+waiting out the dead member's session; after a clean stop the member leaves, so a replacement with
+another id does not wait either. The sessions here are a minute long: processing within half of
+that is only possible when the group did not wait for it."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from ot_runtime.kafka import ensure_topics, make_producer
+
+from conftest import wait_until
+from test_delivery_faults import Running, consumer_for, counting, produce, topics  # noqa: F401 (fixtures)
+
+SESSION = {"session_timeout_ms": 60000, "heartbeat_interval_ms": 3000}
+
+# A member that crashes: joins the group as a static member, says when it has its partition,
+# and is then killed with SIGKILL (no LeaveGroup, no last heartbeat).
+CRASHING_MEMBER = r"""
+import sys, time
+from kafka import KafkaConsumer
+bootstrap, topic, group, instance = sys.argv[1:5]
+c = KafkaConsumer(topic, bootstrap_servers=bootstrap.split(","), group_id=group, group_instance_id=instance,
+                  enable_auto_commit=False, session_timeout_ms=60000, heartbeat_interval_ms=3000)
+while True:
+    c.poll(timeout_ms=200)
+    if c.assignment():
+        print("assigned", flush=True)
+        time.sleep(3600)
+"""
+
+
+@pytest.fixture()
+def producer(kafka_bootstrap):
+    p = make_producer(kafka_bootstrap, "membership-test")
+    yield p
+    p.close(timeout=5)
+
+
+def test_a_crashed_member_restarted_under_its_instance_id_resumes_at_once(counting, kafka_bootstrap, topics,
+                                                                           producer):
+    db = counting()
+    ensure_topics(kafka_bootstrap, list(topics.values()), partitions=1)
+    group = f"{topics['events']}.g"
+    crashed = subprocess.Popen([sys.executable, "-c", CRASHING_MEMBER, kafka_bootstrap, topics["events"], group,
+                                "replica-1"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert crashed.stdout.readline().strip() == "assigned"
+    finally:
+        crashed.send_signal(signal.SIGKILL)
+        crashed.wait(10)
+    ids = produce(kafka_bootstrap, topics["events"], 3)
+    restarted = consumer_for(db, kafka_bootstrap, topics, producer, group=group,
+                             kafka_config={**SESSION, "group_instance_id": "replica-1"})
+    with Running(restarted):
+        wait_until(lambda: db.processed_once(ids), timeout=30, what="the restarted member to take its partition back")
+
+
+def test_a_member_that_stops_cleanly_leaves_so_another_takes_over_at_once(counting, kafka_bootstrap, topics,
+                                                                         producer):
+    db = counting()
+    ensure_topics(kafka_bootstrap, list(topics.values()), partitions=1)
+    group = f"{topics['events']}.g"
+    first_ids = produce(kafka_bootstrap, topics["events"], 2)
+    with Running(consumer_for(db, kafka_bootstrap, topics, producer, group=group,
+                              kafka_config={**SESSION, "group_instance_id": "pod-a"})):
+        wait_until(lambda: db.processed_once(first_ids), what="the first member to process")
+    # A rollout: pod-a stopped (SIGTERM), its replacement has another name.
+    later_ids = produce(kafka_bootstrap, topics["events"], 2)
+    with Running(consumer_for(db, kafka_bootstrap, topics, producer, group=group,
+                              kafka_config={**SESSION, "group_instance_id": "pod-b"})):
+        wait_until(lambda: db.processed_once(first_ids + later_ids), timeout=30,
+                   what="the replacement to take over without waiting out pod-a's session")
