@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Build (once) and cache the pinned load generator of the benchmarks (bench/platform_bench.py):
+#   ghz   from its Go module (go install), a pinned release: gRPC load at a fixed concurrency,
+#         latency percentiles from every call
+# It lands in $OT_CACHE_DIR/tools/ (see lib.sh: the user cache, never the clone), like helm in
+# helm_tools.sh; a second run only finds the binary and prints where it is (a machine-readable line
+# on stdout, messages on stderr).
+#
+# Why ghz and not a Python driver: on this 2-core machine the load generator shares the cores with
+# the server it measures. A grpc.aio driver spends about as much CPU per call as a no-op grpcio
+# server, so it would cap the baseline and flatter every ratio; ghz (Go) costs a fraction of that.
+#
+#   bash scripts/bench_tools.sh     # build if missing, print GHZ=<path>
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+OT_LOG_TAG=bench-tools
+
+GHZ_VERSION=v0.120.0
+
+TOOLS="$OT_CACHE_DIR/tools"
+mkdir -p "$TOOLS/bin"
+
+ghz_dir="$TOOLS/ghz-$GHZ_VERSION"
+if [ ! -x "$ghz_dir/ghz" ]; then
+  command -v go >/dev/null || die "Go is needed to build ghz (go install github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION)"
+  log "building ghz $GHZ_VERSION from its Go module (first time only, a few minutes on 2 cores)"
+  rm -rf "$ghz_dir.tmp" && mkdir -p "$ghz_dir.tmp"
+  # -p 2: the machine has two cores; -trimpath keeps the binary independent of this path.
+  GOBIN="$ghz_dir.tmp" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
+    go install -p 2 -trimpath "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+  rm -rf "$ghz_dir" && mv "$ghz_dir.tmp" "$ghz_dir"
+fi
+ln -sfn "$ghz_dir/ghz" "$TOOLS/bin/ghz"
+"$TOOLS/bin/ghz" --version >/dev/null || die "ghz at $TOOLS/bin/ghz does not run"
+echo "GHZ=$TOOLS/bin/ghz"
