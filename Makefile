@@ -73,11 +73,14 @@ integration: install
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/integration
 
 # The Helm chart: real helm lint/template per area, strict Kubernetes schemas, checkov, the config
-# contract (a service started with exactly the environment the chart renders) and the area's alerts
-# (promtool check rules / test rules: tests/deploy/test_alerts.py).
+# contract (a service started with exactly the environment the chart renders), the area's alerts
+# (promtool check rules / test rules: tests/deploy/test_alerts.py), and every area installed,
+# upgraded, rolled back and uninstalled on a real control plane (etcd, kube-apiserver,
+# controller-manager, scheduler, kwok; built once from their Go modules: tests/deploy/test_install.py).
 deploy-check: install
 	bash scripts/helm_tools.sh
 	bash scripts/promtool.sh
+	bash scripts/control_plane.sh build
 	source scripts/test_env.sh && $(PY) -m pytest -q tests/deploy
 
 # Benchmarks: figures, not pass/fail (bench/README.md): the platform's speed and memory beside
@@ -114,6 +117,7 @@ infra-up:
 	bash scripts/kafka.sh start
 
 infra-down:
+	-bash scripts/control_plane.sh stop
 	-bash scripts/zipkin.sh stop
 	-bash scripts/keycloak.sh stop
 	-bash scripts/kafka.sh stop
