@@ -20,8 +20,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 KEYCLOAK_VERSION="${KEYCLOAK_VERSION:-26.5.6}"
 # Not 8080: that is the portal's.
 KEYCLOAK_PORT="${KEYCLOAK_PORT:-8180}"
-# The first start builds Keycloak's server and creates its database: minutes on a busy 2-core box.
-KEYCLOAK_START_TIMEOUT="${KEYCLOAK_START_TIMEOUT:-300}"
+# The first start builds Keycloak's server and creates its database: minutes on a busy 2-core box
+# (over 5 minutes was seen with other builds running beside it).
+KEYCLOAK_START_TIMEOUT="${KEYCLOAK_START_TIMEOUT:-900}"
 AREAS=(etela-savo keski-suomi pohjois-karjala pohjois-savo)
 REALMS_DIR="$OT_REPO_DIR/deploy/keycloak/realms"
 URL="http://127.0.0.1:$KEYCLOAK_PORT"
