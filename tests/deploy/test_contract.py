@@ -553,8 +553,9 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
     retention = [f"area.retention.caseContent.{t}.{k}={v}" for t, days in RETENTION.items()
                  for k, v in zip(("graceDays", "maxDays"), days)]
     feedback_policy = [f"area.feedback.{k}={v}" for k, v in FEEDBACK.items()]
+    # Every trace kept (the area samples a quarter): the test reads each service's spans at the end.
     objs = render(helm_bin, AREA, f"topicPrefix={prefix}", *retention, *feedback_policy, *FEEDBACK_LOCAL,
-                  *KAFKA_LOCAL)
+                  *KAFKA_LOCAL, "otel.samplerArg=1")
     deployments = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in find(objs, "Deployment")}
     assert set(deployments) == ENABLED, "the chart enables other services than this test starts"
     # Strimzi's part: the rendered KafkaTopics and the rendered KafkaUsers' ACLs, on a SASL_SSL broker.
