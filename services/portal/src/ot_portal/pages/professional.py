@@ -393,18 +393,24 @@ def register(app: Flask, ctx: PageContext) -> None:
         checked_id(request_id)
         return confirm(request_id, "request")
 
-    @app.post("/omat-pyynnot/<request_id>/peru")
-    @require_role("professional")
-    def withdraw_request(request_id: str):
+    def withdrawn(request_id: str, what: str, send, done: str):
+        """Send the withdrawal; a refusal the person can act on is shown on the confirmation page."""
         checked_id(request_id)
         try:
-            call("intake", "WithdrawRequest", intake_pb2.RequestRef(request_id=request_id))
+            send()
         except ServiceError as error:
             if error.code not in REFUSED_HERE:
                 raise
-            return confirm(request_id, "request", bilingual(error.message), 409)
-        flash(_("The request was withdrawn. A booked place went back to the group."))
+            return confirm(request_id, what, bilingual(error.message), 409)
+        flash(done)
         return redirect(url_for("my_request", request_id=request_id))
+
+    @app.post("/omat-pyynnot/<request_id>/peru")
+    @require_role("professional")
+    def withdraw_request(request_id: str):
+        return withdrawn(request_id, "request",
+                         lambda: call("intake", "WithdrawRequest", intake_pb2.RequestRef(request_id=request_id)),
+                         _("The request was withdrawn. A booked place went back to the group."))
 
     @app.get("/omat-pyynnot/<request_id>/suostumus/peru")
     @require_role("professional")
@@ -415,15 +421,11 @@ def register(app: Flask, ctx: PageContext) -> None:
     @app.post("/omat-pyynnot/<request_id>/suostumus/peru")
     @require_role("professional")
     def withdraw_consent_now(request_id: str):
-        checked_id(request_id)
-        try:
-            call("consent", "WithdrawConsent", consent_pb2.WithdrawConsentRequest(request_id=request_id))
-        except ServiceError as error:
-            if error.code not in REFUSED_HERE:
-                raise
-            return confirm(request_id, "consent", bilingual(error.message), 409)
-        flash(_("The withdrawal of consent was recorded: from now on nobody outside the OT team gets the case."))
-        return redirect(url_for("my_request", request_id=request_id))
+        return withdrawn(request_id, "consent",
+                         lambda: call("consent", "WithdrawConsent",
+                                      consent_pb2.WithdrawConsentRequest(request_id=request_id)),
+                         _("The withdrawal of consent was recorded: from now on nobody outside the OT team gets "
+                           "the case."))
 
     # --- my data and notifications ---------------------------------------------------------
     def my_export():
