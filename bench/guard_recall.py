@@ -4,8 +4,9 @@ false positives, throughput, start-up time and memory.
     .venv/bin/python bench/guard_recall.py
 
 For each part of the labelled notes (libs/ot-guard/tests/corpus/notes_*.jsonl, see
-generate_notes.py there: "heldout2", the fresh held-out part the figures use; "heldout",
-the first held-out part; "dev", the development part) it prints recall per kind, per
+generate_notes.py there: "heldout3", the newest held-out part, generated after the last
+round of rules and measured once; "heldout2", the held-out part of the second round;
+"heldout", the first held-out part; "dev", the development part) it prints recall per kind, per
 category and (for names) per origin, the false-positive rate on clean case text and
 per trap kind, then texts per second on one core, the start-up time of a fresh process
 (import and first scan; wall-clock and CPU time, as the wall-clock time depends on how
@@ -102,8 +103,8 @@ def _print_part(part: str, result: dict) -> None:
 
 
 def main() -> int:
-    # The fresh held-out part first: it is the one the figures and the gates use.
-    parts = {part: load_notes(part) for part in ("heldout2", "heldout", "dev")}
+    # The newest held-out part first: it is the one the figures and the name gate use.
+    parts = {part: load_notes(part) for part in ("heldout3", "heldout2", "heldout", "dev")}
     assert set(parts) == set(NOTES_PARTS)
     results = {part: evaluate(entries) for part, entries in parts.items()}
     for part, result in results.items():

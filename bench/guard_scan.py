@@ -4,6 +4,10 @@ Not a test (speed belongs here, not in assertions).  For realistic case text and
 for shapes built to stall a scanner, it times ``scan()`` at 1 kB, 10 kB, 100 kB
 and 1 MB (1 kB = 1,000 characters; median of 3 runs), and prints the time per kB
 and its ratio to the 1 kB figure: a linear scanner keeps the ratio near 1.
+First it prints the guard's start-up in a fresh process (import and one scan:
+wall-clock and CPU seconds, median of 5) and the memory it adds to a bare Python
+(VmRSS after import and one scan, minus a bare interpreter's); the issue's targets
+are start-up under 1 s and each service under 100 MB.
 
     .venv/bin/python bench/guard_scan.py
 
@@ -16,6 +20,7 @@ import json
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -78,7 +83,41 @@ def cpu_seconds(text: str) -> float:
     return statistics.median(times)
 
 
+_STARTUP = r"""
+import json, time
+t0, c0 = time.perf_counter(), time.process_time()
+import ot_guard
+ot_guard.scan("Äiti Maija Virtanen soitti numerosta 040 123 4567.")
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0])
+print(json.dumps({"wall_s": wall, "cpu_s": cpu, "rss_kb": rss}))
+"""
+_BARE = r"""print(int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]))"""
+
+
+def _python(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def startup(runs: int = 5) -> dict:
+    """Import and one scan in a fresh process, and the memory that adds."""
+    probes = [json.loads(_python(_STARTUP)) for _ in range(runs)]
+    bare_kb = statistics.median(int(_python(_BARE)) for _ in range(runs))
+    guard_kb = statistics.median(p["rss_kb"] for p in probes)
+    return {"import_and_first_scan_s": round(statistics.median(p["wall_s"] for p in probes), 3),
+            "import_and_first_scan_cpu_s": round(statistics.median(p["cpu_s"] for p in probes), 3),
+            "rss_mb": round(guard_kb / 1024, 1), "bare_python_rss_mb": round(bare_kb / 1024, 1),
+            "added_rss_mb": round((guard_kb - bare_kb) / 1024, 1)}
+
+
 def main() -> int:
+    start = startup()
+    print(f"start-up (import + first scan, fresh process, median of 5): "
+          f"{start['import_and_first_scan_s']:.3f} s wall-clock, "
+          f"{start['import_and_first_scan_cpu_s']:.3f} s CPU")
+    print(f"memory after import + one scan: {start['rss_mb']:.1f} MB RSS, bare Python "
+          f"{start['bare_python_rss_mb']:.1f} MB: the guard adds {start['added_rss_mb']:.1f} MB\n")
     units = shapes()
     scan(build(units["realistic case text"], 1_000))  # imports and caches warm
     results: dict[str, dict[str, dict[str, float]]] = {}
@@ -101,6 +140,7 @@ def main() -> int:
                 f"{RUNS} runs, and its ratio to the 1 kB figure",
         "python": sys.version.split()[0],
         "machine": platform.machine(),
+        "startup": start,
         "results": results,
     }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {RESULTS}")

@@ -1,7 +1,9 @@
 """Quality gates on realistic case notes (tests/corpus/generate_notes.py): recall
 per kind and the false-positive rate on clean case text meet the targets of the
-project's issue 10 on every part: the fresh held-out part ("heldout2", written before
-the last tuning and measured once), the first held-out part and the development part.
+project's issue 10 on every part: the newest held-out part ("heldout3", heldout2's
+templates with a new seed, generated after the third round of rules and measured
+once), the held-out part of the second round ("heldout2"), the first held-out part
+and the development part.
 Figures of fixed files, not timings: speed, start-up and memory are measured by
 bench/guard_recall.py."""
 from __future__ import annotations
@@ -15,14 +17,13 @@ from ot_guard import KINDS, Finding, lexicon
 from ot_guard.testing import NOTES_PARTS, evaluate, load_notes
 
 # Issue 10: identity codes 1.00, names >= 0.90, every other kind >= 0.95; at most 2 %
-# of clean case texts flagged.  Every part is gated at these targets, but for one
-# figure: names on the fresh held-out part measured 0.889 (498 of 560) the one time
-# it was measured, below the target, and the guard was not then tuned on it (see the
-# guard's README).  That gate holds the measured figure so that it cannot fall; raise
-# it to TARGETS["name"] when a change lifts it there (measured on a fresh part again).
+# of clean case texts flagged.  Every part is gated at these targets.  Names on the
+# newest held-out part measured 0.927 (519 of 560) the one time it was measured, with
+# the rules of the third round (see the guard's README): its gate holds that figure so
+# that it cannot fall.  (heldout2's names were 0.889 before that round, 0.916 after.)
 TARGETS = {kind: 0.95 for kind in KINDS} | {"identity_code": 1.0, "name": 0.90}
 GATES = {part: dict(TARGETS) for part in NOTES_PARTS}
-GATES["heldout2"]["name"] = 0.88
+GATES["heldout3"]["name"] = 0.92
 FP_TARGET = 0.02
 RESULTS = {part: evaluate(load_notes(part)) for part in NOTES_PARTS}
 
@@ -44,7 +45,7 @@ TRAPS = {"name_word_use", "place_surname", "org_person_name", "meeting_datetime"
 # predates them.
 NEW_TRAPS = {"authority_service", "typo_abbrev", "swedish", "english"}
 ORIGINS = {"fi", "fi_rare", "sv", "so", "ar", "ku", "fa", "ru", "uk", "et", "vi", "th"}
-MIN_CLEAN = {"dev": 300, "heldout": 140, "heldout2": 300}
+MIN_CLEAN = {"dev": 300, "heldout": 140, "heldout2": 300, "heldout3": 300}
 
 
 @pytest.mark.parametrize("part", NOTES_PARTS)
@@ -74,7 +75,7 @@ def test_every_category_trap_and_origin_is_covered(part):
     assert RESULTS[part]["clean"]["texts"] >= MIN_CLEAN[part]
 
 
-@pytest.mark.parametrize("part", ["heldout", "heldout2"])
+@pytest.mark.parametrize("part", ["heldout", "heldout2", "heldout3"])
 def test_heldout_names_are_names_the_lexicon_does_not_hold(part):
     """The held-out figure is honest: its surnames come from the slice of Faker's
     lists that the guard leaves out, and its "less common" first names from a
@@ -97,7 +98,7 @@ def test_heldout_names_are_names_the_lexicon_does_not_hold(part):
 def test_a_miss_is_counted_as_a_miss():
     """The evaluation itself: a guard that finds nothing has recall 0 and no
     false positives, one that flags everything has a false-positive rate of 1."""
-    entries = load_notes("heldout2")
+    entries = load_notes("heldout3")
     nothing = evaluate(entries, scan=lambda text: [])
     assert all(r["recall"] == 0 for r in nothing["recall"].values())
     assert nothing["clean"]["fp_rate"] == 0

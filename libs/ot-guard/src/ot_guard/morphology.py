@@ -15,12 +15,9 @@ would let names through.
 from __future__ import annotations
 
 import threading
-from array import array
-from bisect import bisect_left
 from dataclasses import dataclass
-from hashlib import blake2b
 from functools import lru_cache
-from pathlib import Path
+from .data import loaded
 
 try:
     import libvoikko
@@ -35,57 +32,15 @@ except Exception as exc:  # noqa: BLE001 - no library, no dictionary, wrong vers
 # English words (Debian's wamerican word list, SCOWL): tells an English unit name
 # or description ("Child psychiatry consultation", "Test Expert") from names
 # Voikko does not know.  Lower-case entries only: proper nouns are not words here.
-ENGLISH_WORDS_PATH = Path("/usr/share/dict/american-english")
-
-
-class WordList:
-    """A word list that answers `word in words` and holds 8 bytes per word: the sorted 64-bit
-    BLAKE2b digests of its words in an array, searched by bisection. As a frozenset of strings
-    the two lists took about 26 MB of every service's memory; as digests they take under 2 MB.
-    A word outside the list shares a digest with one inside it with probability about n / 2^64
-    (1e-14 here): never in practice."""
-
-    def __init__(self, path: Path, encoding: str):
-        digests = set()
-        with path.open(encoding=encoding) as lines:  # line by line: no copy of the whole file
-            for line in lines:
-                word = line.strip()
-                if word.isalpha() and word.islower():  # lower-case only: proper nouns are not words here
-                    digests.add(self._digest(word))
-        self._digests = array("Q", sorted(digests))
-
-    @staticmethod
-    def _digest(word: str) -> int:
-        return int.from_bytes(blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
-
-    def __contains__(self, word: object) -> bool:
-        if not isinstance(word, str):
-            return False
-        digest = self._digest(word)
-        i = bisect_left(self._digests, digest)
-        return i < len(self._digests) and self._digests[i] == digest
-
-    def __len__(self) -> int:
-        return len(self._digests)
-
-
-try:
-    ENGLISH_WORDS = WordList(ENGLISH_WORDS_PATH, "utf-8")
-except OSError as exc:
-    raise ImportError(
-        f"ot_guard needs the English word list {ENGLISH_WORDS_PATH}: install the Debian "
-        "package wamerican (scripts/guard_deps.sh)") from exc
+# The two lists are read at build time into the guard's data file (ot_guard.data) as
+# sorted 64-bit digests: 8 bytes a word and no hashing of 180,000 words at every start
+# (0.7 s).  tests/test_data.py fails when the file no longer matches the lists.
+ENGLISH_WORDS = loaded().english
 
 # Swedish words (Debian's wswedish word list, Den stora svenska ordlistan): tells a
 # Swedish line ("Vi ses på mötet.", "Familjen behöver tolk.") from Finnish, so that
 # its first word is not read as a name.  Lower-case entries only; the file is Latin-1.
-SWEDISH_WORDS_PATH = Path("/usr/share/dict/swedish")
-try:
-    SWEDISH_WORDS = WordList(SWEDISH_WORDS_PATH, "latin-1")
-except OSError as exc:
-    raise ImportError(
-        f"ot_guard needs the Swedish word list {SWEDISH_WORDS_PATH}: install the Debian "
-        "package wswedish (scripts/guard_deps.sh)") from exc
+SWEDISH_WORDS = loaded().swedish
 
 # A Voikko handle must not be used by two threads at once (gRPC servers scan
 # in a thread pool); analyses are cached, so the lock is rarely taken.

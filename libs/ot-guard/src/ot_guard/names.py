@@ -21,7 +21,9 @@ A capitalised token is classified once (and cached) as
   "Perhe" or an institution word such as "Talo" is never a name);
 * PLACE or ORGANISATION (Lahti, Salo, Kuopio; Elmeri, Kela, Wilma, Teams);
 * UNKNOWN: neither Voikko nor the lexicon knows it, the usual case for a name of a
-  family from abroad (Abdirahman, Hodan, Somchai) or a surname missing from both;
+  family from abroad (Abdirahman, Hodan, Somchai) or a surname missing from both
+  (a word needs a vowel, with or without a diacritic: "Trọng" is a name, "Dg" an
+  abbreviation);
 * WORD: any other ordinary word.
 
 Rules, in order of importance (each chosen for precision on real prose):
@@ -32,7 +34,8 @@ Rules, in order of importance (each chosen for precision on real prose):
    names; PERSON_WORD and WORD_NOUN ("Usko omiin kykyihin", "Toivo on, että") need
    support: a person verb after it ("Lumi kertoi", "Ilo on 7-vuotias"), another name
    next to it, a role word before it, a family word after its genitive, a birth
-   date or age in parentheses after it, or the same name used as a name elsewhere.
+   date (also ISO, "2019-04-25") or age in parentheses after it, or the same
+   name used as a name elsewhere.
    In Swedish or English text (by its function words; on a tie, by the words
    only the Swedish word list or only Voikko knows) nothing unknown at a sentence
    start is a name without such support, and in a Swedish or English line of a
@@ -42,10 +45,14 @@ Rules, in order of importance (each chosen for precision on real prose):
    letter from an ordinary word ("Lapssen", "Tapaamnen") is a typo unless a person
    verb, an age or a role word supports it, or it is a name elsewhere in the text.
 3. PLACE and ORGANISATION tokens are names only with support: next to another
-   name ("Simo Lahti") or after a role word ("äiti Kaarina").  A capitalised
+   name ("Simo Lahti") or after a role word ("äiti Kaarina"; in Swedish, which
+   does not inflect, also "Barnet Malin", which Voikko reads as Mali's).  A capitalised
    token after Swedish "i"/"från"/"till" is a place.
 4. Adjacent name tokens form one finding ("Maija Virtanen", "Nguyen Van Minh"),
    and initials before a surname belong to it ("M. Virtanen", "A-L. Korhonen").
+   A capitalised ordinary word right after an initial, after a first name or
+   after two names is a surname ("M. Mäenpää", "Kristiina Lähteenmäki", "Maryam
+   Zubairu Ali"), unless the letter follows a noun and is a label ("liite A.").
 5. A hyphenated token is a compound word when its last part is in lower case
    ("Wilma-viesti", "Elmeri-koulu"), except "X-niminen" (a person named X).
 6. A span followed by an institution word ("Juho Vainion koulu", "Mannerheimin
@@ -60,26 +67,31 @@ Rules, in order of importance (each chosen for precision on real prose):
 7. Lower-case names: a lexicon name form that Voikko does not know as an ordinary
    word, in Finnish text ("äiti maija virtanen"), and any word Voikko does not know
    right after a role word ("poika abdirahman") unless its speller finds a verb one
-   letter away ("äiti kertio").  Never an English word, never in a Swedish or
-   English line.
+   letter away ("äiti kertio"); a word Voikko knows only as a first name or
+   surname ("markku"); a word nobody knows (Voikko, the word lists, nor its speller
+   one letter away) before a person verb or "ei" ("zuhrawi ei tule").  Never an
+   English word, never in a Swedish or English line.
 8. English: in an English text or sentence (most of its words are in the English
    word list), an unknown or lexicon token that is an English word is a word
-   ("Test Expert", "Per price list"; bilingual fields write "fi / en").  The first
+   ("Test Expert", "Per price list"; bilingual fields write "fi / en"), unless it
+   is a lexicon name that a person verb follows ("Edit called") or it follows a
+   first name ("Marlene Frisk").  The first
    part of an elided compound ("Oppimis- ja ohjauskeskus") is never a name.
 """
 from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from faker.providers.address.fi_FI import Provider as _AddressFi
-from faker.providers.address.da_DK import Provider as _AddressDk
-from faker.providers.address.sv_SE import Provider as _AddressSv
+from . import morphology
+from .data import loaded
+from .inflect import _VOWELS, expand as _expand, inflections  # noqa: F401 (inflections: API)
 
-from . import lexicon, morphology
-
-FIRST_NAMES, LAST_NAMES = lexicon.lexicon()
+# The name lexicon and Faker's place names, built from the packages into the guard's
+# data file (ot_guard.data): compact, and read without importing Faker.
+_DATA = loaded()
 
 # Organisations, services, apps, games and medicines that case notes name and
 # that are spelt like names or unknown words.  Not people: never a name alone.
@@ -136,12 +148,10 @@ COMMON_WORD_NAMES = frozenset({
     "Varis", "Venäläinen", "Virta", "Vuori",
 })
 
-PLACE_NAMES = (frozenset(_AddressFi.cities) | frozenset(_AddressFi.states)
-               | frozenset(_AddressFi.countries) | frozenset(_AddressSv.cities)
-               | frozenset(_AddressDk.cities)
-               | frozenset({"Suomi", "Finland", "Kuopio", "Jyväskylä", "Joensuu", "Mikkeli",
-                            "Savonlinna", "Varkaus", "Iisalmi", "Pieksämäki", "Lahti", "Salo",
-                            "Kaarina", "Simo"}))
+# Places: Faker's Finnish, Swedish and Danish address lists (in the data file) and these.
+_MORE_PLACE_NAMES = frozenset({"Suomi", "Finland", "Kuopio", "Jyväskylä", "Joensuu", "Mikkeli",
+                               "Savonlinna", "Varkaus", "Iisalmi", "Pieksämäki", "Lahti", "Salo",
+                               "Kaarina", "Simo"})
 
 _MONTHS_AND_DAYS = frozenset((
     "tammikuu helmikuu maaliskuu huhtikuu toukokuu kesäkuu heinäkuu elokuu "
@@ -245,6 +255,9 @@ def _trie_pattern(words) -> str:
 _ROLE_THEN_LOWER = re.compile(
     r"(?<!\w)" + _trie_pattern(set(_ROLE_PREFIXES) | {p[0].upper() + p[1:] for p in _ROLE_PREFIXES})
     + r"\w*[\s,]+(?P<next>[a-zåäöéü]{3,})(?![\w@-])")
+# A lower-case word, then a person verb or a negated verb ("minh ei tule").
+_LOWER_THEN_VERB = re.compile(
+    r"(?<![\w@.-])(?P<w>[a-zåäöéü]{3,})(?=" + _PERSON_VERB.pattern + r"|\sei\s[a-zåäö])")
 _SWEDISH_PLACE_PREP = re.compile(r"(?:^|\s)(?:i|från|till|vid|mot)\s$")
 
 # Short nouns that are the subject of person verbs in case notes without being
@@ -263,104 +276,14 @@ _OTHER_FUNCTION_WORDS = frozenset(
 _OTHER_WORDS = re.compile(r"\b(?:" + "|".join(sorted(_OTHER_FUNCTION_WORDS)) + r")\b")
 
 
-def _expand(words) -> frozenset[str]:
-    out: set[str] = set()
-    for w in words:
-        out |= inflections(w)
-    return frozenset(out)
-
-
-# --- inflection -------------------------------------------------------------
-
-_VOWELS = "aeiouyäö"
-
-
-_BACK_VOWEL = re.compile(r"[aouAOU][^-]*$")
-_GRADATION_DOUBLE = re.compile(r"(kk|pp|tt)([aeiouyäö])$")
-_GRADATION_HT = re.compile(r"ht[aeiouyäö]$")
-_GRADATION_T = re.compile(r"[aeiouyäö]t[aeiouyäö]$")
-_VOWEL_S = re.compile(r"[aeiouyäö]s$")
-
-
-def _harmony(word: str) -> tuple[str, str]:
-    """(a, o) or (ä, ö) by Finnish vowel harmony of the last compound part."""
-    return ("a", "o") if _BACK_VOWEL.search(word) else ("ä", "ö")
-
-
-def _weak_stems(name: str) -> set[str]:
-    """Stems with consonant gradation applied to the last syllable.
-
-    kk->k, pp->p, tt->t (Pekka->Peka-, Matti->Mati-); ht->hd (Ahti->Ahdi-);
-    a single t between vowels may weaken to d (Satu->Sadu-) but often does
-    not in names (Kati->Kati-), so both stems are kept."""
-    stems = {name}
-    m = _GRADATION_DOUBLE.search(name)
-    if m:
-        stems = {name[: m.start()] + m.group(1)[0] + m.group(2)}
-    elif _GRADATION_HT.search(name):
-        stems.add(name[:-2] + "d" + name[-1])
-    elif _GRADATION_T.search(name):
-        stems.add(name[:-2] + "d" + name[-1])
-    return stems
-
-
-def inflections(name: str) -> set[str]:
-    """Common case forms of a name (singular; plus plural for -nen surnames)."""
-    a, _ = _harmony(name)
-    local = ["n", "lle", "ll" + a, "lt" + a, "ksi", "ss" + a, "st" + a, "t", "kin", "nkin"]
-    forms = {name}
-    last = name[-1]
-    if name.endswith("nen"):
-        # Virtanen -> Virtase-n/-lle/..., Virtasta, Virtaseen, Virtaset, Virtasten
-        stem = name[:-3] + "se"
-        forms |= {stem + e for e in local}
-        forms |= {name[:-3] + "s" + e for e in ("t" + a, "ten", "ille", "ill" + a, "ilt" + a, "iin", "ien", "i" + a, "iss" + a)}
-        forms.add(stem + "en")
-    elif last in _VOWELS:
-        for stem in _weak_stems(name):
-            forms |= {stem + e for e in local}
-        # strong-grade forms: partitive, essive, illative
-        forms |= {name + a, name + "n" + a, name + last + "n"}
-        if last == "e":  # Kalle -> Kallea, Kalleen
-            forms |= {name + "e" + "n", name + "h" + "en"}
-    elif _VOWEL_S.search(name):
-        # Aatos -> Aatokse-n, Elias -> Eliakse-lle; partitive Eliasta
-        stem = name[:-1] + "kse"
-        forms |= {stem + e for e in local}
-        forms |= {name + "t" + a, stem + "en"}
-    else:
-        # Aaron -> Aaroni-n, Oskar -> Oskari-lle
-        stem = name + "i"
-        forms |= {stem + e for e in local}
-        forms |= {stem + a, stem + "in"}
-    return forms
-
-
-@dataclass(frozen=True)
-class _Entry:
-    base: str
-    is_first: bool
-
-
-def _build_lexicon() -> dict[str, _Entry]:
-    """Every case form -> its name; a first name wins over a surname of the same
-    form (and, within each, the alphabetically first base)."""
-    lex: dict[str, _Entry] = {}
-    for names, is_first in ((LAST_NAMES, False), (FIRST_NAMES, True)):
-        for base in sorted(names, reverse=True):
-            if len(base) > 1 and base[0].isupper():
-                lex.update(dict.fromkeys(inflections(base), _Entry(base, is_first)))
-    return lex
-
-
-# Built once at import: ~8,000 names -> ~130,000 forms, a fraction of a second.
-_LEXICON = _build_lexicon()
-_LOWER_LEXICON = frozenset(map(str.lower, _LEXICON))
+# Case form -> (base name, is a first name): ~8,000 names -> ~130,000 forms, as digests.
+_LEXICON = _DATA.lexicon
+_LOWER_LEXICON = _DATA.lower
 # Brands are also written with a single capital ("Whatsapp", "Youtube", "Tiktok"), and
 # a short name ending in a consonant is inflected like an abbreviation ("Oysin", "Kysissä").
 _ORG_FORMS = _expand(ORGANISATION_NAMES | {n.capitalize() for n in ORGANISATION_NAMES}
                      | {n + "i" for n in ORGANISATION_NAMES if n[-1] not in _VOWELS})
-_PLACE_FORMS = _expand(PLACE_NAMES)
+_MORE_PLACE_FORMS = _expand(_MORE_PLACE_NAMES)
 _CALENDAR_FORMS = _expand(_MONTHS_AND_DAYS)
 
 # Token classes.
@@ -410,9 +333,10 @@ def _classify_uncached(word: str) -> tuple[int, str, bool, bool]:
     if len(parts) > 1:
         if parts[-1][:1].islower():
             return WORD, word, False, False  # compound: Wilma-viesti, Elmeri-koulu
-        if word in _LEXICON:
-            e = _LEXICON[word]
-            return PERSON, e.base, e.is_first, e.base == word
+        entry = _LEXICON.get(word)
+        if entry is not None:
+            base, is_first = entry
+            return PERSON, base, is_first, base == word
         infos = [_classify_word(p) for p in parts]
         if all(i[0] in (PERSON, PERSON_WORD, UNKNOWN) for i in infos):
             return PERSON, infos[-1][1], infos[0][2], infos[-1][3]  # Anna-Liisa, Virtanen-Korhonen
@@ -430,12 +354,13 @@ def _classify_uncached(word: str) -> tuple[int, str, bool, bool]:
     m = morphology.analyse(word)
     entry = _LEXICON.get(word)
     person = entry is not None or m.person
-    if word in _PLACE_FORMS or (m.place and not person):
-        return PLACE, word, False, word in PLACE_NAMES or m.place_nominative
+    if word in _MORE_PLACE_FORMS or word in _DATA.place_forms or (m.place and not person):
+        return PLACE, word, False, (word in _MORE_PLACE_NAMES or word in _DATA.place_names
+                                    or m.place_nominative)
     if person:
-        base = entry.base if entry else m.person_base
-        is_first = entry.is_first if entry else m.first_name
-        nominative = (entry.base == word) if entry else m.person_nominative
+        base = entry[0] if entry else m.person_base
+        is_first = entry[1] if entry else m.first_name
+        nominative = (entry[0] == word) if entry else m.person_nominative
         if m.word_simple:  # Toivo, Onni, Kari; not Peltoniemi (a compound "field cape")
             return PERSON_WORD, base, is_first, nominative
         return PERSON, base, is_first, nominative
@@ -448,9 +373,15 @@ def _classify_uncached(word: str) -> tuple[int, str, bool, bool]:
         # "Perhe asuu", "Opettaja kertoi", "ilmoitettu Poliisille", "Tyttöjen Talo": a
         # longer, derived or group noun is never a first name
         return WORD, word, False, False
-    if len(word) < 3 or not any(c in "aeiouyäöåAEIOUYÄÖÅ" for c in word):
+    if len(word) < 3 or not _has_vowel(word):
         return WORD, word, False, False  # Dg, Ks, Vk: abbreviations
     return UNKNOWN, word, True, True
+
+
+def _has_vowel(word: str) -> bool:
+    """A vowel, also with a diacritic (Vietnamese "Phú", "Trọng", "Đặng"): a word
+    without one is an abbreviation ("Dg", "Vk")."""
+    return any(c in "aeiouyAEIOUY" for c in unicodedata.normalize("NFD", word))
 
 
 _OPENERS = " \t\"'“”«(["
@@ -477,9 +408,39 @@ def _at_sentence_start(text: str, pos: int) -> bool:
 _LOWER_NEXT = re.compile(r"\s?[a-zåäö]")
 _WORD_BEFORE = re.compile(r"(\w+)[\s,]+$")
 _WORD_AFTER = re.compile(r"\s+(\w+)")
-_AGE_OR_DATE_AFTER = re.compile(r"\s?\((?:\d{1,2}\s?v|\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|s\.)")
+_AGE_OR_DATE_AFTER = re.compile(
+    r"\s?\((?:\d{1,2}\s?v|\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|\d{4}-\d{2}-\d{2}\)|s\.)")
 _WORD_BEFORE_PARENTHESIS = re.compile(r"(\w+)\s?\($")
 _NAMED = re.compile(r"([^\W\d_]+)-nimi")
+
+
+def _after_first_name(text: str, prev: _Tok, pos: int) -> bool:
+    """``prev`` is a first name of the lexicon or Voikko right before ``pos``
+    (one space between), so the word at ``pos`` is its surname."""
+    return (prev.end + 1 == pos and text[prev.end] == " " and prev.is_first
+            and prev.cls in (PERSON, PERSON_WORD, UNKNOWN) and not prev.weak)
+
+
+def _surname_after(text: str, toks: list[_Tok], pos: int) -> bool:
+    """The capitalised word at ``pos`` follows a first name or two names, one space
+    apart ("Kristiina Valkama", "Maryam Zubairu Ali"), or an initial ("M. Muhin"):
+    it is a surname even when it is also an ordinary word.  A letter after a noun
+    is a label, not an initial ("vitamiini D. Lisäksi", "liite A. Tapaaminen")."""
+    initial = _INITIAL_BEFORE.search(text, max(0, pos - 5), pos)
+    if initial:
+        m = _WORD_BEFORE.search(text, max(0, initial.start() - 30), initial.start() + 1)
+        if not m or m.group(1).lower().startswith(_ROLE_PREFIXES):
+            return True
+        a = morphology.analyse(m.group(1))
+        return not (a.simple_singular_noun and a.nominative)
+    if not toks:
+        return False
+    prev = toks[-1]
+    if _after_first_name(text, prev, pos):
+        return True
+    return (len(toks) > 1 and prev.end + 1 == pos and text[prev.end] == " " and not prev.weak
+            and prev.cls in (PERSON, PERSON_WORD, UNKNOWN)
+            and _after_first_name(text, toks[-2], prev.start))
 
 
 def _after_role_word(text: str, pos: int) -> bool:
@@ -492,11 +453,13 @@ def _next_word(text: str, pos: int) -> str:
     return m.group(1).lower() if m else ""
 
 
-def _supported(text: str, tok: _Tok) -> bool:
+def _supported(text: str, tok: _Tok, language=True) -> bool:
     """Context that makes a weak token a person (rule 2)."""
     if _after_role_word(text, tok.start):
-        # "äiti Kaarina", but not "äiti Kuopiossa"
-        return tok.nominative or tok.cls not in (PLACE, ORGANISATION)
+        # "äiti Kaarina", but not "äiti Kuopiossa"; Swedish does not inflect, so
+        # "Barnet Malin" is not "Mali's"
+        return (tok.nominative or tok.cls not in (PLACE, ORGANISATION)
+                or (tok.cls == PLACE and not language))
     after = text[tok.end:tok.end + 40]
     if tok.cls in (PERSON_WORD, WORD_NOUN, UNKNOWN, PERSON):
         if _PERSON_VERB.match(after) and tok.nominative:
@@ -632,12 +595,19 @@ def find(text: str) -> list[tuple[int, int]]:
             continue
         cls, base, is_first, nominative = _classify_word(word)
         if cls == WORD and not named:
-            continue
+            if not _surname_after(text, toks, m.start()):
+                continue
+            cls = UNKNOWN
         if named and cls == WORD:
             cls = UNKNOWN
         elif (cls in (UNKNOWN, PERSON) and word.lower() in morphology.ENGLISH_WORDS
-              and (finnish.english or finnish.english_at(m.start()))):
-            continue  # an English word in English text: "Test Expert", "Per price list"
+              and (finnish.english or finnish.english_at(m.start()))
+              and not (cls == PERSON and nominative and _PERSON_VERB.match(text, m.end()))
+              and not (toks and _after_first_name(text, toks[-1], m.start()))):
+            # an English word in English text: "Test Expert", "Per price list"; but a
+            # name of the lexicon that a person verb follows ("Edit called") is a
+            # name, and so is a surname after a first name ("Marlene Frisk")
+            continue
         if text.startswith(".", m.end()) and (
                 text[m.end() + 1:m.end() + 2].isalpha()
                 or (cls in (UNKNOWN, WORD_NOUN) and _LOWER_NEXT.match(text, m.end() + 1))):
@@ -705,7 +675,7 @@ def find(text: str) -> list[tuple[int, int]]:
             j += 1
         i += len(group)
 
-        if len(group) == 1 and first.weak and not _supported(text, first):
+        if len(group) == 1 and first.weak and not _supported(text, first, finnish):
             continue
         if (len(group) == 1 and first.cls in (UNKNOWN, WORD_NOUN, PERSON_WORD)
                 and text[max(0, first.start - 10):first.start].lower().endswith(_INSTITUTION_KINDS)):
@@ -740,8 +710,25 @@ def _lowercase_names(text: str, finnish, typo_of) -> list[tuple[int, int]]:
     if not words:
         return []
     english = morphology.ENGLISH_WORDS
-    hits = {w for w in _LOWER_LEXICON.intersection(words)
-            if w not in english and not morphology.analyse(w).word}
+    hits = {w for w in set(words) if _in_lower_lexicon(w)
+            and w not in english and not morphology.analyse(w).word}
+    # A word Voikko knows only as a first name or surname ("markku", "niilo"), and a
+    # word it does not know at all, nor one edit from any word, that a person verb
+    # follows ("minh ei tule", "wafeeq kertoi"): names too.
+    cached, unknown = _LOWER_CACHE.get, False
+    for w in set(words):
+        info = cached(w)
+        if info is None:
+            info = _lower_info(w)
+        if info == _LOWER_PERSON:
+            hits.add(w)
+        elif info == _LOWER_UNKNOWN:
+            unknown = True
+    if unknown:  # rare: most texts have no lower-case word nobody knows
+        for m in _LOWER_THEN_VERB.finditer(text):
+            w = m.group("w")
+            if _lower_info(w) == _LOWER_UNKNOWN and not typo_of(w):
+                hits.add(w)
     seeds = set()  # where a word after a role word starts a name ("poika abdirahman")
     for m in _ROLE_THEN_LOWER.finditer(text):
         w = m.group("next")
@@ -761,7 +748,7 @@ def _lowercase_names(text: str, finnish, typo_of) -> list[tuple[int, int]]:
         if not is_name and prev_end == m.start() - 1:
             # the next word of a lower-case name: a surname ("maija möttönen")
             a = morphology.analyse(w)
-            is_name = ((w in _LOWER_LEXICON or a.person or not a.known)
+            is_name = ((_in_lower_lexicon(w) or a.person or not a.known)
                        and w not in _LOWER_STOP and w not in english)
         if is_name and prev_end != m.start() - 1 and not finnish.at(m.start()):
             is_name = False  # a Swedish or English line in a Finnish text
@@ -772,6 +759,46 @@ def _lowercase_names(text: str, finnish, typo_of) -> list[tuple[int, int]]:
                 spans.append(m.span())
             prev_end = m.end()
     return spans
+
+
+_LOWER_LEXICON_CACHE: dict[str, bool] = {}
+
+
+def _in_lower_lexicon(w: str) -> bool:
+    """A lexicon form in lower case.  Cached (bounded): a digest and a bisection per
+    new word, a dictionary look-up after."""
+    hit = _LOWER_LEXICON_CACHE.get(w)
+    if hit is None:
+        if len(_LOWER_LEXICON_CACHE) >= _CACHE_LIMIT:
+            _LOWER_LEXICON_CACHE.clear()
+        hit = _LOWER_LEXICON_CACHE[w] = w in _LOWER_LEXICON
+    return hit
+
+
+_LOWER_WORD, _LOWER_PERSON, _LOWER_UNKNOWN = range(3)
+_LOWER_CACHE: dict[str, int] = {}
+
+
+def _lower_info(w: str) -> int:
+    """A lower-case word: one Voikko knows only as a person's name (not a place,
+    not an English word), one nobody knows (not Voikko, nor the English or Swedish
+    word lists, nor shorthand), or any other word.  Cached (bounded)."""
+    info = _LOWER_CACHE.get(w)
+    if info is None:
+        info = _LOWER_WORD
+        if w not in _SHORTHAND and w not in _LOWER_STOP:
+            a = morphology.analyse(w)
+            if a.person and not a.word and not a.place and len(w) >= 4:
+                info = _LOWER_PERSON
+            elif not a.known:
+                info = _LOWER_UNKNOWN
+            if info != _LOWER_WORD and (w in morphology.ENGLISH_WORDS
+                                        or (info == _LOWER_UNKNOWN and w in morphology.SWEDISH_WORDS)):
+                info = _LOWER_WORD
+        if len(_LOWER_CACHE) >= _CACHE_LIMIT:
+            _LOWER_CACHE.clear()
+        _LOWER_CACHE[w] = info
+    return info
 
 
 # Lower-case words after a role word that Voikko may not know but are not

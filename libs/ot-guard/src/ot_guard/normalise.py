@@ -33,41 +33,21 @@ expression, and only the rest is folded character by character (with at most
 from __future__ import annotations
 
 import re
-import string
 import unicodedata
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 
-from confusable_homoglyphs.confusables import confusables_data
+from .data import loaded
 
-_ASCII_VISIBLE = frozenset(string.ascii_letters + string.digits + string.punctuation)
 _DROPPED_CATEGORIES = frozenset({"Cf", "Co", "Cn", "Cs"})
 # Blank letters (category Lo) that render as nothing; NFKD folds U+3164 and U+FFA0
 # into U+1160, so these two cover all of them.
 _HANGUL_FILLERS = frozenset("\u115f\u1160")
 
 
-def _build_confusables() -> dict[str, str]:
-    """Single characters that imitate one ASCII letter, digit or punctuation
-    mark.  Built once at import from the package data (~1,400 entries)."""
-    table = {}
-    for source, homoglyphs in confusables_data.items():
-        if len(source) != 1 or source.isascii() or unicodedata.category(source)[0] == "M":
-            continue  # marks are left to NFC and the ASCII-base rule
-        targets = [h["c"] for h in homoglyphs if h["c"] in _ASCII_VISIBLE]
-        if not targets:
-            continue
-        target = targets[0]
-        # Unicode's skeleton folds I, l and 1 into "l"; a capital look-alike of I
-        # (Cyrillic І, Greek Ι) must stay a capital so that "Іlkka" reads "Ilkka".
-        if target == "l" and source.isupper():
-            target = "I"
-        table[source] = target
-    return table
-
-
-CONFUSABLES: dict[str, str] = _build_confusables()
+# Built from the package data by ot_guard.confusables, read from the guard's data file.
+CONFUSABLES: dict[str, str] = loaded().confusables
 
 
 def _fold_char(ch: str) -> str:

@@ -43,10 +43,11 @@ def sample(kind: str) -> str:
 
 # --- case notes: recall and false positives -------------------------------------
 
-# "dev": the guard was developed on it; "heldout2": the fresh held-out part the
-# figures and gates use (written before the last tuning, measured once); "heldout":
-# the first held-out part, kept for comparison (see the guard's README).
-NOTES_PARTS = ("dev", "heldout", "heldout2")
+# "dev": the guard was developed on it; "heldout3": the newest held-out part (heldout2's
+# templates with a new seed, generated after the last tuning, measured once);
+# "heldout2": the fresh held-out part of the second round; "heldout": the first
+# held-out part, kept for comparison (see the guard's README).
+NOTES_PARTS = ("dev", "heldout", "heldout2", "heldout3")
 NOTES_PATHS = {part: CORPUS_PATH.with_name(f"notes_{part}.jsonl") for part in NOTES_PARTS}
 
 
@@ -57,7 +58,7 @@ def _load_notes(part: str) -> tuple[dict, ...]:
 
 
 def load_notes(part: str) -> list[dict]:
-    """The labelled case notes of one part, "dev", "heldout" or "heldout2" (see
+    """The labelled case notes of one part, "dev", "heldout", "heldout2" or "heldout3" (see
     tests/corpus/generate_notes.py): {"text", "lang", "findings": [{"kind",
     "start", "end", "category", "origin"?}], "traps": [...], "template"}.
     An entry without findings is clean case text."""

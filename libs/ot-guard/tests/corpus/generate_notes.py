@@ -1,14 +1,17 @@
-"""Writes notes_dev.jsonl, notes_heldout.jsonl and notes_heldout2.jsonl next to this
-file: realistic case notes (several people and identifiers per note, Finnish and
+"""Writes notes_dev.jsonl, notes_heldout.jsonl, notes_heldout2.jsonl and
+notes_heldout3.jsonl next to this file: realistic case notes (several people and identifiers per note, Finnish and
 Swedish) and clean case text full of traps, labelled, deterministically (seeded).
 
-Three parts:
+Four parts:
 
 * ``dev``: the guard was developed on it (its clean texts were broadened with every
   trap kind when the false positives were worked on);
 * ``heldout2``: the fresh held-out part the figures and the gates use.  Its templates
   were written before the guard was tuned on the broadened development texts, and
   it was measured once;
+* ``heldout3``: heldout2's templates, streets, codes and cities with a new seed, so
+  new names and values; generated after the third round of rules was fixed and
+  measured once (the gates use it for names);
 * ``heldout``: the first held-out part, kept as it was for comparison (its clean
   texts had no authority, app, typo, Swedish or English lines).
 
@@ -51,9 +54,9 @@ import phonenumbers
 from ot_guard import lexicon
 
 HERE = Path(__file__).parent
-PARTS = ("dev", "heldout", "heldout2")
+PARTS = ("dev", "heldout", "heldout2", "heldout3")
 OUT = {part: HERE / f"notes_{part}.jsonl" for part in PARTS}
-SEEDS = {"dev": 20250110, "heldout": 20250111, "heldout2": 20250112}
+SEEDS = {"dev": 20250110, "heldout": 20250111, "heldout2": 20250112, "heldout3": 20250113}
 
 # sha256 of the given names and surnames of the real people in the project's
 # source pages: never generated, not even by chance.
@@ -271,6 +274,9 @@ PART_DATA = {
         "foreign_regions": ["DE", "NO", "ET", "KE", "PK", "SY", "IQ"],
     },
 }
+
+
+PART_DATA["heldout3"] = PART_DATA["heldout2"]
 
 
 class Gen:
@@ -1442,10 +1448,13 @@ TEMPLATES = {
     "dev": (DEV_POSITIVE, DEV_CLEAN),
     "heldout": (HELDOUT_POSITIVE, HELDOUT_CLEAN),
     "heldout2": (HELDOUT2_POSITIVE, HELDOUT2_CLEAN),
+    # The third held-out part: heldout2's templates and data with a new seed (new names
+    # and values), generated after the third round of rules was fixed and measured once.
+    "heldout3": (HELDOUT2_POSITIVE, HELDOUT2_CLEAN),
 }
 REPEAT_POSITIVE = 14
 # Clean templates with values are rendered up to this many times (distinct texts).
-REPEAT_CLEAN = {"dev": 7, "heldout": 7, "heldout2": 3}
+REPEAT_CLEAN = {"dev": 7, "heldout": 7, "heldout2": 3, "heldout3": 3}
 # The language of a clean text, by its trap's suffix ("general_sv") or the trap.
 CLEAN_LANG = {"swedish": "sv", "english": "en"}
 
