@@ -144,7 +144,7 @@ class RunningService:
     def stop(self) -> None:
         self.channel.close()
         self.app.grpc_server.stop(2)
-        for worker in ("purger", "anchorer"):  # consent's own background workers, when started
+        for worker in ("purger", "anchorer", "chainer"):  # consent's own background workers, when started
             if getattr(self.app, worker, None):
                 getattr(self.app, worker).stop()
         self.app.consumer.stop()

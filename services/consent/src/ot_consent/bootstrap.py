@@ -1,6 +1,7 @@
 """The one place that wires consent together from its settings. Nothing connects at import time."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from ot_runtime.settings import Settings, SettingsError
 from ot_runtime.web import HttpServer
 from ot_runtime.worker import BackgroundWorker
 
+from .audit import add_chainer, remove_chainer
 from .consumers import event_handlers
 from .domain import policies_from_env
 from .edge import ACCESS, FIELD_RULES
@@ -26,6 +28,8 @@ from .handlers import DEFAULT_ORPHAN_GRACE, ConsentHandlers
 from .notice import notice_area, portal_url
 from .store import inbox, outbox
 from .web import create_app
+
+log = logging.getLogger("ot.consent")
 
 SERVICE = "consent"
 SERVICE_FULL_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
@@ -102,6 +106,39 @@ class AuditAnchorer(BackgroundWorker):
         return False  # then wait a whole interval
 
 
+class AuditChainer(BackgroundWorker):
+    """Links the audit entries writers leave pending into the chain (audit.py), in short
+    transactions of its own: woken by each commit in this process that appended one, and every
+    `idle_seconds` as the fallback (entries of operator commands and of a replica that stopped
+    before chaining). While it runs, writers in this process never touch the audit head."""
+
+    name = "audit-chain"
+    idle_seconds = 0.25
+
+    def __init__(self, handlers: ConsentHandlers, engine: sa.Engine):
+        super().__init__()
+        self.handlers = handlers
+        self.tenant = handlers.tenant  # with `engine`: the trail whose commits wake it (audit.add_chainer)
+        self.engine = engine
+
+    def start(self) -> None:
+        add_chainer(self)
+        super().start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        remove_chainer(self)  # commits from now on chain in their own thread
+        super().stop(timeout)
+        try:
+            self.handlers.chain_audit()  # what was woken for but not yet done
+        except Exception as error:
+            log.warning("audit entries left pending at stop; the next chaining takes them",
+                        extra={"error": type(error).__name__})
+
+    def step(self) -> bool:
+        self.handlers.chain_audit()  # drains: a batch per transaction until none is left
+        return False
+
+
 class AuditVerifier(BackgroundWorker):
     """Verifies the audit trail's chain at start and then every OT_AUDIT_VERIFY_INTERVAL_SECONDS
     (default a day), so a changed or missing entry raises OtAuditVerificationFailed
@@ -130,6 +167,7 @@ class ConsentApp:
     purger: PurgeScheduler
     anchorer: AuditAnchorer
     verifier: AuditVerifier
+    chainer: AuditChainer
     grpc_server: GrpcServer
     http_server: HttpServer
 
@@ -183,5 +221,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> ConsentApp:
     return ConsentApp(settings=settings, engine=engine, handlers=handlers, producer=parts.producer,
                       relay=parts.relay, consumer=parts.consumer, purger=PurgeScheduler(handlers, interval),
                       anchorer=AuditAnchorer(handlers, anchor_interval),
-                      verifier=AuditVerifier(handlers, verify_interval),
+                      verifier=AuditVerifier(handlers, verify_interval), chainer=AuditChainer(handlers, engine),
                       grpc_server=parts.grpc_server, http_server=parts.http_server)

@@ -15,7 +15,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def serve(settings, args=None) -> None:
     from .bootstrap import build
     app = build(settings)
-    process.serve(app, settings, extra_workers=[app.purger, app.anchorer, app.verifier])
+    process.serve(app, settings, extra_workers=[app.purger, app.anchorer, app.verifier, app.chainer])
 
 
 def migrate(settings, args=None) -> None:

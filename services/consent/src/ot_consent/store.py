@@ -114,6 +114,26 @@ audit_head = sa.Table(
               server_default="0"),
 )
 
+# Entries written but not yet linked into the chain (audit.Trail.append, Trail.chain): a writer
+# adds one here in its own transaction without touching the head; the chainer moves them into
+# audit_log in id order. `mac`: the entry's own HMAC under the audit key (audit.pending_mac), so a
+# row changed or forged in the database is refused; `refused_at`: when the chainer refused it (it
+# stays here, never chained, for verify and the investigation).
+audit_pending = sa.Table(
+    "audit_pending", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(40), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("roles", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("request_id", sa.String(36), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("mac", sa.String(64), nullable=False),
+    sa.Column("refused_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_audit_pending_tenant", "tenant", "id"),
+)
+
 # Who may read a case besides its owner and the coordinators: the experts assigned to it now (from
 # experts' events, each with the full set) and the group it is booked into now (from intake's
 # status changes). One whole row per request, replaced by each event newer than it (`as_of`). No
