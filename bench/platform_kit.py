@@ -575,11 +575,14 @@ def seed_requests(database_url: str, count: int, rng: random.Random, meeting_ids
             for row in rows_entries:
                 copy.write_row(row)
         raw.commit()
-        # Statistics as autovacuum would have them on a table of this size.
-        raw.autocommit = True
-        cursor.execute("ANALYZE requests")
-        cursor.execute("ANALYZE request_categories")
-        cursor.execute("ANALYZE entries")
+        # Statistics and the visibility map as autovacuum would have them on a table of this size
+        # (without the latter no count or index-only scan can skip the table's pages).
+        # On the driver's connection: set on the pool's wrapper it changed nothing, and the
+        # statements ran in a transaction that was rolled back (so the planner had no statistics).
+        raw.driver_connection.autocommit = True
+        cursor = raw.driver_connection.cursor()
+        for table in ("requests", "request_categories", "entries"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
     finally:
         raw.close()
         engine.dispose()

@@ -118,3 +118,13 @@ def test_a_triage_note_with_client_data_is_refused(stub, keys):
     got = client.GetRequest(pb.GetRequestRequest(request_id=created.request_id),
                             metadata=keys.metadata(roles=("coordinator",)))
     assert got.status == case_pb2.REQUEST_STATUS_SUBMITTED and got.triage_note == ""
+
+
+def test_a_list_larger_than_the_count_limit_says_at_least(stub, keys, monkeypatch):
+    from ot_intake import store
+    monkeypatch.setattr(store, "COUNT_LIMIT", 1)
+    client, _ = stub
+    for _ in range(2):
+        client.SubmitRequest(valid_request(), metadata=keys.metadata())
+    page = client.ListRequests(pb.ListRequestsRequest(), metadata=keys.metadata())
+    assert (len(page.requests), page.total_count, page.total_count_at_least) == (2, 1, True)

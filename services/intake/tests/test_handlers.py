@@ -61,7 +61,7 @@ def test_after_the_key_is_shredded_the_clients_age_and_gender_are_gone_too(handl
         handlers.on_content_erased(s, r.id)
     [row] = rows(engine, requests)
     assert row["client"] == {}  # nothing about the client is left in plain columns
-    [kept], _, _ = handlers.list(COORDINATOR, RequestFilter())
+    [kept] = handlers.list(COORDINATOR, RequestFilter()).items
     assert (kept.client.age_years, kept.client.gender) == (None, None)
     # What statistics and the coordinator's list count stays.
     assert (kept.type, kept.categories, kept.status, kept.tenant, kept.submitted_at) == \
@@ -107,13 +107,13 @@ def test_listing_filters_and_pages_through_the_areas_requests(handlers, clock):
         cats = [Category.NEUROPSYCHIATRIC] if i % 2 else [Category.FUNCTIONAL_RARE]
         ids.append(handlers.submit(person(), submission(categories=cats))[0].id)
         clock.advance(minutes=1)
-    page1, token, total = handlers.list(COORDINATOR, RequestFilter(page_size=2))
-    page2, token2, _ = handlers.list(COORDINATOR, RequestFilter(page_size=2, page_token=token))
-    page3, token3, _ = handlers.list(COORDINATOR, RequestFilter(page_size=2, page_token=token2))
-    assert total == 5 and token3 == ""
-    assert [r.id for r in page1 + page2 + page3] == list(reversed(ids))  # newest first, none twice
-    neuro, _, n = handlers.list(COORDINATOR, RequestFilter(category=Category.NEUROPSYCHIATRIC))
-    assert n == 2 and {r.id for r in neuro} == {ids[1], ids[3]}
+    page1 = handlers.list(COORDINATOR, RequestFilter(page_size=2))
+    page2 = handlers.list(COORDINATOR, RequestFilter(page_size=2, page_token=page1.next_token))
+    page3 = handlers.list(COORDINATOR, RequestFilter(page_size=2, page_token=page2.next_token))
+    assert (page1.total, page1.total_at_least, page3.next_token) == (5, False, "")
+    assert [r.id for r in page1.items + page2.items + page3.items] == list(reversed(ids))  # newest first, none twice
+    neuro = handlers.list(COORDINATOR, RequestFilter(category=Category.NEUROPSYCHIATRIC))
+    assert neuro.total == 2 and {r.id for r in neuro.items} == {ids[1], ids[3]}
     with pytest.raises(InvalidArgument):
         handlers.list(COORDINATOR, RequestFilter(page_token="garbage"))
 
@@ -193,7 +193,7 @@ def test_a_professional_exports_their_own_data_and_the_officer_erases_it(handler
     officer = person("tietosuojavastaava", "admin")
     assert handlers.erase_professional(officer, "prof-dpo") == 1
     assert handlers.export_professional(officer, "prof-dpo")[0] == 0
-    kept = handlers.list(COORDINATOR, RequestFilter())[0][0]
+    kept = handlers.list(COORDINATOR, RequestFilter()).items[0]
     assert (kept.professional.name, kept.professional.email, kept.professional.organisation) == ("", "", "")
     assert kept.professional.sector == r.professional.sector and kept.categories == r.categories  # statistics
 
@@ -202,7 +202,8 @@ def test_turning_a_page_does_not_count_the_requests_again(handlers, clock, monke
     for _ in range(3):
         handlers.submit(person(), submission())
         clock.advance(minutes=1)
-    _, token, total = handlers.list(COORDINATOR, RequestFilter(page_size=1))
+    first = handlers.list(COORDINATOR, RequestFilter(page_size=1))
+    token, total = first.next_token, first.total
     counts = []
     from ot_intake import store
     real_select = store.sa.select
@@ -212,10 +213,30 @@ def test_turning_a_page_does_not_count_the_requests_again(handlers, clock, monke
             counts.append(args)
         return real_select(*args, **kwargs)
     monkeypatch.setattr(store.sa, "select", counting_select)
-    _, token2, total2 = handlers.list(COORDINATOR, RequestFilter(page_size=1, page_token=token))
+    second = handlers.list(COORDINATOR, RequestFilter(page_size=1, page_token=token))
+    token2, total2 = second.next_token, second.total
     assert total == total2 == 3 and token2 and counts == []
     # A token made before the total travelled in it still works: the total is counted then.
     legacy = store.base64.urlsafe_b64encode(store.json.dumps(
         store.json.loads(store.base64.urlsafe_b64decode(token))["k"]).encode()).decode()
-    _, _, total3 = handlers.list(COORDINATOR, RequestFilter(page_size=1, page_token=legacy))
+    total3 = handlers.list(COORDINATOR, RequestFilter(page_size=1, page_token=legacy)).total
     assert total3 == 3 and len(counts) == 1
+
+
+def test_the_count_stops_at_its_limit_and_says_so_on_every_page(handlers, clock, monkeypatch):
+    from ot_intake import store
+    monkeypatch.setattr(store, "COUNT_LIMIT", 3)
+    for _ in range(5):
+        handlers.submit(person(), submission())
+        clock.advance(minutes=1)
+    first = handlers.list(COORDINATOR, RequestFilter(page_size=2))
+    assert (first.total, first.total_at_least, len(first.items)) == (3, True, 2)
+    second = handlers.list(COORDINATOR, RequestFilter(page_size=2, page_token=first.next_token))
+    assert (second.total, second.total_at_least) == (3, True)  # carried in the token, not recounted
+    # Every request is still listed, however many the count stopped at.
+    third = handlers.list(COORDINATOR, RequestFilter(page_size=2, page_token=second.next_token))
+    assert len(first.items + second.items + third.items) == 5 and third.next_token == ""
+    # At or under the limit the count is exact.
+    monkeypatch.setattr(store, "COUNT_LIMIT", 5)
+    exact = handlers.list(COORDINATOR, RequestFilter())
+    assert (exact.total, exact.total_at_least) == (5, False)

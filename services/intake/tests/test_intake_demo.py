@@ -61,7 +61,8 @@ def test_one_request_of_each_type_at_a_different_stage_with_a_conversation(engin
     lines = run(engine, vault, dev_people(keys, tmp_path))
     assert len(lines) == 5  # the meetings and four requests
     h = make_handlers(engine, FixedClock(NOW), vault)
-    listed, _, total = h.list(COORDINATOR, RequestFilter())
+    page = h.list(COORDINATOR, RequestFilter())
+    listed, total = page.items, page.total
     assert total == 4
     assert {r.type for r in listed} == set(RequestType)
     assert sorted(r.status for r in listed) == sorted([Status.AWAITING_INFORMATION, Status.RECOMMENDATIONS_RETURNED,

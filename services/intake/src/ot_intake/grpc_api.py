@@ -132,10 +132,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             page_size=request.page_size or 20, page_token=request.page_token,
             order=to_domain(pb.RequestOrder, request.order, Order) or Order.NEWEST,
             past_target_only=request.past_target_only)
-        items, next_token, total = self.h.list(who, f)
-        views = self.h.views(who, items)
-        return pb.ListRequestsResponse(requests=[request_to_proto(r, None, v) for r, v in zip(items, views)],
-                                       next_page_token=next_token, total_count=total)
+        page = self.h.list(who, f)
+        views = self.h.views(who, page.items)
+        return pb.ListRequestsResponse(requests=[request_to_proto(r, None, v) for r, v in zip(page.items, views)],
+                                       next_page_token=page.next_token, total_count=page.total,
+                                       total_count_at_least=page.total_at_least)
 
     def TriageRequest(self, request, context):
         who = current_principal()

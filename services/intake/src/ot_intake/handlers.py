@@ -33,7 +33,7 @@ from .domain import (DEFAULT_RESPONSE_TARGET_WORKING_DAYS, RESPONSE_KINDS, Agend
                      default_lead_days, material_missing, require_answer, response_due, validate_entry,
                      validate_meeting, validate_submission)
 from .seula import Screening, screen
-from .store import IntakeRepository, RequestFilter, decode_page_token
+from .store import IntakeRepository, Page, RequestFilter, decode_page_token
 from .vault import (CaseVault, KeyRefused, open_content, open_entry, open_text, seal_content, seal_entry,
                     seal_text)
 
@@ -182,7 +182,7 @@ class IntakeHandlers:
         return self._transition(request_id, step)
 
     # --- coordinators and secretaries -----------------------------------------------------
-    def list(self, who: Principal, f: RequestFilter) -> tuple[list[ConsultationRequest], str, int]:
+    def list(self, who: Principal, f: RequestFilter) -> Page:
         """The area's requests without content (the OT team's worklist), or for a professional their
         own ("my requests"): newest first, or the longest waiting first; optionally only those past
         the area's target."""

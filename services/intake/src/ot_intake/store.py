@@ -61,8 +61,11 @@ requests = sa.Table(
     sa.Column("paused_at", UtcDateTime(), nullable=True),
     sa.Column("paused_working_days", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("owner_subject", "idempotency_key", name="uq_requests_owner_idempotency"),
+    # The list's orders, each with the filters that can select few of many rows (a status, one
+    # professional's own) in front, so that a page reads about a page of index entries.
     sa.Index("ix_requests_tenant_submitted", "tenant", "submitted_at", "id"),
-    sa.Index("ix_requests_tenant_status", "tenant", "status"),
+    sa.Index("ix_requests_tenant_status_submitted", "tenant", "status", "submitted_at", "id"),
+    sa.Index("ix_requests_tenant_owner_submitted", "tenant", "owner_subject", "submitted_at", "id"),
     sa.Index("ix_requests_tenant_due", "tenant", "response_due_at", "id"),
 )
 
@@ -134,12 +137,31 @@ class RequestFilter:
 # A page token is the sort key of the last row of the page: [submitted_at, id] for NEWEST,
 # [rank, response_due_at, id] for LONGEST_WAITING (rank: 0 waiting for the OT team, 1 waiting for
 # the professional, 2 answered or withdrawn).
-def encode_page_token(key: tuple, total: int) -> str:
+def encode_page_token(key: tuple, total: int, at_least: bool = False) -> str:
     """The next page's position and the total the first page counted: the total travels with the
     pages so that turning one does not count the whole filtered set again (at 10^5 requests the
-    count was most of a deep page's time). It is the total as of the first page."""
-    return base64.urlsafe_b64encode(json.dumps(
-        {"k": [v.isoformat() if isinstance(v, datetime) else v for v in key], "n": total}).encode()).decode()
+    count was most of a deep page's time). It is the total as of the first page; `at_least`: the
+    count stopped at COUNT_LIMIT."""
+    token = {"k": [v.isoformat() if isinstance(v, datetime) else v for v in key], "n": total}
+    if at_least:
+        token["more"] = True
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+
+
+# The list counts its matches up to this many and then says "this many or more": an exact count of
+# a large area's every request would read them all on each first page (at 10^5 requests it was
+# most of the page's time), and a worklist needs no exact figure past it.
+COUNT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the list: the requests, the next page's token ("" on the last) and the count of
+    all matches, up to COUNT_LIMIT (`total_at_least`: more than that match)."""
+    items: list
+    next_token: str
+    total: int
+    total_at_least: bool = False
 
 
 # The times a page can start from: those of any stored request (see fields' timestamp range).
@@ -158,25 +180,25 @@ def decode_page_token(token: str, order: Order = Order.NEWEST) -> tuple:
     return decode_page(token, order)[0]
 
 
-def decode_page(token: str, order: Order = Order.NEWEST) -> tuple[tuple, int | None]:
-    """The position and the total the first page counted (None in a token made before the total
-    travelled in it). Raise ValueError for any token we did not make for this order: not base64 JSON of the
+def decode_page(token: str, order: Order = Order.NEWEST) -> tuple[tuple, int | None, bool]:
+    """The position, the total the first page counted (None in a token made before the total
+    travelled in it) and whether that count stopped at COUNT_LIMIT. Raise ValueError for any token we did not make for this order: not base64 JSON of the
     order's key, a time without a zone (it cannot be compared with a stored time) or out of
     range, an id that is not a request id, a rank that is not one of ours."""
     try:
         values = json.loads(base64.urlsafe_b64decode(token.encode()))
-        total = None
-        if isinstance(values, dict):  # {"k": the position, "n": the first page's total}
-            values, total = values.get("k"), values.get("n")
-            if type(total) is not int or total < 0:
+        total, at_least = None, False
+        if isinstance(values, dict):  # {"k": the position, "n": the first page's total, "more": true}
+            values, total, at_least = values.get("k"), values.get("n"), values.get("more", False)
+            if type(total) is not int or total < 0 or type(at_least) is not bool:
                 raise ValueError("not a total of ours")
         if order is Order.NEWEST:
             at, rid = values
-            return (_token_time(at), str(uuid.UUID(rid))), total
+            return (_token_time(at), str(uuid.UUID(rid))), total, at_least
         rank, due, rid = values
         if type(rank) is not int or rank not in (0, 1, 2):
             raise ValueError("not a rank of ours")
-        return (rank, _token_time(due), str(uuid.UUID(rid))), total
+        return (rank, _token_time(due), str(uuid.UUID(rid))), total, at_least
     except (TypeError, ValueError, AttributeError) as error:  # binascii.Error and JSON errors are ValueErrors
         raise ValueError("not a page token of this service") from error
 
@@ -231,7 +253,7 @@ class IntakeRepository:
             requests.c.tenant == tenant)).mappings().first()
         return self._load(row) if row else None
 
-    def list(self, tenant: str, f: RequestFilter, now: datetime) -> tuple[list[ConsultationRequest], str, int]:
+    def list(self, tenant: str, f: RequestFilter, now: datetime) -> Page:
         """A page of the area's requests in the filter's order, and the token of the next page.
         Order and the past-target filter are SQL on the stored due time, so pages stay correct."""
         conditions = [requests.c.tenant == tenant]
@@ -250,10 +272,12 @@ class IntakeRepository:
             conditions.append(requests.c.submitted_at < f.submitted_to)
         if f.past_target_only:
             conditions.append(past_target_clause(now))
-        position, total = decode_page(f.page_token, f.order) if f.page_token else (None, None)
+        position, total, at_least = decode_page(f.page_token, f.order) if f.page_token else (None, None, False)
         if total is None:
-            total = self.session.execute(sa.select(sa.func.count()).select_from(requests)
-                                         .where(*conditions)).scalar_one()
+            matches = sa.select(sa.literal(1)).select_from(requests).where(*conditions).limit(COUNT_LIMIT + 1)
+            total = self.session.execute(sa.select(sa.func.count()).select_from(matches.subquery())).scalar_one()
+            at_least = total > COUNT_LIMIT
+            total = min(total, COUNT_LIMIT)
         waiting = f.order is Order.LONGEST_WAITING
         if waiting:  # ascending: the earliest due first, within the rank
             key = (WAITING_RANK, requests.c.response_due_at, requests.c.id)
@@ -271,8 +295,8 @@ class IntakeRepository:
         if len(rows) > f.page_size:
             last = rows[f.page_size - 1]
             next_token = encode_page_token((last["waiting_rank"], last["response_due_at"], last["id"]) if waiting
-                                           else (last["submitted_at"], last["id"]), total)
-        return items, next_token, total
+                                           else (last["submitted_at"], last["id"]), total, at_least)
+        return Page(items, next_token, total, at_least)
     def _load_all(self, rows) -> list[ConsultationRequest]:
         """Many requests with their categories and booked groups in two queries (a list page must
         not cost a query a row)."""
@@ -458,11 +482,17 @@ def _entry(row) -> Entry:
 
 
 # The list's order by waiting: 0 = waiting for the OT team, 1 = waiting for the professional,
-# 2 = answered or withdrawn; within each, the due time that ends first comes first.
+# 2 = answered or withdrawn; within each, the due time that ends first comes first. The statuses
+# are written into the SQL, not bound as parameters, so that the database matches this expression
+# with the index on it below (a prepared statement's `status = $1` would not match).
 WAITING_RANK = sa.case(
-    (sa.or_(requests.c.answered_at.is_not(None), requests.c.status == Status.WITHDRAWN.value), 2),
-    (requests.c.status == Status.AWAITING_INFORMATION.value, 1),
+    (sa.or_(requests.c.answered_at.is_not(None),
+            requests.c.status == sa.literal_column(f"'{Status.WITHDRAWN.value}'")), 2),
+    (requests.c.status == sa.literal_column(f"'{Status.AWAITING_INFORMATION.value}'"), 1),
     else_=0)
+# The "longest waiting first" list reads its pages from this index in order (without it every
+# page sorted all of the area's requests).
+sa.Index("ix_requests_tenant_waiting", requests.c.tenant, WAITING_RANK, requests.c.response_due_at, requests.c.id)
 
 
 def past_target_clause(now: datetime):
@@ -475,11 +505,8 @@ def past_target_clause(now: datetime):
 
 def _after(key: tuple, values: tuple, *, descending: bool):
     """Keyset paging: rows strictly after `values` in the order of `key` (all ascending, or all
-    descending)."""
-    def beyond(column, value):
-        return column < value if descending else column > value
-    clauses = []
-    for i, (column, value) in enumerate(zip(key, values)):
-        equal = [c == v for c, v in zip(key[:i], values[:i])]
-        clauses.append(sa.and_(*equal, beyond(column, value)))
-    return sa.or_(*clauses)
+    descending). One row-value comparison, (a, b) < (x, y), which PostgreSQL answers from the
+    index in its order; the same condition spelled as ORs made it read and sort every match
+    (a deep filtered page at 10^5 requests: 660 ms against 5 ms)."""
+    row, position = sa.tuple_(*key), sa.tuple_(*values)
+    return row < position if descending else row > position
