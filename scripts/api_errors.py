@@ -258,6 +258,10 @@ CONSENT = {
     "GetPrivacyNotice": [],
 }
 
+# The cooperation area's statistics are combined in the coordinating area only (aggregate.py).
+NOT_COORDINATING = pre("NOT_COORDINATING_AREA", "this area does not combine the cooperation area's statistics "
+                       "(area.statistics.coordinating)")
+
 # The mailed link of feedback's answer form (the same answer, never anything about the case).
 FEEDBACK_LINK = [
     missing("the link is not one of this area's (mistyped, cut, forged, another area's): every such link alike"),
@@ -268,11 +272,25 @@ FEEDBACK_LINK = [
 ]
 
 FEEDBACK = {
-    "GetStatistics": [bad("period", "invalid", "not a year (2026), a quarter (2026-Q2) or a month (2026-05)")],
+    "GetStatistics": [bad("period", "invalid", "not a year (2026), a quarter (2026-Q2) or a month (2026-05)"),
+                      denied("ROLE_NOT_ALLOWED", "cooperation_area asked by a secretary (the cooperation area's "
+                             "figures are the coordinators')", info="method"),
+                      NOT_COORDINATING],
     "GetFollowUp": [missing("no follow-up for this request")],
     "GetNotificationSettings": [],
     "SetNotificationSettings": [],
     "OpenFeedbackForm": [*FEEDBACK_LINK],
+    "ImportAreaAggregate": [
+        bad("file", "malformed", "not an area's statistics file (not JSON, another format, a field or count that "
+            "is not one); the message names what"),
+        bad("file", "signature", "the signature does not match the area's public key (changed on the way, or "
+            "signed with another key)"),
+        bad("file", "unknown_area", "the area is not in OT_FEEDBACK_AREA_AGGREGATE_KEYS"),
+        bad("file", "opted_out", "the area has opted out (listed without a key)"),
+        bad("file", "own_area", "the file is this area's own (its counts are already included)"),
+        bad("file", "future_month", "the month is still to come"),
+        NOT_COORDINATING,
+    ],
     "AnswerFeedback": [
         bad("usefulness", "required", "no usefulness on the scale 1–5 (0 or a number outside it)"),
         bad("got_needed", "required", "no answer to whether the worker got what they needed"),

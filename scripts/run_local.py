@@ -58,7 +58,7 @@ SERVICES = [
     ("consent", 50053 + OFFSET, 8083 + OFFSET, "ot.consent.v1.ConsentService", None),
     ("experts", 50052 + OFFSET, 8082 + OFFSET, "ot.experts.v1.ExpertsService", "seed"),
     ("intake", 50051 + OFFSET, 8081 + OFFSET, "ot.intake.v1.IntakeService", "seed-demo"),
-    ("feedback", 50054 + OFFSET, 8084 + OFFSET, "ot.feedback.v1.FeedbackService", None),
+    ("feedback", 50054 + OFFSET, 8084 + OFFSET, "ot.feedback.v1.FeedbackService", "seed-demo"),
 ]
 GRPC_PORTS = {name: grpc_port for name, grpc_port, *_ in SERVICES}
 PORTAL_PORT = 8080 + OFFSET

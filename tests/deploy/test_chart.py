@@ -273,8 +273,17 @@ def test_feedback_pages_and_mail_relay_flows(helm_bin, variants):
 
 
 def test_feedback_area_settings_are_rendered(variants):
-    shipped = find(variants["pohjois-savo"], "ConfigMap", "-feedback-env")[0]["data"]
+    shipped = dict(find(variants["pohjois-savo"], "ConfigMap", "-feedback-env")[0]["data"])
+    # Pohjois-Savo combines the cooperation area's statistics: the other three areas' public keys.
+    assert set(json.loads(shipped.pop("OT_FEEDBACK_AREA_AGGREGATE_KEYS"))) == {"etela-savo", "keski-suomi",
+                                                                               "pohjois-karjala"}
+    for name, objs in variants.items():  # every other area shares its counts and combines nothing
+        if name.startswith(("etela-savo", "keski-suomi", "pohjois-karjala")):
+            other = find(objs, "ConfigMap", "-feedback-env")[0]["data"]
+            assert other["OT_FEEDBACK_SHARE_WITH_COOPERATION_AREA"] == "true", name
+            assert "OT_FEEDBACK_COORDINATING_AREA" not in other and "OT_FEEDBACK_AREA_AGGREGATE_KEYS" not in other, name
     assert {k: v for k, v in shipped.items() if k.startswith(("OT_FEEDBACK_", "OT_SMTP_", "OT_INTAKE_", "OT_SERVICE_"))} == {
+        "OT_FEEDBACK_SHARE_WITH_COOPERATION_AREA": "true", "OT_FEEDBACK_COORDINATING_AREA": "true",
         "OT_FEEDBACK_DELAY_DAYS": "60", "OT_FEEDBACK_REMINDER_DAYS": "14", "OT_FEEDBACK_ANSWER_DAYS": "28",
         # The mailed links open the portal's form (feedback's own address only redirects old ones).
         "OT_FEEDBACK_PUBLIC_URL": "https://ot.pohjois-savo.example.invalid",
@@ -318,6 +327,10 @@ def test_feedback_area_settings_are_rendered(variants):
     ("area.feedback.delayDaysByType.consulted=1", "values don't meet the specifications of the schema"),
     ("area.feedback.reminderDays=0", "values don't meet the specifications of the schema"),
     ("area.feedback.publicUrl=palaute.example.invalid", "values don't meet the specifications of the schema"),
+    # The coordinating area lists the other areas' keys (PEM), never its own.
+    ("tenant=keski-suomi", "area.statistics.areaKeys must not name the area itself"),
+    ("area.statistics.areaKeys.lappi=x", "values don't meet the specifications of the schema"),
+    ("area.statistics.areaKeys.keski-suomi=x", "values don't meet the specifications of the schema"),
 ])
 def test_feedback_settings_that_would_not_work_are_refused(helm_bin, bad, message):
     args = [str(helm_bin), "template", "x", str(CHART), "--kube-version", KUBE_VERSION,
@@ -394,7 +407,9 @@ def test_feedback_secrets_are_the_documented_ones(renders):
                             "KAFKA_BOOTSTRAP_SERVERS": {"name": "ot-kafka", "key": "bootstrap-servers"},
                             "KAFKA_SASL_PASSWORD": {"name": f"ot-{area}-ot-platform-feedback-kafka", "key": "password"},
                             "OT_FEEDBACK_LINK_SECRET": {"name": secrets, "key": "link-secret"},
-                            "OT_SMTP_PASSWORD": {"name": secrets, "key": "smtp-password"}}, (area, kind)
+                            "OT_SMTP_PASSWORD": {"name": secrets, "key": "smtp-password"},
+                            "OT_FEEDBACK_AGGREGATE_SIGNING_KEY": {"name": secrets, "key": "aggregate-signing-key"}}, \
+                (area, kind)
             files = [(v["secret"]["secretName"], i["key"]) for v in spec["volumes"] if "secret" in v
                      for i in v["secret"]["items"]]
             tls = f"ot-{area}-ot-platform-feedback-grpc-tls"
@@ -405,6 +420,7 @@ def test_feedback_secrets_are_the_documented_ones(renders):
         block = re.search(rf"#   {secrets} +key link-secret .*\n#  +key smtp-password .*\n#  +key service-token.pem ",
                           comment)
         assert block, f"{area}.yaml does not list {secrets} with its three keys"
+        assert re.search(r"#  +key aggregate-signing-key \(", comment), f"{area}.yaml does not list aggregate-signing-key"
 
 
 def test_secret_env_and_secret_files(variants):

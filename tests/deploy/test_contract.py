@@ -54,6 +54,7 @@ import sqlalchemy as sa
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509.oid import NameOID
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -576,6 +577,9 @@ def test_enabled_services_start_with_exactly_the_rendered_environment(helm_bin, 
     secrets[(f"{FULLNAME}-consent-secrets", "audit-key")] = audit_key
     secrets[(f"{FULLNAME}-feedback-secrets", "link-secret")] = link_secret
     secrets[(f"{FULLNAME}-feedback-secrets", "smtp-password")] = ""  # the sink takes no login
+    # The statistics file's signing key (Ed25519, PEM), as `openssl genpkey -algorithm ed25519` makes it.
+    secrets[(f"{FULLNAME}-feedback-secrets", "aggregate-signing-key")] = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
     area_ca = AreaCa()
     secret_files = {(f"{FULLNAME}-feedback-secrets", "service-token.pem"): service_key_pem,
                     (f"{FULLNAME}-service-token", "public.pem"): service_public_pem,  # the ConfigMap

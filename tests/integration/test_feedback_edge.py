@@ -3,12 +3,15 @@ stores): the gRPC API fuzzed, the answer form's calls refused at the edge with n
 the service token it calls intake with (its own issuer and key, the role "service" only)."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ot.feedback.v1 import feedback_pb2 as fpb
 from ot.intake.v1 import intake_pb2 as ipb
@@ -18,6 +21,7 @@ from ot_runtime.access import is_open_to_anyone, method_path
 from ot_runtime.clock import FixedClock
 from ot_runtime.devtoken import DEV_AUDIENCE, DEV_SERVICE_ISSUER, make_token
 from ot_runtime.testing import field_violations, fuzz_service
+from ot_feedback.aggregate import Counts, export_file
 from ot_feedback.domain import Category, FollowUpState, RequestType, Status
 from ot_feedback.edge import ACCESS, SERVICE
 from ot_feedback.store import follow_ups
@@ -52,7 +56,12 @@ def sent_link(feedback) -> str:
 
 
 def test_fuzzing_the_grpc_api_on_postgresql_finds_no_internal_error(start_feedback, keys):
-    feedback = start_feedback(None, FixedClock(START))
+    # The coordinating area, with another area's key, so that ImportAreaAggregate's seed is imported.
+    area_key = Ed25519PrivateKey.generate()
+    public = area_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    feedback = start_feedback(None, FixedClock(START), OT_FEEDBACK_COORDINATING_AREA="true",
+                              OT_FEEDBACK_AREA_AGGREGATE_KEYS=json.dumps({"keski-suomi": public}))
     request_id = str(uuid.uuid4())
     consulted(feedback, request_id)
     link = sent_link(feedback)
@@ -68,7 +77,9 @@ def test_fuzzing_the_grpc_api_on_postgresql_finds_no_internal_error(start_feedba
                                        "SetNotificationSettings": fpb.NotificationSettings(reminders_enabled=False),
                                        "OpenFeedbackForm": fpb.OpenFeedbackFormRequest(link_token=link),
                                        "AnswerFeedback": fpb.AnswerFeedbackRequest(
-                                           link_token=link, usefulness=3, got_needed=fpb.GOT_NEEDED_NO)})
+                                           link_token=link, usefulness=3, got_needed=fpb.GOT_NEEDED_NO),
+                                       "ImportAreaAggregate": fpb.ImportAreaAggregateRequest(file=export_file(
+                                           "keski-suomi", "2025-12", START, Counts(), area_key))})
     assert all(seen[m.name].get("OK", 0) > 0 for m in SERVICE.methods if m.name != "AnswerFeedback"), seen
     assert seen["AnswerFeedback"].get("OK", 0) <= 1  # the link answers once, whatever else arrives
     health = health_pb2_grpc.HealthStub(feedback.channel).Check(health_pb2.HealthCheckRequest())

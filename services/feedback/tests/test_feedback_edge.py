@@ -6,6 +6,7 @@ import uuid
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ot.common.v1 import case_pb2
 from ot.feedback.v1 import feedback_pb2 as pb
@@ -16,6 +17,7 @@ from ot_runtime.auth import ROLES
 from ot_runtime.fields import unruled_fields
 from ot_runtime.grpc_server import GrpcServer
 from ot_runtime.testing import TestKeys, field_violations, fuzz_service, status_details
+from ot_feedback.aggregate import CooperationConfig, Counts, export_file
 from ot_feedback.edge import ACCESS, FIELD_RULES, SERVICE
 from ot_feedback.grpc_api import FeedbackServicer
 
@@ -23,6 +25,7 @@ from test_feedback_followup import consulted
 from feedback_testkit import NOW, TENANT
 
 OTHER_AREA = "keski-suomi"
+AREA_KEY = Ed25519PrivateKey.generate()  # the other area's statistics signing key
 # The answer form's calls: open to anyone, the mailed link's token is the permission.
 OPEN = {"OpenFeedbackForm", "AnswerFeedback"}
 
@@ -34,6 +37,9 @@ def keys(tmp_path):
 
 @pytest.fixture()
 def server(handlers, keys):
+    # The coordinating area, so that ImportAreaAggregate's valid request is imported.
+    handlers.cooperation = CooperationConfig(coordinating=True, area_keys={OTHER_AREA: AREA_KEY.public_key()})
+
     def register(grpc_server):
         feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(handlers), grpc_server)
         return [SERVICE.full_name]
@@ -77,7 +83,9 @@ def valid_requests(request_id: str, link: str = "") -> dict:
             "GetNotificationSettings": pb.GetNotificationSettingsRequest(),
             "SetNotificationSettings": pb.NotificationSettings(reminders_enabled=False),
             "OpenFeedbackForm": pb.OpenFeedbackFormRequest(link_token=link),
-            "AnswerFeedback": pb.AnswerFeedbackRequest(link_token=link, usefulness=4, got_needed=pb.GOT_NEEDED_YES)}
+            "AnswerFeedback": pb.AnswerFeedbackRequest(link_token=link, usefulness=4, got_needed=pb.GOT_NEEDED_YES),
+            "ImportAreaAggregate": pb.ImportAreaAggregateRequest(
+                file=export_file(OTHER_AREA, "2026-02", NOW, Counts(), AREA_KEY))}
 
 
 def allowed_metadata(keys, method: str, subject: str = "fuzz-user"):
@@ -116,7 +124,7 @@ def test_only_the_ot_team_reads_statistics_and_follow_ups_and_people_mailed_by_u
     assert {m.name: sorted(ACCESS[method_path(SERVICE, m.name)]) for m in SERVICE.methods} == {
         "GetStatistics": ["coordinator", "secretary"], "GetFollowUp": ["coordinator", "secretary"],
         "GetNotificationSettings": ["expert", "professional"], "SetNotificationSettings": ["expert", "professional"],
-        "OpenFeedbackForm": [ANYONE], "AnswerFeedback": [ANYONE]}
+        "OpenFeedbackForm": [ANYONE], "AnswerFeedback": [ANYONE], "ImportAreaAggregate": ["coordinator"]}
 
 
 @pytest.mark.parametrize("method", [m.name for m in SERVICE.methods])

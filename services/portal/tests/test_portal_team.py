@@ -114,6 +114,14 @@ def test_the_worklist_sends_the_filters_and_shows_waiting_time_and_the_target(cl
     assert "page=bmV4dA" in next_link and "past_target=yes" in next_link and "order=longest_waiting" in next_link
 
 
+def test_a_worklist_past_the_count_limit_says_or_more(client, idp, services):
+    coordinator(client, idp)
+    services.answers["ListRequests"] = intake_pb2.ListRequestsResponse(
+        requests=[ot_tuki()], total_count=1000, total_count_at_least=True, next_page_token="bmV4dA")
+    page = text(client.get("/pyynnot"))
+    assert "1000 tai enemmän pyyntöjä" in page and "1000 pyyntöä" not in page
+
+
 def test_the_next_page_sends_the_page_token(client, idp, services):
     coordinator(client, idp)
     services.answers["ListRequests"] = intake_pb2.ListRequestsResponse()

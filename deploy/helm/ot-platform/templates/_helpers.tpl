@@ -208,7 +208,9 @@ another service's environment would be a setting nobody reads):
             OT_FEEDBACK_DELAY_DAYS and, per type set, OT_FEEDBACK_DELAY_DAYS_<TYPE>,
             OT_FEEDBACK_REMINDER_DAYS, OT_FEEDBACK_ANSWER_DAYS), and how they go out
             (ot_feedback.bootstrap.FeedbackConfig: OT_FEEDBACK_PUBLIC_URL, OT_FEEDBACK_MAIL_FROM,
-            OT_SMTP_HOST, OT_SMTP_PORT, OT_SMTP_STARTTLS, OT_SMTP_USERNAME)
+            OT_SMTP_HOST, OT_SMTP_PORT, OT_SMTP_STARTTLS, OT_SMTP_USERNAME), and the cooperation
+            area's statistics (ot_feedback.aggregate.CooperationConfig: OT_FEEDBACK_SHARE_WITH_COOPERATION_AREA,
+            OT_FEEDBACK_COORDINATING_AREA, OT_FEEDBACK_AREA_AGGREGATE_KEYS)
   experts   the area's own agreement on using the OT network's experts: OT_AGREEMENT_KIND,
             OT_AGREEMENT_SIGNED, OT_AGREEMENT_EXPERT_IDS (ot_experts.catalogue.agreement_from_env;
             applied by `ot-experts seed` in the migration Job, over the catalogue dataset's default)
@@ -284,6 +286,19 @@ OT_SMTP_HOST: {{ required "area.feedback.smtp.host is required when feedback is 
 OT_SMTP_PORT: {{ $f.smtp.port | toString | quote }}
 OT_SMTP_STARTTLS: {{ $f.smtp.starttls | toString | quote }}
 OT_SMTP_USERNAME: {{ $f.smtp.username | quote }}
+{{- /* The cooperation area's statistics (ot_feedback.aggregate.CooperationConfig.from_env). */}}
+{{- $st := $area.statistics }}
+OT_FEEDBACK_SHARE_WITH_COOPERATION_AREA: {{ $st.shareWithCooperationArea | toString | quote }}
+{{- if $st.coordinating }}
+{{- if not $st.areaKeys }}
+{{- fail "area.statistics.areaKeys is required when area.statistics.coordinating: the other areas' public keys (null for an area that opted out)" }}
+{{- end }}
+{{- if hasKey $st.areaKeys .root.Values.tenant }}
+{{- fail "area.statistics.areaKeys must not name the area itself: its own counts are read from its database" }}
+{{- end }}
+OT_FEEDBACK_COORDINATING_AREA: "true"
+OT_FEEDBACK_AREA_AGGREGATE_KEYS: {{ $st.areaKeys | toJson | quote }}
+{{- end }}
 {{- else if eq .name "portal" }}
 {{- /* The portal's own settings (ot_portal.settings): where people reach it and how it signs them in
 at the provider the services verify (the same issuer, so the tokens it gets are the ones they accept). */}}

@@ -17,6 +17,7 @@ from ot_runtime.service import wire
 from ot_runtime.settings import Settings, SettingsError
 from ot_runtime.web import HttpServer
 
+from .aggregate import CooperationConfig
 from .consumers import event_handlers
 from .directory import (ExpertsDirectory, GrpcExpertsDirectory, GrpcIntakeDirectory, IntakeDirectory,
                         SignedServiceToken)
@@ -46,6 +47,7 @@ class FeedbackConfig:
     service_token_key_file: str
     tick_seconds: float
     recipients: Recipients
+    cooperation: CooperationConfig = CooperationConfig()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], tenant: str) -> "FeedbackConfig":
@@ -60,6 +62,11 @@ class FeedbackConfig:
         except SettingsError as exc:
             problems.append(str(exc).removeprefix("feedback: "))
             recipients = Recipients()
+        try:
+            cooperation = CooperationConfig.from_env(env, tenant)
+        except SettingsError as exc:
+            problems.append(str(exc).removeprefix("feedback: "))
+            cooperation = CooperationConfig()
         secret = env.get("OT_FEEDBACK_LINK_SECRET", "").strip()
         if len(secret) < 32:
             problems.append("OT_FEEDBACK_LINK_SECRET must be set to at least 32 characters "
@@ -90,7 +97,7 @@ class FeedbackConfig:
                      smtp=smtp, intake_target=env.get("OT_INTAKE_GRPC_TARGET", "127.0.0.1:50051").strip(),
                      experts_target=env.get("OT_EXPERTS_GRPC_TARGET", "127.0.0.1:50052").strip(),
                      service_token_key_file=key_file, tick_seconds=number("OT_FEEDBACK_TICK_SECONDS", 60.0),
-                     recipients=recipients)
+                     recipients=recipients, cooperation=cooperation)
         if problems:
             raise SettingsError("feedback: configuration is incomplete: " + "; ".join(problems))
         return config
@@ -123,7 +130,7 @@ def build(settings: Settings, *, clock: Clock | None = None, directory: IntakeDi
     sessions = session_factory(engine)
     signer = LinkSigner(config.link_secret)
     handlers = FeedbackHandlers(sessions=sessions, tenant=settings.tenant, policy=config.policy, signer=signer,
-                                clock=clock)
+                                clock=clock, cooperation=config.cooperation)
     notifications = Notifications(tenant=settings.tenant, clock=clock)
 
     def register(server) -> list[str]:

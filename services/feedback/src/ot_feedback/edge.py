@@ -24,6 +24,7 @@ from ot_runtime import fields as f
 from ot_runtime.access import ANYONE, access_table
 from ot_runtime.errors import FieldViolation
 
+from .aggregate import MAX_FILE_BYTES
 from .domain import MAX_FREE_TEXT, GotNeeded, WhatNext
 
 SERVICE = pb.DESCRIPTOR.services_by_name["FeedbackService"]
@@ -47,6 +48,10 @@ ACCESS = access_table(SERVICE, {
     # form of its own follow-up; a wrong one learns nothing about any case (handlers.open_link).
     "OpenFeedbackForm": (ANYONE,),
     "AnswerFeedback": (ANYONE,),
+    # Another area's monthly counts for the cooperation area's figures (aggregate.py): the
+    # coordinator, who reports on the cooperation area; the handler refuses outside the
+    # coordinating area. (GetStatistics' cooperation_area flag is for coordinators too: grpc_api.)
+    "ImportAreaAggregate": ("coordinator",),
 })
 
 FIELD_RULES = f.field_rules({
@@ -59,6 +64,8 @@ FIELD_RULES = f.field_rules({
     pb.OpenFeedbackFormRequest: {"link_token": LINK_TOKEN},
     # The free text as the form's (FORM_RULES): kept until the case's content is shredded.
     pb.AnswerFeedbackRequest: {"link_token": LINK_TOKEN, "free_text": f.text(MAX_FREE_TEXT)},
+    # The area's file (aggregate.MAX_FILE_BYTES): its content is checked by aggregate.read_file.
+    pb.ImportAreaAggregateRequest: {"file": f.data(MAX_FILE_BYTES)},
 })
 
 # The answer's fields as handlers.answer reads them (AnswerFeedback's, as text). Empty values are

@@ -6,11 +6,11 @@ from ot.feedback.v1 import feedback_pb2 as pb
 from ot.feedback.v1 import feedback_pb2_grpc
 
 from ot_runtime.auth import current_principal
-from ot_runtime.errors import FailedPrecondition, NotFound, OtError
+from ot_runtime.errors import FailedPrecondition, NotFound, OtError, PermissionDenied
 from ot_runtime.protoconv import to_domain, to_proto, ts
 from .domain import MAX_FREE_TEXT, FollowUpState, GotNeeded, MailKind, RequestType, WhatNext
 from .handlers import FeedbackHandlers, LinkRefused
-from .stats import RULE_TEXT, Table
+from .stats import RULE_TEXT, ResponseTimes, Table
 
 # Why a link does not open the form, in words the worker understands, and nothing about the case:
 # (the google.rpc.PreconditionFailure type and ErrorInfo reason, the message). "invalid" covers
@@ -47,21 +47,42 @@ def table_to_proto(t: Table) -> pb.Table:
                     labels={k: t.label(k) for k in [*t.shown_rows, *t.shown_columns]}, coarser_of=t.coarser_of)
 
 
+def times_to_proto(r: ResponseTimes) -> pb.ResponseTimes:
+    return pb.ResponseTimes(type=to_proto(case_pb2.RequestType, RequestType(r.type)), quarter=r.quarter,
+                            requests=r.requests, first_response_median_days=r.first_response_median,
+                            first_response_p90_days=r.first_response_p90, answer_median_days=r.answer_median,
+                            answer_p90_days=r.answer_p90)
+
+
 class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def __init__(self, handlers: FeedbackHandlers):
         self.h = handlers
 
     def GetStatistics(self, request, context):
         type_ = to_domain(case_pb2.RequestType, request.type, RequestType)
-        period, tables, rates = self.h.statistics(request.period, type_)
-        times = [pb.ResponseTimes(type=to_proto(case_pb2.RequestType, RequestType(r.type)), quarter=r.quarter,
-                                  requests=r.requests, first_response_median_days=r.first_response_median,
-                                  first_response_p90_days=r.first_response_p90, answer_median_days=r.answer_median,
-                                  answer_p90_days=r.answer_p90)
-                 for r in self.h.response_times(period, type_)]
+        coordinator = current_principal().has_any("coordinator")
+        if request.cooperation_area:
+            if not coordinator:
+                raise PermissionDenied("Yhteistoiminta-alueen tilastot ovat koordinaattoreille. / The cooperation "
+                                       "area's statistics are for coordinators.", "ROLE_NOT_ALLOWED",
+                                       {"method": "GetStatistics"})
+            period, tables, times, areas = self.h.cooperation_statistics(request.period, type_)
+            rates: dict[str, str] = {}
+        else:
+            period, tables, rates = self.h.statistics(request.period, type_)
+            times, areas = self.h.response_times(period, type_), []
         return pb.Statistics(tenant=self.h.tenant, period=period.label, period_start=ts(period.start),
                              period_end=ts(period.end), tables=[table_to_proto(t) for t in tables],
-                             response_rate_percent=rates, suppression_rule=RULE_TEXT, response_times=times)
+                             response_rate_percent=rates, suppression_rule=RULE_TEXT,
+                             response_times=[times_to_proto(r) for r in times],
+                             cooperation_areas=[pb.CooperationArea(area=a.area, own=a.own, opted_out=a.opted_out,
+                                                                   included_months=a.included,
+                                                                   missing_months=a.missing) for a in areas],
+                             cooperation_available=coordinator and self.h.cooperation.coordinating)
+
+    def ImportAreaAggregate(self, request, context):
+        got, replaced = self.h.import_area_aggregate(request.file)
+        return pb.AreaAggregateImported(area=got.area, month=got.month, replaced=replaced)
 
     def GetNotificationSettings(self, request, context):
         return pb.NotificationSettings(reminders_enabled=self.h.notification_settings(current_principal()))

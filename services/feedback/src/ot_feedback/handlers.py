@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from ot_runtime.auth import Principal
 from ot_runtime.clock import Clock
 from ot_runtime.workdays import working_days_between
-from ot_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from ot_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from ot_runtime.vocabulary import CATEGORY_LABELS, SECTOR_LABELS
 
+from .aggregate import (AggregateRefused, AreaAggregate, CooperationConfig, Counts, TypeTimes, export_file,
+                        month_period, months_of, read_file)
 from .domain import (FOLLOW_UP_TRIGGERS, GOT_NEEDED_LABELS, TYPE_LABELS, Category, FollowUpPolicy, FollowUpState,
                      GotNeeded, LinkError, LinkSigner, MailKind, MailState, RequestType, Sector, Status,
                      parse_answer)
@@ -31,7 +33,8 @@ from .edge import check_form
 from .notifications import reminders_enabled
 from .stats import (ALL, TOTAL, Period, PeriodError, ResponseTimes, Table, coarser, parse_period, quarters,
                     response_times, whole_period)
-from .store import answers, follow_ups, mails, notification_settings, request_facts, shredded_requests
+from .store import (answers, area_aggregates, follow_ups, mails, notification_settings, request_facts,
+                    shredded_requests)
 
 log = logging.getLogger("ot.feedback")
 
@@ -46,6 +49,17 @@ class LinkRefused(Exception):
 
 # What an answer keeps once the case is shredded: exactly what statistics count.
 COUNTED_FIELDS = ("usefulness", "got_needed")
+
+
+@dataclass(frozen=True)
+class CooperationArea:
+    """One area of the cooperation area's figures: the months included, the ended months whose
+    file has not been imported, or that it opted out."""
+    area: str
+    own: bool = False
+    opted_out: bool = False
+    included: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class FeedbackHandlers:
     policy: FollowUpPolicy
     signer: LinkSigner
     clock: Clock
+    cooperation: CooperationConfig = field(default_factory=CooperationConfig)
 
     # --- intake's events (inside the consumer's transaction) -----------------------------------
     def on_request_submitted(self, session: Session, *, request_id: str, type_: RequestType,
@@ -279,17 +294,21 @@ class FeedbackHandlers:
         the period touches), over the requests answered in each quarter; small counts suppressed."""
         spans = quarters(period)
         types = [type_.value] if type_ else [t.value for t in RequestType]
+        return response_times(self._answered(spans[0].start, spans[-1].end), spans, types)
+
+    def _answered(self, start: datetime, end: datetime) -> list[tuple[str, datetime, int | None, int | None]]:
+        """(type, answered_at, working days to the first response, working days to the answer) of
+        each request answered in [start, end)."""
         with self.sessions() as s:
             rows = s.execute(sa.select(request_facts.c.type, request_facts.c.answered_at,
                                        request_facts.c.submitted_at, request_facts.c.first_response_at,
                                        request_facts.c.answer_working_days).where(
-                request_facts.c.tenant == self.tenant, request_facts.c.answered_at >= spans[0].start,
-                request_facts.c.answered_at < spans[-1].end)).all()
-        answered = [(r.type, r.answered_at,
-                     working_days_between(r.submitted_at, r.first_response_at)
-                     if r.submitted_at and r.first_response_at else None,
-                     r.answer_working_days) for r in rows]
-        return response_times(answered, spans, types)
+                request_facts.c.tenant == self.tenant, request_facts.c.answered_at >= start,
+                request_facts.c.answered_at < end)).all()
+        return [(r.type, r.answered_at,
+                 working_days_between(r.submitted_at, r.first_response_at)
+                 if r.submitted_at and r.first_response_at else None,
+                 r.answer_working_days) for r in rows]
 
     def compute_statistics(self, period: Period, type_: RequestType | None) -> tuple[list[Table], dict[str, str]]:
         types = [type_] if type_ else list(RequestType)
@@ -305,7 +324,7 @@ class FeedbackHandlers:
         facts = [f for f in facts if f["type"] in columns]
         submitted = [f for f in facts if f["submitted_at"] and period.start <= f["submitted_at"] < period.end]
         consulted = [f for f in facts if f["consulted_at"] and period.start <= f["consulted_at"] < period.end]
-        labels = {t.value: f"{TYPE_LABELS[t][0]} / {TYPE_LABELS[t][1]}" for t in RequestType}
+        labels = _type_labels()
 
         sectors = Counter((f["sector"], f["type"]) for f in submitted if f["sector"])
         categories = Counter((c, f["type"]) for f in submitted for c in f["categories"])
@@ -318,14 +337,7 @@ class FeedbackHandlers:
         got = Counter((g, t) for t, _, g in given if t in columns)
 
         tables = [
-            Table("contacts_by_sector", "Yhteydenotot sektoreittain", "Contacts by sector",
-                  [x.value for x in Sector], columns, dict(sectors),
-                  {**labels, **{x.value: f"{fi} / {en}" for x, (fi, en) in SECTOR_LABELS.items()},
-                   TOTAL: "yhteydenotot yhteensä / contacts in total"}),
-            Table("requests_by_category", "Pyynnöt tilanneluokittain", "Requests by case category",
-                  [x.value for x in Category], columns, dict(categories),
-                  {**labels, **{x.value: f"{fi} / {en}" for x, (fi, en) in CATEGORY_LABELS.items()},
-                   TOTAL: "luokkamainintoja yhteensä / category mentions in total"}),
+            *_count_tables(columns, sectors, categories),
             Table("cases_by_group", "Ryhmissä käsitellyt tapaukset", "Cases handled per group",
                   groups, columns, dict(cases), dict(labels)),
             Table("meetings_by_group", "Pidetyt kokoukset ryhmittäin", "Meetings held per group",
@@ -352,6 +364,156 @@ class FeedbackHandlers:
                 rates[c] = f"{100 * fr.values[('answered', c)] / fr.values[(TOTAL, c)]:.0f}"
         # Each table whose every cell is hidden is followed by its coarser stand-ins (stats.coarser).
         return [shown for t in tables for shown in (t, *coarser(t))], rates
+
+
+    # --- the cooperation area (aggregate.py) ----------------------------------------------------
+    def area_counts(self, period: Period) -> Counts:
+        """The area's unsuppressed counts for a period, as the statistics count them: requests
+        submitted in it by sector and by category, and the requests answered in it with their
+        working days."""
+        with self.sessions() as s:
+            submitted = s.execute(sa.select(request_facts.c.type, request_facts.c.sector,
+                                            request_facts.c.categories).where(
+                request_facts.c.tenant == self.tenant, request_facts.c.submitted_at >= period.start,
+                request_facts.c.submitted_at < period.end)).all()
+        counts = Counts()
+        for r in submitted:
+            if r.sector:
+                counts.sectors[(r.sector, r.type)] += 1
+            for c in r.categories:
+                counts.categories[(c, r.type)] += 1
+        for t, _, first, answer in self._answered(period.start, period.end):
+            x = counts.times.setdefault(t, TypeTimes())
+            x.requests += 1
+            if first is not None:
+                x.first_response_days[first] += 1
+            if answer is not None:
+                x.answer_days[answer] += 1
+        return counts
+
+    def export_area_aggregate(self, month: str) -> bytes:
+        """This area's signed file of one month's counts (aggregate.py), for the coordinating area."""
+        if not self.cooperation.share:
+            raise AggregateRefused("opted_out", "Alue on jättäytynyt yhteistoiminta-alueen tilastoista "
+                                                "(area.statistics.shareWithCooperationArea: false), joten lukuja ei "
+                                                "viedä. / The area has opted out of the cooperation-area statistics "
+                                                "(area.statistics.shareWithCooperationArea: false), so no counts are "
+                                                "exported.")
+        if self.cooperation.signing_key is None:
+            raise AggregateRefused("no_key", "Tilastojen allekirjoitusavain puuttuu "
+                                             "(OT_FEEDBACK_AGGREGATE_SIGNING_KEY, "
+                                             "Secret <release>-feedback-secrets, avain aggregate-signing-key). / The "
+                                             "statistics signing key is missing (OT_FEEDBACK_AGGREGATE_SIGNING_KEY, "
+                                             "Secret <release>-feedback-secrets, key aggregate-signing-key).")
+        try:
+            period = month_period(month)
+        except (ValueError, PeriodError):
+            raise AggregateRefused("month", "Anna kuukausi muodossa 2026-05. / Give the month as 2026-05.") from None
+        now = self.clock.now()
+        if period.start > now:
+            raise AggregateRefused("future_month",
+                                   f"Kuukausi {month} on vasta tulossa. / Month {month} is still to come.")
+        counts = self.area_counts(period)
+        log.info("area aggregate exported", extra={"month": month})
+        return export_file(self.tenant, month, now, counts, self.cooperation.signing_key)
+
+    def import_area_aggregate(self, data: bytes) -> tuple[AreaAggregate, bool]:
+        """Store another area's month (replacing an earlier import of the same area and month, in
+        one transaction). Returns the import and whether it replaced one."""
+        self._require_coordinating()
+        now = self.clock.now()
+        try:
+            got = read_file(data, own_area=self.tenant, keys=self.cooperation.area_keys, now=now)
+        except AggregateRefused as refused:
+            log.info("area aggregate refused", extra={"reason": refused.reason})
+            raise InvalidArgument([FieldViolation("file", refused.message, refused.reason)]) from None
+        with self.sessions.begin() as s:
+            replaced = s.execute(area_aggregates.delete().where(area_aggregates.c.area == got.area,
+                                                                area_aggregates.c.month == got.month)).rowcount
+            s.execute(area_aggregates.insert().values(area=got.area, month=got.month, tenant=self.tenant,
+                                                      generated_at=got.generated_at, imported_at=now,
+                                                      counts=got.counts.to_json()))
+        log.info("area aggregate imported", extra={"area": got.area, "month": got.month, "replaced": bool(replaced)})
+        return got, bool(replaced)
+
+    def _require_coordinating(self) -> None:
+        if not self.cooperation.coordinating:
+            raise FailedPrecondition("Tämä alue ei kokoa yhteistoiminta-alueen tilastoja "
+                                     "(area.statistics.coordinating). / This area does not combine the "
+                                     "cooperation-area statistics (area.statistics.coordinating).",
+                                     "NOT_COORDINATING_AREA", "statistics")
+
+    def cooperation_statistics(self, period_text: str, type_: RequestType | None
+                               ) -> tuple[Period, list[Table], list[ResponseTimes], list[CooperationArea]]:
+        """The cooperation area's figures: this area's counts and every imported area's months of
+        the period, added up, and THEN suppressed as the area's own (a 3 in two areas is a 6; a
+        combined figure under 5 stays hidden, also by subtraction)."""
+        self._require_coordinating()
+        now = self.clock.now()
+        with self.sessions() as s:
+            imported = s.execute(sa.select(area_aggregates.c.area, area_aggregates.c.month, area_aggregates.c.counts)
+                                 .where(area_aggregates.c.tenant == self.tenant)).all()
+        if period_text.strip().lower() == ALL:
+            own = self.whole_period()
+            first = min([own.start, *(month_period(r.month).start for r in imported)])
+            period = Period(ALL, first, own.end)
+        else:
+            period = self.period(period_text)
+        months = months_of(period)
+        spans = quarters(period)
+        span_months = months_of(Period("", spans[0].start, spans[-1].end))
+        types = [type_.value] if type_ else [t.value for t in RequestType]
+
+        combined = self.area_counts(period)
+        answered = self._answered(spans[0].start, spans[-1].end)
+        for r in imported:
+            counts = Counts.from_json(r.counts)
+            if r.month in months:
+                combined.sectors.update(counts.sectors)
+                combined.categories.update(counts.categories)
+            if r.month in span_months:  # response times are by quarter: the quarters' months
+                at = month_period(r.month).start
+                for t, x in counts.times.items():
+                    first = [d for d, n in x.first_response_days.items() for _ in range(n)]
+                    answer = [d for d, n in x.answer_days.items() for _ in range(n)]
+                    answered += [(t, at, first[i] if i < len(first) else None,
+                                  answer[i] if i < len(answer) else None) for i in range(x.requests)]
+        tables = _count_tables(types, combined.sectors, combined.categories)
+        for t in tables:
+            t.finish()
+        shown = [out for t in tables for out in (t, *coarser(t))]
+
+        # Which areas and months are in the figures. A month that has not ended yet is not missing.
+        ended = [m for m in months if month_period(m).end <= now]
+        have = {(r.area, r.month) for r in imported}
+        areas = [CooperationArea(self.tenant, own=True, included=months)]
+        for area, key in sorted(self.cooperation.area_keys.items()):
+            if key is None:
+                areas.append(CooperationArea(area, opted_out=True))
+            else:
+                areas.append(CooperationArea(area, included=[m for m in months if (area, m) in have],
+                                             missing=[m for m in ended if (area, m) not in have]))
+        return period, shown, response_times(answered, spans, types), areas
+
+
+def _type_labels() -> dict[str, str]:
+    return {t.value: f"{TYPE_LABELS[t][0]} / {TYPE_LABELS[t][1]}" for t in RequestType}
+
+
+def _count_tables(columns: list[str], sectors: Counter, categories: Counter) -> list[Table]:
+    """The requests by sector and the category mentions, by request type (unfinished): the area's
+    own, and the cooperation area's combined counts, alike."""
+    labels = _type_labels()
+    return [
+        Table("contacts_by_sector", "Yhteydenotot sektoreittain", "Contacts by sector",
+              [x.value for x in Sector], columns, {k: n for k, n in sectors.items() if k[1] in columns},
+              {**labels, **{x.value: f"{fi} / {en}" for x, (fi, en) in SECTOR_LABELS.items()},
+               TOTAL: "yhteydenotot yhteensä / contacts in total"}),
+        Table("requests_by_category", "Pyynnöt tilanneluokittain", "Requests by case category",
+              [x.value for x in Category], columns, {k: n for k, n in categories.items() if k[1] in columns},
+              {**labels, **{x.value: f"{fi} / {en}" for x, (fi, en) in CATEGORY_LABELS.items()},
+               TOTAL: "luokkamainintoja yhteensä / category mentions in total"}),
+    ]
 
 
 def _shredded(session: Session, request_id: str) -> bool:

@@ -1,4 +1,4 @@
-"""`ot-feedback serve | migrate | send-due | smtp-sink`: the process entry points."""
+"""`ot-feedback serve | migrate | send-due | export-area-aggregate | seed-demo | smtp-sink`: the entry points."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ot_runtime import process
-from ot_runtime.migrations import upgrade
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("ot.feedback")
@@ -25,6 +24,8 @@ def serve(settings, args=None) -> None:
 
 
 def migrate(settings, args=None) -> None:
+    # Imported here: Alembic (with Mako and Pygments) is ~15 MB that a serving process never uses.
+    from ot_runtime.migrations import upgrade
     upgrade(MIGRATIONS, settings.database_url)
     log.info("migrations applied")
 
@@ -89,6 +90,69 @@ def send_due(settings, args=None) -> int:
     return 0
 
 
+def export_area_aggregate(settings, args=None) -> int:
+    """Write this area's signed counts of one month (--month YYYY-MM) for the coordinating area
+    (aggregate.py) to --out, or to standard output (`kubectl exec ... > file`: the pod's disk is
+    read-only). The area's IT sends the file like the statistics database: it holds no personal
+    data, but its counts are not suppressed."""
+    from ot_runtime.clock import SystemClock
+    from ot_runtime.db import create_engine, session_factory
+    from .aggregate import AggregateRefused
+    from .bootstrap import FeedbackConfig
+    from .domain import LinkSigner
+    from .handlers import FeedbackHandlers
+
+    if not args.month:
+        print("ot-feedback export-area-aggregate: anna --month KUUKAUSI / give --month MONTH, e.g. --month 2026-11",
+              file=sys.stderr)
+        return 2
+    config = FeedbackConfig.from_env(settings.extra, settings.tenant)
+    engine = create_engine(settings.database_url)
+    try:
+        handlers = FeedbackHandlers(sessions=session_factory(engine), tenant=settings.tenant, policy=config.policy,
+                                    signer=LinkSigner(config.link_secret), clock=SystemClock(),
+                                    cooperation=config.cooperation)
+        data = handlers.export_area_aggregate(args.month)
+    except AggregateRefused as refused:
+        print(f"ot-feedback export-area-aggregate: {refused.message}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"ot-feedback export-area-aggregate {settings.tenant} {args.month}: {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def seed_demo(settings, args=None) -> int:
+    """`make run`'s fictional year of statistics (demo.py); never in a cluster."""
+    from ot_runtime.clock import SystemClock
+    from ot_runtime.db import create_engine, session_factory
+    from .demo import seed_demo as seed
+
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        print("ot-feedback seed-demo: vain omalla koneella / only on this machine (KUBERNETES_SERVICE_HOST is set): "
+              "demo figures must never enter a real area's statistics", file=sys.stderr)
+        return 2
+    engine = create_engine(settings.database_url)
+    try:
+        added = seed(session_factory(engine), settings.tenant, SystemClock().now())
+    finally:
+        engine.dispose()
+    print(f"ot-feedback seed-demo: demotilastoja lisätty / demo statistics added: {added}")
+    return 0
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-of", metavar="DATE",
+                        help="send-due: send the follow-up mails due by this date (laptop only)")
+    parser.add_argument("--month", metavar="YYYY-MM", help="export-area-aggregate: the month to export")
+    parser.add_argument("--out", metavar="FILE", help="export-area-aggregate: write here (default: standard output)")
+
+
 def smtp_sink(argv: list[str]) -> int:
     """A local SMTP sink for `make run`: mail is kept in a Maildir and listed on a small page."""
     from .smtp_sink import SmtpSink, serve_page
@@ -120,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["smtp-sink"]:  # a local tool: needs none of the service's settings
         return smtp_sink(argv[1:])
     return process.run_command(
-        "feedback", {"serve": serve, "migrate": migrate, "send-due": send_due}, argv,
-        add_arguments=lambda p: p.add_argument("--as-of", metavar="DATE",
-                                               help="send-due: send the follow-up mails due by this date (laptop only)"))
+        "feedback", {"serve": serve, "migrate": migrate, "send-due": send_due,
+                     "export-area-aggregate": export_area_aggregate, "seed-demo": seed_demo}, argv,
+        add_arguments=_arguments)
 
 
 if __name__ == "__main__":

@@ -173,5 +173,17 @@ notification_settings = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# The other areas' monthly counts, imported by the coordinating area (aggregate.py): one row per
+# area and month, replaced when the area's file for that month is imported again. Counts only.
+area_aggregates = sa.Table(
+    "area_aggregates", metadata,
+    sa.Column("area", sa.String(40), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),       # YYYY-MM, Finnish time
+    sa.Column("tenant", sa.String(40), nullable=False),       # the coordinating area that imported it
+    sa.Column("generated_at", UtcDateTime(), nullable=False),
+    sa.Column("imported_at", UtcDateTime(), nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),              # aggregate.Counts.to_json()
+)
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

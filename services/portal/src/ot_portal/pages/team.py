@@ -31,6 +31,7 @@ from ot.consent.v1 import consent_pb2
 from ot.experts.v1 import experts_pb2
 from ot.feedback.v1 import feedback_pb2
 from ot.intake.v1 import intake_pb2
+from ot_runtime.tenants import TENANTS
 
 from ..auth import current_user, require_role
 from ..present import HELSINKI, UUID, bilingual, category_label, in_language, status_label, type_label
@@ -39,6 +40,7 @@ from . import PageContext
 from .professional import REFUSED_HERE, clean_text, form_errors, new_key, screening_view
 
 STATS_ROLES = ("coordinator", "secretary")  # feedback's access table for GetStatistics
+COOPERATION = "yhteistoiminta"  # /tilastot?alue=yhteistoiminta: the cooperation area's combined figures
 MEETING_WARNING = "meeting_warning"  # the session key of intake's warning about a meeting just published
 TEAM_ROLES = ("coordinator", "secretary")
 PAGE_SIZE = 20
@@ -460,35 +462,63 @@ def register(app: Flask, ctx: PageContext) -> None:
         return redirect(url_for("retention"))
 
     # --- statistics ----------------------------------------------------------------------------
-    def statistics_args() -> tuple[str, int]:
+    def statistics_args() -> tuple[str, int, bool]:
         # By default every month the area has figures for: with a few cases a month, the longest
-        # period is the one whose counts are large enough to show.
+        # period is the one whose counts are large enough to show. alue=yhteistoiminta: the
+        # cooperation area's combined figures (a coordinator of the coordinating area; feedback decides).
         period = request.args.get("period", "").strip()[:20] or "all"
         type_name = request.args.get("type", "").strip()
         type_number = case_pb2.RequestType.Value(type_name) if type_name in case_pb2.RequestType.keys() else 0
-        return period, type_number
+        return period, type_number, request.args.get("alue", "") == COOPERATION
 
-    @app.get("/tilastot")
-    @require_role(*STATS_ROLES)
-    def statistics():
-        period, type_number = statistics_args()
+    def statistics_page(period: str, type_number: int, cooperation: bool, import_error: str = "",
+                        status: int = 200):
         try:
-            stats = call("feedback", "GetStatistics", feedback_pb2.GetStatisticsRequest(period=period, type=type_number))
+            stats = call("feedback", "GetStatistics", feedback_pb2.GetStatisticsRequest(
+                period=period, type=type_number, cooperation_area=cooperation))
         except ServiceError as error:
             if error.code is not grpc.StatusCode.INVALID_ARGUMENT:
                 raise
             return render_template("team/statistics.html", stats=None, period=period, type_number=type_number,
-                                   period_error=bilingual(error.message), types=_types()), 400
+                                   period_error=bilingual(error.message), types=_types(), cooperation=cooperation,
+                                   import_error=""), 400
         return render_template("team/statistics.html", stats=stats, period=period, type_number=type_number,
                                tables=_tables_view(stats.tables), types=_types(), period_error="",
-                               period_range=_period_range(stats),
-                               response_times=[_response_times_view(rt) for rt in stats.response_times])
+                               period_range=_period_range(stats), cooperation=cooperation,
+                               areas=[_area_view(a) for a in stats.cooperation_areas], import_error=import_error,
+                               response_times=[_response_times_view(rt) for rt in stats.response_times]), status
+
+    @app.get("/tilastot")
+    @require_role(*STATS_ROLES)
+    def statistics():
+        return statistics_page(*statistics_args())
+
+    @app.post("/tilastot/tuonti")
+    @require_role("coordinator")
+    def statistics_import():
+        """Another area's signed monthly file into the cooperation area's figures (feedback checks it)."""
+        upload = request.files.get("file")
+        data = upload.read() if upload else b""
+        if not data:
+            return statistics_page("all", 0, True, _("Choose the file the area sent."), 400)
+        try:
+            got = call("feedback", "ImportAreaAggregate", feedback_pb2.ImportAreaAggregateRequest(file=data))
+        except ServiceError as error:
+            if error.code is not grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            message = next((d for f, d in error.violations if f == "file"), error.message)
+            return statistics_page("all", 0, True, bilingual(message), 400)
+        area = TENANTS.get(got.area, got.area)
+        flash(_("The figures of %(area)s for %(month)s were imported.", area=area, month=got.month)
+              + (" " + _("They replace the earlier import of that month.") if got.replaced else ""))
+        return redirect(url_for("statistics", alue=COOPERATION))
 
     @app.get("/tilastot.csv")
     @require_role(*STATS_ROLES)
     def statistics_csv():
-        period, type_number = statistics_args()
-        stats = call("feedback", "GetStatistics", feedback_pb2.GetStatisticsRequest(period=period, type=type_number))
+        period, type_number, cooperation = statistics_args()
+        stats = call("feedback", "GetStatistics", feedback_pb2.GetStatisticsRequest(
+            period=period, type=type_number, cooperation_area=cooperation))
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["period", "table", "row", "column", "value"])
@@ -498,13 +528,20 @@ def register(app: Flask, ctx: PageContext) -> None:
                 for column in table.columns:
                     writer.writerow([stats.period, table.name, row, column, cells.get((row, column), "")])
         response = Response(out.getvalue(), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f"attachment; filename=ot-{settings.tenant}-{stats.period}.csv"
+        scope = "yhteistoiminta-alue" if cooperation else settings.tenant
+        response.headers["Content-Disposition"] = f"attachment; filename=ot-{scope}-{stats.period}.csv"
         return response
 
 
 def _types() -> list[tuple[str, str, int]]:
     """The request types to filter the statistics by: (proto name, label, number)."""
     return [(t.name, type_label(t.number), t.number) for t in case_pb2.RequestType.DESCRIPTOR.values if t.number]
+
+
+def _area_view(a) -> dict:
+    """One area of the cooperation area's figures: its name and what of it is included."""
+    return {"name": TENANTS.get(a.area, a.area), "own": a.own, "opted_out": a.opted_out,
+            "included": list(a.included_months), "missing": list(a.missing_months)}
 
 
 def _response_times_view(rt) -> dict:
