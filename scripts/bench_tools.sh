@@ -20,16 +20,6 @@ GHZ_VERSION=v0.120.0
 TOOLS="$OT_CACHE_DIR/tools"
 mkdir -p "$TOOLS/bin"
 
-ghz_dir="$TOOLS/ghz-$GHZ_VERSION"
-if [ ! -x "$ghz_dir/ghz" ]; then
-  command -v go >/dev/null || die "Go is needed to build ghz (go install github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION)"
-  log "building ghz $GHZ_VERSION from its Go module (first time only, a few minutes on 2 cores)"
-  rm -rf "$ghz_dir.tmp" && mkdir -p "$ghz_dir.tmp"
-  # -p 2: the machine has two cores; -trimpath keeps the binary independent of this path.
-  GOBIN="$ghz_dir.tmp" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
-    go install -p 2 -trimpath "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
-  rm -rf "$ghz_dir" && mv "$ghz_dir.tmp" "$ghz_dir"
-fi
-ln -sfn "$ghz_dir/ghz" "$TOOLS/bin/ghz"
+go_tool "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION" ghz   # -> $TOOLS/ghz-$GHZ_VERSION, $TOOLS/bin/ghz
 "$TOOLS/bin/ghz" --version >/dev/null || die "ghz at $TOOLS/bin/ghz does not run"
 echo "GHZ=$TOOLS/bin/ghz"

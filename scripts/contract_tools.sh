@@ -18,17 +18,7 @@ BUF_VERSION=v1.75.0
 TOOLS="$OT_CACHE_DIR/tools"
 mkdir -p "$TOOLS/bin"
 
-buf_dir="$TOOLS/buf-$BUF_VERSION"
-if [ ! -x "$buf_dir/buf" ]; then
-  command -v go >/dev/null || die "Go is needed to build buf (go install github.com/bufbuild/buf/cmd/buf@$BUF_VERSION)"
-  log "building buf $BUF_VERSION from its Go module (first time only, a few minutes on 2 cores)"
-  rm -rf "$buf_dir.tmp" && mkdir -p "$buf_dir.tmp"
-  # -p 2: the machine has two cores; -trimpath keeps the binary independent of this path.
-  GOBIN="$buf_dir.tmp" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
-    go install -p 2 -trimpath "github.com/bufbuild/buf/cmd/buf@$BUF_VERSION"
-  rm -rf "$buf_dir" && mv "$buf_dir.tmp" "$buf_dir"
-fi
-ln -sfn "$buf_dir/buf" "$TOOLS/bin/buf"
+go_tool "github.com/bufbuild/buf/cmd/buf@$BUF_VERSION" buf   # -> $TOOLS/buf-$BUF_VERSION, $TOOLS/bin/buf
 "$TOOLS/bin/buf" --version >/dev/null || die "buf at $TOOLS/bin/buf does not run"
 echo "BUF=$TOOLS/bin/buf"
 

@@ -23,17 +23,7 @@ TOOLS="$OT_CACHE_DIR/tools"
 mkdir -p "$TOOLS/bin"
 
 # --- helm -------------------------------------------------------------------------------------
-helm_dir="$TOOLS/helm-$HELM_VERSION"
-if [ ! -x "$helm_dir/helm" ]; then
-  command -v go >/dev/null || die "Go is needed to build helm (go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION)"
-  log "building helm $HELM_VERSION from its Go module (first time only, a few minutes on 2 cores)"
-  mkdir -p "$helm_dir.tmp"
-  # -p 2: the machine has two cores; -trimpath keeps the binary independent of this path.
-  GOBIN="$helm_dir.tmp" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
-    go install -p 2 -trimpath "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  rm -rf "$helm_dir" && mv "$helm_dir.tmp" "$helm_dir"
-fi
-ln -sfn "$helm_dir/helm" "$TOOLS/bin/helm"
+go_tool "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" helm   # -> $TOOLS/helm-$HELM_VERSION, $TOOLS/bin/helm
 "$TOOLS/bin/helm" version --short >/dev/null || die "helm at $TOOLS/bin/helm does not run"
 
 # --- python tools (checkov, kubernetes-validate) ------------------------------------------------

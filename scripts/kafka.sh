@@ -44,23 +44,8 @@ setup_paths() {
   LOG_FILE="$KAFKA_DIR/kafka.log"
 }
 
-# Pid of *our* broker (the pid file alone could point to a recycled pid), or nothing.
-running_pid() {
-  local pid
-  [ -f "$PID_FILE" ] || return 1
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $PROPS" || return 1
-  echo "$pid"
-}
-
-require_java() {
-  command -v java >/dev/null 2>&1 ||
-    die "java not found: Kafka $KAFKA_VERSION needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless) and Maven (apt-get install maven)."
-  local major
-  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
-  [ "${major:-0}" -ge 17 ] || die "Java 17+ is required by Kafka $KAFKA_VERSION, found: $(java -version 2>&1 | head -n1)"
-}
+# Pid of *our* broker, or nothing.
+running_pid() { daemon_pid "$PID_FILE" "kafka.Kafka $PROPS"; }
 
 # Download the broker jars once. The marker is written last, so an interrupted
 # download is simply redone on the next start.
@@ -71,14 +56,12 @@ fetch_libs() {
   mkdir -p "$tmp"
   if command -v mvn >/dev/null 2>&1; then
     log "downloading Kafka $KAFKA_VERSION jars with Maven into $LIBS_DIR (first start only)..."
-    # Output goes to a file (mvn -q still prints ANSI noise), shown only on failure.
-    if ! mvn -q -B -f "$KAFKA_SRC_DIR/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
-        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" >"$tmp.mvn.log" 2>&1; then
-      show_log_tail "$tmp.mvn.log"
-      rm -rf "$tmp" "$tmp.mvn.log"
+    # Not maven_fetch: the broker is a dependency tree (scripts/kafka/pom.xml), not one artifact.
+    maven_quiet "$tmp.mvn.log" -f "$KAFKA_SRC_DIR/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" || {
+      rm -rf "$tmp"
       die "Maven could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION (is Maven Central reachable? see output above)"
-    fi
-    rm -f "$tmp.mvn.log"
+    }
   else
     # No Maven: the official release archive carries the same jars in libs/ (if reachable).
     fetch_libs_from_archive "$tmp" || {
@@ -261,7 +244,7 @@ cmd_start() {
     return 0
   fi
   rm -f "$PID_FILE"
-  require_java
+  require_java17 "Kafka $KAFKA_VERSION"
   if port_open "$KAFKA_PORT" || port_open "$KAFKA_CONTROLLER_PORT"; then
     die "port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT is already in use by another process (another checkout's Kafka?). Stop it or set KAFKA_PORT/KAFKA_CONTROLLER_PORT."
   fi
@@ -282,41 +265,11 @@ cmd_start() {
   pid=$!
   echo "$pid" >"$PID_FILE"
 
-  local start=$SECONDS next_msg=0
-  until broker_answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log_tail "$LOG_FILE"
-      rm -f "$PID_FILE"
-      die "Kafka exited during startup (see log above)"
-    fi
-    if [ $((SECONDS - start)) -ge "$KAFKA_START_TIMEOUT" ]; then
-      show_log_tail "$LOG_FILE"
-      stop_pid "$pid"
-      die "Kafka did not answer on $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s"
-    fi
-    if [ $((SECONDS - start)) -ge "$next_msg" ]; then
-      log "waiting for broker on $BOOTSTRAP... ($((SECONDS - start))s)"
-      next_msg=$((next_msg + 5))
-    fi
-    sleep 1
-  done
+  local start=$SECONDS
+  # On a timeout it is stopped like `stop` does (controlled shutdown, SIGKILL after 30 s).
+  wait_until_healthy Kafka "$BOOTSTRAP" "$pid" "$PID_FILE" "$LOG_FILE" "$KAFKA_START_TIMEOUT" 30 broker_answers
   log "Kafka is up (pid $pid, $((SECONDS - start))s)"
   print_client_settings
-}
-
-# SIGTERM = controlled shutdown (flushes logs, faster next start); SIGKILL after 30 s.
-stop_pid() {
-  local pid="$1"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 30s, sending SIGKILL to $pid"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PID_FILE"
 }
 
 cmd_stop() {
@@ -324,7 +277,8 @@ cmd_stop() {
   local pid
   if pid="$(running_pid)"; then
     log "stopping Kafka (pid $pid)"
-    stop_pid "$pid"
+    # SIGTERM = controlled shutdown (flushes logs, faster next start); SIGKILL after 30 s.
+    stop_daemon "$pid" "$PID_FILE" 30
     log "stopped"
   else
     log "not running"

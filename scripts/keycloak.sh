@@ -38,48 +38,24 @@ setup_paths() {
   REALMS_STAMP="$KC_DIR/realms.sha256"
 }
 
-# Pid of *our* Keycloak (the pid file alone could point to a recycled pid), or nothing.
-running_pid() {
-  local pid
-  [ -f "$PID_FILE" ] || return 1
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  # kc.sh waits for its java child (and forwards SIGTERM to it), or becomes it (exec): either way
-  # the command line names our home.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$KC_HOME/bin/" || return 1
-  echo "$pid"
-}
-
-require_java() {
-  command -v java >/dev/null 2>&1 ||
-    die "java not found: Keycloak $KEYCLOAK_VERSION needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless) and Maven to fetch it (apt-get install maven)."
-  local major
-  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
-  [ "${major:-0}" -ge 17 ] || die "Java 17+ is required by Keycloak $KEYCLOAK_VERSION, found: $(java -version 2>&1 | head -n1)"
-}
+# Pid of *our* Keycloak, or nothing. kc.sh waits for its java child (and forwards SIGTERM to it),
+# or becomes it (exec): either way the command line names our home.
+running_pid() { daemon_pid "$PID_FILE" "$KC_HOME/bin/"; }
 
 # Download and unpack the distribution once. The marker is written last, so an interrupted
 # download is simply redone on the next start.
 fetch_dist() {
   [ -f "$DIST_DIR/.complete" ] && return 0
-  command -v mvn >/dev/null 2>&1 || die "mvn not found: Keycloak is fetched from Maven Central with Maven (Debian: apt-get install maven)."
   command -v unzip >/dev/null 2>&1 || die "unzip not found (Debian: apt-get install unzip)."
-  local parent tmp
+  local parent tmp zip
   parent="$(dirname "$DIST_DIR")"
   tmp="$parent.tmp.$$"
-  rm -rf "$parent".tmp.*   # leftovers of an interrupted download
+  zip="$parent.zip"
+  rm -rf "$parent".tmp.*   # leftovers of an interrupted unpacking
+  maven_fetch "org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" "$zip" "zip, ~165 MB"
   mkdir -p "$tmp"
-  log "downloading org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION (zip, ~165 MB) with Maven into $parent (first start only)..."
-  if ! mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-      -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$tmp" \
-      >"$tmp.mvn.log" 2>&1; then
-    show_log_tail "$tmp.mvn.log"
-    rm -rf "$tmp" "$tmp.mvn.log"
-    die "Maven could not fetch org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION (is Maven Central reachable? see output above)"
-  fi
-  rm -f "$tmp.mvn.log"
-  unzip -q "$tmp/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" -d "$tmp" || { rm -rf "$tmp"; die "unpacking the Keycloak zip failed"; }
-  rm -f "$tmp/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+  unzip -q "$zip" -d "$tmp" || { rm -rf "$tmp" "$zip"; die "unpacking the Keycloak zip failed"; }
+  rm -f "$zip"
   [ -x "$tmp/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ] || { rm -rf "$tmp"; die "the Keycloak zip has no keycloak-$KEYCLOAK_VERSION/bin/kc.sh"; }
   rm -rf "$parent"
   mv "$tmp" "$parent"
@@ -159,7 +135,7 @@ cmd_start() {
     return 0
   fi
   rm -f "$PID_FILE"
-  require_java
+  require_java17 "Keycloak $KEYCLOAK_VERSION"
   if port_open "$KEYCLOAK_PORT"; then
     die "port $KEYCLOAK_PORT is already in use by another process (another checkout's Keycloak?). Stop it or set KEYCLOAK_PORT."
   fi
@@ -182,41 +158,12 @@ cmd_start() {
   pid=$!
   echo "$pid" >"$PID_FILE"
 
-  local start=$SECONDS next_msg=0
-  until realms_ready; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log_tail "$LOG_FILE"
-      rm -f "$PID_FILE"
-      die "Keycloak exited during startup (see log above)"
-    fi
-    if [ $((SECONDS - start)) -ge "$KEYCLOAK_START_TIMEOUT" ]; then
-      show_log_tail "$LOG_FILE"
-      stop_pid "$pid"
-      die "Keycloak's realms did not answer on $URL within ${KEYCLOAK_START_TIMEOUT}s"
-    fi
-    if [ $((SECONDS - start)) -ge "$next_msg" ]; then
-      log "waiting for Keycloak on $URL... ($((SECONDS - start))s)"
-      next_msg=$((next_msg + 10))
-    fi
-    sleep 1
-  done
+  local start=$SECONDS
+  # Progress every 10 s (it takes minutes); on a timeout it is stopped like `stop` does.
+  wait_until_healthy Keycloak "$URL/realms/" "$pid" "$PID_FILE" "$LOG_FILE" \
+    "$KEYCLOAK_START_TIMEOUT" 30 realms_ready 10
   log "Keycloak is up (pid $pid, $((SECONDS - start))s); admin console $URL/admin/ (user admin, password in $ADMIN_FILE)"
   print_client_settings
-}
-
-# SIGTERM = orderly shutdown; SIGKILL after 30 s.
-stop_pid() {
-  local pid="$1"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 30s, sending SIGKILL to $pid"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PID_FILE"
 }
 
 cmd_stop() {
@@ -224,7 +171,8 @@ cmd_stop() {
   local pid
   if pid="$(running_pid)"; then
     log "stopping Keycloak (pid $pid)"
-    stop_pid "$pid"
+    # SIGTERM = orderly shutdown; SIGKILL after 30 s.
+    stop_daemon "$pid" "$PID_FILE" 30
     log "stopped"
   else
     log "not running"

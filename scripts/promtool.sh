@@ -20,17 +20,7 @@ PROMETHEUS_MODULE_VERSION=v0.316.0
 TOOLS="$OT_CACHE_DIR/tools"
 mkdir -p "$TOOLS/bin"
 
-dir="$TOOLS/promtool-$PROMETHEUS_MODULE_VERSION"
-if [ ! -x "$dir/promtool" ]; then
-  command -v go >/dev/null || die "Go is needed to build promtool (go install github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION)"
-  log "building promtool $PROMETHEUS_MODULE_VERSION from its Go module (first time only, several minutes on 2 cores)"
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-  # -p 2: the machine has two cores; -trimpath keeps the binary independent of this path.
-  GOBIN="$dir.tmp" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
-    go install -p 2 -trimpath -tags remove_all_sd \
-    "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION"
-  rm -rf "$dir" && mv "$dir.tmp" "$dir"
-fi
-ln -sfn "$dir/promtool" "$TOOLS/bin/promtool"
+# -> $TOOLS/promtool-$PROMETHEUS_MODULE_VERSION, $TOOLS/bin/promtool
+go_tool "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" promtool -tags remove_all_sd
 "$TOOLS/bin/promtool" --version >/dev/null || die "promtool at $TOOLS/bin/promtool does not run"
 echo "PROMTOOL=$TOOLS/bin/promtool"

@@ -28,47 +28,13 @@ setup_paths() {
   LOG_FILE="$ZIPKIN_DIR/zipkin.log"
 }
 
-# Pid of *our* Zipkin (the pid file alone could point to a recycled pid), or nothing.
-running_pid() {
-  local pid
-  [ -f "$PID_FILE" ] || return 1
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-jar $JAR" || return 1
-  echo "$pid"
-}
+# Pid of *our* Zipkin, or nothing.
+running_pid() { daemon_pid "$PID_FILE" "-jar $JAR"; }
 
-require_java() {
-  command -v java >/dev/null 2>&1 ||
-    die "java not found: Zipkin $ZIPKIN_VERSION needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless) and Maven to fetch it (apt-get install maven)."
-  local major
-  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
-  [ "${major:-0}" -ge 17 ] || die "Java 17+ is required by Zipkin $ZIPKIN_VERSION, found: $(java -version 2>&1 | head -n1)"
-}
-
-# Download the jar once (~130 MB). It is moved into place last, so an interrupted download is
-# simply redone on the next start.
+# Download the jar once (~130 MB); it is moved into place last (maven_fetch).
 fetch_jar() {
   [ -f "$JAR" ] && return 0
-  command -v mvn >/dev/null 2>&1 || die "mvn not found: Zipkin is fetched from Maven Central with Maven (Debian: apt-get install maven)."
-  local parent tmp
-  parent="$(dirname "$JAR")"
-  tmp="$parent.tmp.$$"
-  rm -rf "$parent".tmp.*   # leftovers of an interrupted download
-  mkdir -p "$tmp"
-  log "downloading io.zipkin:zipkin-server:$ZIPKIN_VERSION (exec jar, ~130 MB) with Maven into $parent (first start only)..."
-  if ! mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-      -Dartifact="io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec" -DoutputDirectory="$tmp" \
-      >"$tmp.mvn.log" 2>&1; then
-    show_log_tail "$tmp.mvn.log"
-    rm -rf "$tmp" "$tmp.mvn.log"
-    die "Maven could not fetch io.zipkin:zipkin-server:$ZIPKIN_VERSION:exec (is Maven Central reachable? see output above)"
-  fi
-  rm -f "$tmp.mvn.log"
-  [ -s "$tmp/zipkin-server-$ZIPKIN_VERSION-exec.jar" ] || { rm -rf "$tmp"; die "Maven gave no zipkin-server-$ZIPKIN_VERSION-exec.jar"; }
-  mkdir -p "$parent"
-  mv "$tmp/zipkin-server-$ZIPKIN_VERSION-exec.jar" "$JAR"
-  rm -rf "$tmp"
+  maven_fetch "io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec" "$JAR" "exec jar, ~130 MB"
 }
 
 # Zipkin answers /health with "UP" once its storage and HTTP server are ready (plain bash, no curl needed).
@@ -91,7 +57,7 @@ cmd_start() {
     return 0
   fi
   rm -f "$PID_FILE"
-  require_java
+  require_java17 "Zipkin $ZIPKIN_VERSION"
   if port_open "$ZIPKIN_PORT"; then
     die "port $ZIPKIN_PORT is already in use by another process (another checkout's Zipkin?). Stop it or set ZIPKIN_PORT."
   fi
@@ -113,41 +79,11 @@ cmd_start() {
   pid=$!
   echo "$pid" >"$PID_FILE"
 
-  local start=$SECONDS next_msg=0
-  until healthy; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log_tail "$LOG_FILE"
-      rm -f "$PID_FILE"
-      die "Zipkin exited during startup (see log above)"
-    fi
-    if [ $((SECONDS - start)) -ge "$ZIPKIN_START_TIMEOUT" ]; then
-      show_log_tail "$LOG_FILE"
-      stop_pid "$pid"
-      die "Zipkin did not answer on $URL within ${ZIPKIN_START_TIMEOUT}s"
-    fi
-    if [ $((SECONDS - start)) -ge "$next_msg" ]; then
-      log "waiting for Zipkin on $URL... ($((SECONDS - start))s)"
-      next_msg=$((next_msg + 5))
-    fi
-    sleep 1
-  done
+  local start=$SECONDS
+  # On a timeout it is stopped like `stop` does (SIGKILL after 15 s).
+  wait_until_healthy Zipkin "$URL" "$pid" "$PID_FILE" "$LOG_FILE" "$ZIPKIN_START_TIMEOUT" 15 healthy
   log "Zipkin is up (pid $pid, $((SECONDS - start))s): $URL"
   echo "ZIPKIN_URL=$URL"
-}
-
-# SIGTERM first; SIGKILL after 15 s (it holds nothing worth waiting for: spans are in memory).
-stop_pid() {
-  local pid="$1"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 15); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 15s, sending SIGKILL to $pid"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PID_FILE"
 }
 
 cmd_stop() {
@@ -155,7 +91,8 @@ cmd_stop() {
   local pid
   if pid="$(running_pid)"; then
     log "stopping Zipkin (pid $pid)"
-    stop_pid "$pid"
+    # SIGKILL after 15 s: it holds nothing worth waiting for (spans are in memory).
+    stop_daemon "$pid" "$PID_FILE" 15
     log "stopped"
   else
     log "not running"
