@@ -250,6 +250,9 @@ class Platform:
                 "AUTH_JWKS_URL": f"{identity.issuer}/protocol/openid-connect/certs",
                 "AUTH_SERVICE_ISSUER": DEV_SERVICE_ISSUER, "AUTH_SERVICE_PUBLIC_KEY_FILE": str(service_public),
                 "OT_CONSENT_GRPC_TARGET": consent_target,
+                # As the chart sets it (the pod's name): a process restarted under the same id is
+                # the container restarted in its pod, and takes its partitions back at once.
+                "OT_CONSUMER_INSTANCE_ID": f"bench-{name}-0",
             }
         if "consent" in self.services:
             self.services["consent"].env.update(

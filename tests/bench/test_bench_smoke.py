@@ -54,9 +54,12 @@ def test_submit_figures_on_both_databases_each_with_the_no_op_baseline(smoke):
 
 def test_event_latencies_against_the_raw_kafka_round_trip(smoke):
     figures = by_id(smoke[0])
-    for id_ in ("event.topic.p50", "event.topic.p99", "event.proposals.p50", "event.proposals.p99"):
+    for id_ in ("event.topic.p50", "event.topic.p99", "event.after_return.p50", "event.after_return.p99",
+                "event.proposals.p50", "event.proposals.p99"):
         f = figures[id_]
-        assert f["value"] > 0 and f["baseline"] > 0, f
+        # After the call's return the event may already be on the topic (0 ms): the relay is woken
+        # by the commit, before the answer travels back.
+        assert (f["value"] >= 0 if "after_return" in id_ else f["value"] > 0) and f["baseline"] > 0, f
         assert f["baseline_what"] == "raw kafka-python produce -> consume"
     assert figures["event.topic.p99"]["verdict"] in ("PASS", "MISS")
     assert figures["event.proposals.p99"]["verdict"] in ("PASS", "MISS")

@@ -41,16 +41,29 @@ def digest(word: str) -> int:
 
 
 class DigestSet:
-    """``word in s`` over sorted 64-bit digests (8 bytes a word)."""
-    __slots__ = ("_digests",)
+    """``word in s`` over sorted 64-bit digests (8 bytes a word).
+
+    The answers for recently asked words are kept (at most RECENT_WORDS, then forgotten at once,
+    so memory stays bounded under text of random words): case text repeats its words, and a
+    digest plus a binary search costs about 2 µs where a dictionary hit costs 0.05 µs."""
+    __slots__ = ("_digests", "_recent")
+    RECENT_WORDS = 4096
 
     def __init__(self, digests: array):
         self._digests = digests
+        self._recent: dict[str, int] = {}
 
     def index(self, word: str) -> int:
+        i = self._recent.get(word)
+        if i is not None:
+            return i
         d = digest(word)
         i = bisect_left(self._digests, d)
-        return i if i < len(self._digests) and self._digests[i] == d else -1
+        i = i if i < len(self._digests) and self._digests[i] == d else -1
+        if len(self._recent) >= self.RECENT_WORDS:
+            self._recent.clear()
+        self._recent[word] = i
+        return i
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and self.index(word) >= 0
