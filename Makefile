@@ -52,7 +52,13 @@ $(VENV)/.installed: $(PROTO_STAMP) constraints.txt $(PYPROJECTS) scripts/guard_d
 	$(PY) services/portal/src/ot_portal/assets.py
 	touch $@
 
-install: $(VENV)/.installed
+# The guard's data (its name lexicon, place names, confusables and word lists as digests) is built
+# from the installed packages and Debian's word lists, never committed; rebuilt when its sources change.
+GUARD_DATA := libs/ot-guard/src/ot_guard/guard_data.bin
+$(GUARD_DATA): $(VENV)/.installed $(wildcard libs/ot-guard/src/ot_guard/*.py)
+	$(PY) libs/ot-guard/src/ot_guard/data.py
+
+install: $(VENV)/.installed $(GUARD_DATA)
 
 run: install
 	$(PY) scripts/run_local.py

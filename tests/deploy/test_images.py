@@ -60,6 +60,10 @@ def test_every_enabled_service_has_an_image_like_intakes(renders):
         protoc = [ln for ln in build if ln.startswith("RUN ") and "grpc_tools.protoc" in ln]
         assert len(protoc) == 1 and re.match(r"RUN rm -rf libs/ot-proto/src/ot\s+&&\s+mkdir -p libs/ot-proto/src\s+&&\s+"
                                              r"python -m grpc_tools\.protoc ", protoc[0]), f"{where}: {protoc}"
+        # The guard's data file is not in git: the build stage builds it before the wheels.
+        data = [i for i, ln in enumerate(build) if "python libs/ot-guard/src/ot_guard/data.py" in ln]
+        wheel = [i for i, ln in enumerate(build) if "pip wheel" in ln]
+        assert data and data[0] <= wheel[0], f"{where}: build the guard's data file before its wheel"
         # The runtime stage gets wheels (and the pins), never source trees.
         copies = [ln for ln in runtime if ln.startswith(("COPY", "ADD"))]
         assert copies == ["COPY --from=build /wheels /wheels", "COPY constraints.txt /tmp/constraints.txt"], where

@@ -20,8 +20,8 @@ IMPORTS_BOUND_MB = 110
 PROBE = """
 import json, sys
 import ot_{service}.main, ot_{service}.bootstrap
-import ot_guard
-ot_guard.scan("Tapaaminen sovittiin ensi viikolle.")
+if "ot_guard" in sys.modules:  # the portal guards nothing itself and does not load it
+    sys.modules["ot_guard"].scan("Tapaaminen sovittiin ensi viikolle.")
 rss_kb = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0])
 print(json.dumps({{"rss_mb": rss_kb / 1024, "modules": sorted({{m.split(".")[0] for m in sys.modules}})}}))
 """

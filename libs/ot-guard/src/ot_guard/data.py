@@ -19,8 +19,8 @@ into one file that the guard reads with a few ``array`` calls:
 A word outside a set shares a digest with one inside it with probability about
 n / 2^64 (1e-14 here): never in practice; the build refuses a collision inside a set.
 ``tests/test_data.py`` rebuilds the file from the installed packages and fails when it
-differs, so it cannot go stale.  Rebuild it with
-``python libs/ot-guard/src/ot_guard/data.py``.
+differs, so it cannot go stale.  It is a build output, not committed: ``make install`` and each
+image's build stage run ``python libs/ot-guard/src/ot_guard/data.py``.
 """
 from __future__ import annotations
 
@@ -221,8 +221,8 @@ def loaded() -> Data:
     try:
         return load()
     except FileNotFoundError as exc:
-        raise ImportError(f"ot_guard's data file {DATA_PATH} is missing: build it with "
-                          "python libs/ot-guard/src/ot_guard/data.py") from exc
+        raise ImportError(f"ot_guard's data file {DATA_PATH} is missing: build it with `make install` "
+                          "(or python libs/ot-guard/src/ot_guard/data.py)") from exc
 
 
 def main() -> None:
