@@ -255,6 +255,8 @@ NOT_PERSONAL = {
     "ot.experts.v1.ListGroupsRequest.area": "a filter",
     "ot.experts.v1.ListGroupsRequest.kind": "a filter",
     "ot.feedback.v1.GetStatisticsRequest.period": "a filter",
+    # Another area's monthly counts (feedback's aggregate.py): no ids, no free text, no person.
+    "ot.feedback.v1.ImportAreaAggregateRequest.file": "another area's signed monthly counts",
     "ot.consent.v1.QueryAuditRequest.action": "a filter",
     "ot.consent.v1.QueryAuditRequest.actor": "a filter",
     "ot.consent.v1.GetPrivacyNoticeRequest.language": "the notice's language",
