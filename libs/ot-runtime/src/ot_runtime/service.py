@@ -70,8 +70,13 @@ def consumer_membership(settings: Settings) -> dict:
     default is 45 s) with a heartbeat every 3 s; and, with an instance id, static membership:
     after a crash (kill -9, an OOM kill) the restarted process rejoins under the same id and gets
     its partitions back at once, without waiting out any session. On a clean stop the consumer
-    leaves the group explicitly (EventConsumer.stop), so a rollout does not wait either."""
-    config = {"session_timeout_ms": 10000, "heartbeat_interval_ms": 3000}
+    leaves the group explicitly (EventConsumer.stop), so a rollout does not wait either.
+
+    Metadata at most 10 s old (kafka-python's default is 5 minutes): a subscribed topic whose
+    partitions the broker did not yet report when the group assigned them ("No partition metadata
+    for topic ...", seen when a topic is created just before the consumer starts) gets its
+    partitions at the next refresh, seconds later, not minutes."""
+    config = {"session_timeout_ms": 10000, "heartbeat_interval_ms": 3000, "metadata_max_age_ms": 10000}
     if settings.consumer_instance_id:
         config["group_instance_id"] = f"{settings.service_name}-{settings.consumer_instance_id}"[:249]
     return config
