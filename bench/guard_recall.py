@@ -60,21 +60,26 @@ def _probe() -> dict:
             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs), 1)}
 
 
-def _throughput(texts: list[str], rounds: int = 3, seconds: float = 1.0) -> float:
-    """Texts per CPU second on one core (the guard is single-threaded): the best of `rounds`
-    rounds of `seconds`, as timeit takes its best, because on a shared virtual machine a round
-    can only be slowed by others (CPU time included), never sped up."""
+def throughput_runs(texts: list[str], rounds: int = 3, seconds: float = 1.0) -> list[float]:
+    """Texts per CPU second on one core (the guard is single-threaded), one figure per round of
+    at least `seconds`, after a warm-up (a service scans many texts, its caches are warm)."""
     for t in texts:
-        scan(t)  # warm: a service scans many texts, its caches are warm
-    best = 0.0
+        scan(t)
+    rates = []
     for _ in range(rounds):
         done, start = 0, time.process_time()
         while time.process_time() - start < seconds:
             for t in texts:
                 scan(t)
             done += len(texts)
-        best = max(best, done / (time.process_time() - start))
-    return best
+        rates.append(done / (time.process_time() - start))
+    return rates
+
+
+def _throughput(texts: list[str]) -> float:
+    """The best round, as timeit takes its best: on a shared virtual machine a round can only be
+    slowed by others (CPU time included), never sped up."""
+    return max(throughput_runs(texts))
 
 
 def _target(kind: str) -> float:

@@ -3,11 +3,9 @@ the requests already stored a due time (and an answer time to those already answ
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from ot_runtime.db import create_engine
-from ot_runtime.migrations import upgrade
+from ot_runtime.migrations import schema_differences, upgrade
 from ot_intake.main import MIGRATIONS
 from ot_intake.store import metadata
 
@@ -15,14 +13,7 @@ UTC = timezone.utc
 
 
 def test_the_migrations_make_the_schema_of_the_code(tmp_path):
-    url = f"sqlite:///{tmp_path}/intake.db"
-    upgrade(MIGRATIONS, url)
-    engine = create_engine(url)
-    try:
-        with engine.connect() as c:
-            differences = compare_metadata(MigrationContext.configure(c), metadata)
-    finally:
-        engine.dispose()
+    differences = schema_differences(MIGRATIONS, metadata, f"sqlite:///{tmp_path}/intake.db")
     assert differences == []
 
 

@@ -39,3 +39,18 @@ def run_env(target_metadata: sa.MetaData) -> None:
                 context.run_migrations()
     finally:
         engine.dispose()
+
+
+def schema_differences(script_location: Path, metadata: sa.MetaData, database_url: str) -> list:
+    """Upgrade a database to head and list how its schema differs from `metadata` (Alembic's
+    autogenerate comparison; [] when the migrations build exactly the tables the code uses)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    upgrade(script_location, database_url)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as c:
+            return compare_metadata(MigrationContext.configure(c), metadata)
+    finally:
+        engine.dispose()
