@@ -274,7 +274,19 @@ def wait_consumed(bootstrap: str, group: str, topic: str, timeout: float = 30.0)
             committed = admin.list_group_offsets(group).get(group, {})
             return all(committed.get(tp) is not None and committed[tp].offset >= end
                        for tp, end in ends.items() if end > 0)
-        wait_until(caught_up, timeout, f"group {group} to consume {topic}")
+        try:
+            wait_until(caught_up, timeout, f"group {group} to consume {topic}")
+        except AssertionError as timed_out:
+            # Say where it stands, so that a failure in CI explains itself: which partitions lag,
+            # and whether the group's members were assigned them at all.
+            committed = admin.list_group_offsets(group).get(group, {})
+            state = {tp.partition: (committed[tp].offset if tp in committed else None, end) for tp, end in ends.items()}
+            try:
+                group_state = str(admin.describe_groups([group]))[:3000]
+            except Exception as error:  # a diagnosis, never the failure itself
+                group_state = f"not described: {error!r}"
+            raise AssertionError(f"{timed_out}; partition: (committed, end) {state}; the group, its members "
+                                 f"and their assignments: {group_state}") from None
     finally:
         admin.close()
         probe.close()

@@ -5,16 +5,20 @@ another id does not wait either. The sessions here are a minute long: processing
 that is only possible when the group did not wait for it."""
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
 
 import pytest
+from google.protobuf import wrappers_pb2
 
+from ot_runtime.consumer import EventConsumer, Handler
 from ot_runtime.kafka import ensure_topics, make_producer
 
 from conftest import wait_until
-from test_delivery_faults import Running, consumer_for, counting, produce, topics  # noqa: F401 (fixtures)
+from test_delivery_faults import (COUNTED, TENANT, Running, consumer_for, counting, produce,  # noqa: F401 (fixtures)
+                                  topics)
 
 SESSION = {"session_timeout_ms": 60000, "heartbeat_interval_ms": 3000}
 
@@ -75,3 +79,35 @@ def test_a_member_that_stops_cleanly_leaves_so_another_takes_over_at_once(counti
                               kafka_config={**SESSION, "group_instance_id": "pod-b"})):
         wait_until(lambda: db.processed_once(first_ids + later_ids), timeout=30,
                    what="the replacement to take over without waiting out pod-a's session")
+
+
+def test_a_consumer_started_right_after_its_topics_are_created_is_assigned_every_partition_at_its_first_join(
+        counting, kafka_bootstrap, topics, producer):
+    """As a service starts (ot_runtime.service.wire): ensure_topics, then the consumer. kafka-python
+    joins the group as soon as it has bootstrapped; a leader that did not know a topic yet assigned
+    nobody its partitions ("No partition metadata for topic ...") and the member waited for a later
+    metadata change to rejoin, in CI once for over a minute. Now ensure_topics returns when every new
+    partition has a leader, and the consumer learns its topics before its first poll."""
+    db = counting()
+    assignor_warnings: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            assignor_warnings.append(record.getMessage())
+    handler = Collect(logging.WARNING)
+    assignors = logging.getLogger("kafka.coordinator.assignors")
+    assignors.addHandler(handler)
+    try:
+        for round_ in range(3):
+            subscribed = [f"{topics['events']}.r{round_}a", f"{topics['events']}.r{round_}b"]
+            ensure_topics(kafka_bootstrap, [*subscribed, topics["dlt"]], partitions=3)
+            consumer = EventConsumer(
+                bootstrap_servers=kafka_bootstrap, topics=subscribed, group_id=f"{subscribed[0]}.g", tenant=TENANT,
+                sessions=db.sessions, inbox=db.inbox, handlers={COUNTED: Handler(wrappers_pb2.StringValue, db.handle)},
+                producer=producer, dead_letter_topic=topics["dlt"], poll_timeout_ms=200)
+            with Running(consumer):
+                wait_until(lambda: len(consumer.consumer.assignment() or ()) == 6, timeout=30,
+                           what="the consumer to be assigned all six partitions")
+    finally:
+        assignors.removeHandler(handler)
+    assert not [w for w in assignor_warnings if "No partition metadata" in w], assignor_warnings

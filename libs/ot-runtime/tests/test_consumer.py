@@ -51,8 +51,17 @@ class FakeKafkaConsumer:
         self.broker = broker
         self.position = {tp: broker.committed.get(tp, 0) for tp in broker.logs}
         self.fail_commits = False
+        self.calls: list[str] = []  # "metadata <topic>" and "poll", in order
+        self.invisible_topics: set[str] = set()  # not in the broker's metadata (not created yet)
+
+    def partitions_for_topic(self, topic):
+        self.calls.append(f"metadata {topic}")
+        if topic in self.invisible_topics:
+            return set()
+        return {tp.partition for tp in self.broker.logs if tp.topic == topic}
 
     def poll(self, timeout_ms=0, max_records=100):
+        self.calls.append("poll")
         out = {}
         for tp, log in self.broker.logs.items():
             batch = log[self.position[tp]:self.position[tp] + max_records]
@@ -390,3 +399,27 @@ class FakeRpcError(grpc.RpcError):
 ])
 def test_errors_are_classified(error, kind):
     assert classify(error) == kind
+
+
+def test_the_first_poll_joins_the_group_only_after_every_subscribed_topic_is_known(fx):
+    # kafka-python's first poll joins the group; a leader that does not know a topic yet assigns
+    # nobody its partitions (seen in CI: a consumer without one topic for over a minute).
+    f = fx()
+    ids = f.publish(2)
+    f.drain(polls=3)
+    assert f.consumer.consumer.calls[:2] == [f"metadata {TOPIC}", "poll"]
+    assert f.consumer.consumer.calls.count(f"metadata {TOPIC}") == 1  # learnt once, not per poll
+    assert f.effects_in_order() == ids
+
+
+def test_a_topic_not_created_yet_delays_the_join_a_bounded_time_then_the_consumer_goes_on(fx, caplog):
+    f = fx()
+    f.consumer.consumer.invisible_topics = {TOPIC}
+    f.consumer._learn_topics(wait_seconds=0.5)
+    asked = f.consumer.consumer.calls.count(f"metadata {TOPIC}")
+    assert asked >= 2 and "poll" not in f.consumer.consumer.calls  # it asked again while waiting
+    assert any("not visible yet" in r.getMessage() and r.topics == [TOPIC] for r in caplog.records)
+    ids = f.publish(1)
+    f.drain(polls=2)
+    assert f.effects_in_order() == ids  # joined without it, as before
+    assert f.consumer.consumer.calls.count(f"metadata {TOPIC}") == asked  # and does not ask again

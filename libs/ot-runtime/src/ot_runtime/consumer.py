@@ -171,6 +171,7 @@ class EventConsumer(BackgroundWorker):
         # A retry round must end well within max.poll.interval, or the group would drop us.
         self.retry_round_seconds = min(retry_round_seconds, config["max_poll_interval_ms"] / 1000 / 3)
         self._round_ends = 0.0
+        self._topics_known = False
         # Unexpected errors per record, kept across rounds so the bound holds however the
         # retrying is split up; a record's entry goes when it is settled.
         self._unexpected: dict[tuple[str, int, int], int] = {}
@@ -185,6 +186,8 @@ class EventConsumer(BackgroundWorker):
     def poll_once(self) -> int:
         """Settle what one poll returns, in order per partition; return how many records were
         settled (processed, found already processed, ignored or dead-lettered)."""
+        if not self._topics_known:
+            self._learn_topics()
         batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms)
         self._round_ends = time.monotonic() + self.retry_round_seconds
         # poll() has moved every partition's position past its whole batch: whatever happens
@@ -206,6 +209,27 @@ class EventConsumer(BackgroundWorker):
                 if records and unsettled[tp] <= records[-1].offset:
                     self._rewind(tp, unsettled[tp])
             self._record_lag()
+
+    def _learn_topics(self, wait_seconds: float = 10.0) -> None:
+        """Know every subscribed topic's partitions before the first poll joins the group.
+
+        kafka-python joins the group as soon as it has bootstrapped, with no topic metadata yet;
+        the group's leader then assigns nobody a partition of a topic it does not know ("No
+        partition metadata for topic ...") and counts on a later metadata change to rejoin. Mostly
+        that comes within a second, but CI saw a consumer left without one topic's partitions for
+        over a minute. A topic still invisible after `wait_seconds` (not created yet) is left to
+        that mechanism, as before: the consumer joins all the same."""
+        deadline = time.monotonic() + wait_seconds
+        missing = list(self.topics)
+        while missing:
+            missing = [t for t in missing if not self.consumer.partitions_for_topic(t)]
+            if not missing or time.monotonic() >= deadline or self.stopping:
+                break
+            self.pause(0.2)
+        if missing:
+            log.warning("subscribed topics not visible yet; joining the group without them",
+                        extra={"topics": missing})
+        self._topics_known = True
 
     def _commit(self, tp, next_offset: int) -> bool:
         try:

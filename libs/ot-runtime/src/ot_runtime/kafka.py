@@ -43,7 +43,8 @@ def make_producer(bootstrap_servers: str, client_id: str, config: dict | None = 
 
 
 def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int = 3,
-                  compacted: tuple[str, ...] = (), config: dict | None = None) -> None:
+                  compacted: tuple[str, ...] = (), config: dict | None = None,
+                  topic_ready_timeout_ms: int = 30000) -> None:
     """Create the topics that do not exist yet (a no-op where they do). In a cluster the chart
     declares them first and a service's Kafka user may not create topics; then this only checks."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="ot-topic-admin",
@@ -59,6 +60,11 @@ def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int = 3
             except TopicAlreadyExistsError:
                 pass  # created meanwhile by another replica
             log.info("topics created", extra={"topics": [t.name for t in wanted]})
+            # The broker confirms a creation before its metadata shows the partitions with
+            # leaders (KRaft propagates it a moment later). A consumer that subscribed in that
+            # moment was assigned no partition of the topic ("No partition metadata for topic")
+            # until its next metadata refresh; so return only once every partition is usable.
+            admin.wait_for_topics([t.name for t in wanted], timeout_ms=topic_ready_timeout_ms)
     finally:
         admin.close()
 

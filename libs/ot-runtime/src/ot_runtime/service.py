@@ -72,9 +72,9 @@ def consumer_membership(settings: Settings) -> dict:
     its partitions back at once, without waiting out any session. On a clean stop the consumer
     leaves the group explicitly (EventConsumer.stop), so a rollout does not wait either.
 
-    Metadata at most 10 s old (kafka-python's default is 5 minutes): a subscribed topic whose
-    partitions the broker did not yet report when the group assigned them ("No partition metadata
-    for topic ...", seen when a topic is created just before the consumer starts) gets its
+    Metadata at most 10 s old (kafka-python's default is 5 minutes): a subscribed topic the group
+    did not know when it assigned partitions (created after the consumer joined; the consumer
+    learns the topics that exist before it joins, EventConsumer._learn_topics) gets its
     partitions at the next refresh, seconds later, not minutes."""
     config = {"session_timeout_ms": 10000, "heartbeat_interval_ms": 3000, "metadata_max_age_ms": 10000}
     if settings.consumer_instance_id:
