@@ -113,6 +113,22 @@ def topic_prefix(kafka_bootstrap):
         admin.close()
 
 
+@pytest.fixture(autouse=True)
+def root_logging_restored():
+    """A test that runs a service's command in-process (ot_runtime.process.main) configures logging
+    as the process would: one JSON handler on the sys.stderr of that moment, which is the test's
+    captured stream, and every other root handler removed (pytest's own among them). Afterwards
+    the root logger is put back, so that later tests' records neither go to a closed stream
+    ("Logging error ... I/O operation on closed file" over the tier's output) nor miss pytest."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    kafka_level = logging.getLogger("kafka").level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("kafka").setLevel(kafka_level)
+
+
 @pytest.fixture()
 def captured_logs():
     """Every log line written during the test, formatted exactly as the services write them."""
