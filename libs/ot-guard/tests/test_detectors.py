@@ -111,6 +111,7 @@ def test_diagnosis_code_shapes(text, code):
 @pytest.mark.parametrize("text", [
     "B-lausunto pyydettiin.", "Lapsi on luokalla 5B.", "Raportti Q3/2024.",
     "Perhe sairasti COVID-19:n.", "B12-vitamiinin puutos.", "K18-elokuva.",
+    "Aloitettiin vitamiini B12 pistoksina.", "Lääkäri suositteli vitamiinia B12.",
 ])
 def test_icd_like_strings_that_are_not_codes(text):
     assert kinds(text) == []
@@ -163,6 +164,8 @@ def test_names_in_real_world_shapes(text, name):
     ("Hän kertoi, että ilkka on sairaana.", "ilkka"),        # Voikko knows it only as a name
     ("Viestissä luki: zuhrawi ei tule tänään kouluun.", "zuhrawi"),  # nobody knows it; a verb follows
     ("Asiakkaana on poika, jonka äiti on M. Mäenpää.", "M. Mäenpää"),  # an ordinary word after an initial
+    ("Lapsen isä K. Mäki soitti.", "K. Mäki"),               # ... after a role word, however it is written
+    ("Sovittiin, että M. Koski tulee mukaan.", "M. Koski"),
     ("Paikalla oli Kristiina Lähteenmäki.", "Kristiina Lähteenmäki"),     # ... or after a first name
 ])
 def test_names_that_are_words_or_lack_a_known_shape(text, name):
@@ -172,6 +175,8 @@ def test_names_that_are_words_or_lack_a_known_shape(text, name):
 @pytest.mark.parametrize("text", [
     "Katso liite A. Tapaaminen sovittiin.",   # a letter after a noun is a label, not an initial
     "Lapsella on hepatiitti B. Rokotus annettiin.",
+    "Aloitettiin vitamiini D. Lisäksi seurataan painoa.",  # ... also before an inflected word
+    "Hepatiitti B. Lisäksi sovittiin rokotus.",
     "The meeting was cancelled, someone else called.",  # English words in English text
     "Hän kertoi, että marraskuu on pimeä.",  # a lower-case word before a verb that Voikko knows
     "Lapsi sanoi, että bussi ei tule ajoissa.",

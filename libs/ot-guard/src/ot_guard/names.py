@@ -401,8 +401,10 @@ def _at_sentence_start(text: str, pos: int) -> bool:
         return rest.endswith("\n") or (not rest and pos < 8)
     if last not in _ENDS:
         return False
-    # "M. Virtanen", "A-L. Korhonen": an initial's dot does not end a sentence
-    return not (last == "." and _INITIAL_BEFORE.search(before))
+    # "M. Virtanen", "A-L. Korhonen": an initial's dot does not end a sentence; a
+    # label's letter's does ("vitamiini D. Lisäksi", "liite A. Tapaaminen")
+    initial = _INITIAL_BEFORE.search(before) if last == "." else None
+    return not initial or _label_letter(text, max(0, pos - 8) + initial.start())
 
 
 _LOWER_NEXT = re.compile(r"\s?[a-zåäö]")
@@ -428,11 +430,7 @@ def _surname_after(text: str, toks: list[_Tok], pos: int) -> bool:
     is a label, not an initial ("vitamiini D. Lisäksi", "liite A. Tapaaminen")."""
     initial = _INITIAL_BEFORE.search(text, max(0, pos - 5), pos)
     if initial:
-        m = _WORD_BEFORE.search(text, max(0, initial.start() - 30), initial.start() + 1)
-        if not m or m.group(1).lower().startswith(_ROLE_PREFIXES):
-            return True
-        a = morphology.analyse(m.group(1))
-        return not (a.simple_singular_noun and a.nominative)
+        return not _label_letter(text, initial.start())
     if not toks:
         return False
     prev = toks[-1]
@@ -441,6 +439,18 @@ def _surname_after(text: str, toks: list[_Tok], pos: int) -> bool:
     return (len(toks) > 1 and prev.end + 1 == pos and text[prev.end] == " " and not prev.weak
             and prev.cls in (PERSON, PERSON_WORD, UNKNOWN)
             and _after_first_name(text, toks[-2], prev.start))
+
+
+def _label_letter(text: str, at: int) -> bool:
+    """The capital letter and dot that ``_INITIAL_BEFORE`` found at (or one
+    character after) ``at`` follow a noun in its basic form, so they name a thing
+    ("vitamiini D.", "liite A.", "hepatiitti B."), not a person's initial; after a
+    role word they are an initial all the same ("äiti M. Virtanen")."""
+    m = _WORD_BEFORE.search(text, max(0, at - 30), at + 1)
+    if not m or m.group(1).lower().startswith(_ROLE_PREFIXES):
+        return False
+    a = morphology.analyse(m.group(1))
+    return a.simple_singular_noun and a.nominative
 
 
 def _after_role_word(text: str, pos: int) -> bool:

@@ -218,10 +218,11 @@ _ICD = re.compile(
     r"(?![\w]|\.\d|-(?![a-zåäö]))"
 )
 # Words before a letter+digits token that show it is a room, class, road or
-# similar label rather than a diagnosis ("huone B12", "valtatie E63").
+# similar label rather than a diagnosis ("huone B12", "valtatie E63"), or a
+# vitamin ("vitamiini B12", "B12-vitamiini" below).
 _ICD_NOT_AFTER = re.compile(
     r"(?:huone\w*|luokk?a\w*|talo|rappu\w*|porra\w*|kerro\w*|portti\w*|"
-    r"tie|valtatie\w*|room|class|gate|road|bus|bussi\w*|linja\w*)\s$",
+    r"tie|valtatie\w*|room|class|gate|road|bus|bussi\w*|linja\w*|vitamiini\w*|vitamin)\s$",
     re.IGNORECASE,
 )
 # B12 vitamin, and the bare film/game age ratings K12/K16/K18.
