@@ -155,6 +155,8 @@ def test_a_post_without_the_forms_csrf_token_is_refused_and_sends_nothing(client
     client.get(f"/palaute/{LINK}")
     resp = client.post(f"/palaute/{LINK}", data=ANSWER)
     assert resp.status_code == 400 and "AnswerFeedback" not in services.requests
+    # The person answering is not signed in: the page does not talk about a sign-in.
+    assert "lataa sivu uudelleen" in text(resp) and "kirjaut" not in text(resp).lower()
 
 
 def test_a_signed_in_person_gets_the_same_form_and_no_token_goes_with_it(client, services, idp):
