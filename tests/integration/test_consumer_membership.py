@@ -5,7 +5,6 @@ another id does not wait either. The sessions here are a minute long: processing
 that is only possible when the group did not wait for it."""
 from __future__ import annotations
 
-import logging
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from ot_runtime.kafka import ensure_topics, make_producer
 
 from conftest import wait_until
 from test_delivery_faults import (COUNTED, TENANT, Running, consumer_for, counting, produce,  # noqa: F401 (fixtures)
-                                  topics)
+                                  topics, warnings_of)
 
 SESSION = {"session_timeout_ms": 60000, "heartbeat_interval_ms": 3000}
 
@@ -89,15 +88,7 @@ def test_a_consumer_started_right_after_its_topics_are_created_is_assigned_every
     metadata change to rejoin, in CI once for over a minute. Now ensure_topics returns when every new
     partition has a leader, and the consumer learns its topics before its first poll."""
     db = counting()
-    assignor_warnings: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            assignor_warnings.append(record.getMessage())
-    handler = Collect(logging.WARNING)
-    assignors = logging.getLogger("kafka.coordinator.assignors")
-    assignors.addHandler(handler)
-    try:
+    with warnings_of("kafka.coordinator.assignors") as assignor_warnings:
         for round_ in range(3):
             subscribed = [f"{topics['events']}.r{round_}a", f"{topics['events']}.r{round_}b"]
             ensure_topics(kafka_bootstrap, [*subscribed, topics["dlt"]], partitions=3)
@@ -108,6 +99,4 @@ def test_a_consumer_started_right_after_its_topics_are_created_is_assigned_every
             with Running(consumer):
                 wait_until(lambda: len(consumer.consumer.assignment() or ()) == 6, timeout=30,
                            what="the consumer to be assigned all six partitions")
-    finally:
-        assignors.removeHandler(handler)
     assert not [w for w in assignor_warnings if "No partition metadata" in w], assignor_warnings

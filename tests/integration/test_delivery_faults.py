@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -128,19 +129,28 @@ class Running:
         self.consumer.stop(timeout=10)
 
 
-@pytest.fixture()
-def warnings_logged():
-    """The messages of the runtime's warnings (consumer, relay), as they are logged."""
+@contextmanager
+def warnings_of(logger_name: str):
+    """The messages of the warnings (and worse) that `logger_name` and its children log."""
     messages: list[str] = []
 
     class Collect(logging.Handler):
         def emit(self, record):
             messages.append(record.getMessage())
     handler = Collect(logging.WARNING)
-    logger = logging.getLogger("ot")
+    logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture()
+def warnings_logged():
+    """The runtime's warnings (consumer, relay), as they are logged."""
+    with warnings_of("ot") as messages:
+        yield messages
 
 
 def logged(messages: list[str], text: str) -> int:
