@@ -64,9 +64,9 @@ def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int = 3
                 pass  # created meanwhile by another replica
             log.info("topics created", extra={"topics": [t.name for t in wanted]})
             # The broker confirms a creation before its metadata shows the partitions with
-            # leaders (KRaft propagates it a moment later). A consumer that subscribed in that
-            # moment was assigned no partition of the topic ("No partition metadata for topic")
-            # until its next metadata refresh; so return only once every partition is usable.
+            # leaders (KRaft propagates it a moment later), and the service's producer and
+            # consumer start right after this: return once every new partition is usable. (The
+            # consumer also learns its topics before it joins its group: EventConsumer._learn_topics.)
             admin.wait_for_topics([t.name for t in wanted], timeout_ms=topic_ready_timeout_ms)
     finally:
         admin.close()
