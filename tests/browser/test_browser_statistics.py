@@ -17,15 +17,9 @@ from ot_feedback.domain import Category, RequestType, Sector
 from ot_runtime.clock import FixedClock
 
 from browser_testkit import assert_accessible, sign_in
+from feedback_fixtures import last_month  # loaded by this tier's conftest
 
 OTHER_AREA = "keski-suomi"
-
-
-def last_month() -> tuple[str, datetime]:
-    """The month before this one (YYYY-MM) and a moment in its middle."""
-    first_of_this = datetime.now(timezone.utc).replace(day=1, hour=12, minute=0, second=0, microsecond=0)
-    middle = (first_of_this - timedelta(days=1)).replace(day=14)
-    return f"{middle.year:04d}-{middle.month:02d}", middle
 
 
 def cell(page, table: str, row_label: str, column: int) -> str:

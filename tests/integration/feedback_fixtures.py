@@ -11,7 +11,7 @@ import http.client
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import grpc
@@ -47,6 +47,14 @@ def old_address(token: str, feedback) -> str:
     """Where links mailed before the form moved to the portal point: the feedback service's own
     /palaute/<token> on the running instance (what the load balancer would do)."""
     return f"http://127.0.0.1:{feedback.app.http_server.port}/palaute/{token}"
+
+
+def last_month() -> tuple[str, datetime]:
+    """The month before this one (YYYY-MM) and a moment in its middle: the cooperation
+    statistics' tests count a month that has ended, as an area exports it."""
+    first_of_this = datetime.now(timezone.utc).replace(day=1, hour=12, minute=0, second=0, microsecond=0)
+    middle = (first_of_this - timedelta(days=1)).replace(day=14)
+    return f"{middle.year:04d}-{middle.month:02d}", middle
 
 
 def redirect_of(url: str) -> tuple[int, str]:

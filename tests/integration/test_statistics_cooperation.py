@@ -8,7 +8,7 @@ import argparse
 import json
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import grpc
 from cryptography.hazmat.primitives import serialization
@@ -25,15 +25,9 @@ from ot_feedback.domain import Category, RequestType, Sector
 from ot_feedback.main import MIGRATIONS, export_area_aggregate
 
 from conftest import TENANT, service_env, start_service
+from feedback_fixtures import last_month
 
 AREA_A = "keski-suomi"
-
-
-def last_month() -> tuple[str, datetime]:
-    """The month before this one (YYYY-MM) and a moment in its middle."""
-    first_of_this = datetime.now(timezone.utc).replace(day=1, hour=12, minute=0, second=0, microsecond=0)
-    middle = (first_of_this - timedelta(days=1)).replace(day=14)
-    return f"{middle.year:04d}-{middle.month:02d}", middle
 
 
 def submit(service, n: int, sector: Sector, at: datetime) -> None:
