@@ -46,8 +46,7 @@ def make_producer(bootstrap_servers: str, client_id: str, config: dict | None = 
 
 
 def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int = 3,
-                  compacted: tuple[str, ...] = (), config: dict | None = None,
-                  topic_ready_timeout_ms: int = 30000) -> None:
+                  compacted: tuple[str, ...] = (), config: dict | None = None) -> None:
     """Create the topics that do not exist yet (a no-op where they do). In a cluster the chart
     declares them first and a service's Kafka user may not create topics; then this only checks."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="ot-topic-admin",
@@ -63,11 +62,9 @@ def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int = 3
             except TopicAlreadyExistsError:
                 pass  # created meanwhile by another replica
             log.info("topics created", extra={"topics": [t.name for t in wanted]})
-            # The broker confirms a creation before its metadata shows the partitions with
-            # leaders (KRaft propagates it a moment later), and the service's producer and
-            # consumer start right after this: return once every new partition is usable. (The
-            # consumer also learns its topics before it joins its group: EventConsumer._learn_topics.)
-            admin.wait_for_topics([t.name for t in wanted], timeout_ms=topic_ready_timeout_ms)
+            # A new topic's partitions get their leaders a moment after the creation is confirmed;
+            # the consumer waits for them itself before it joins its group
+            # (EventConsumer._learn_topics), and the producer blocks on a topic it does not know yet.
     finally:
         admin.close()
 
