@@ -8,12 +8,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from google.protobuf import wrappers_pb2
 
 from ot_runtime.consumer import EventConsumer, Handler
 from ot_runtime.kafka import ensure_topics, make_producer
+from ot_runtime.service import consumer_membership
 
 from conftest import wait_until
 from test_delivery_faults import (COUNTED, TENANT, Running, consumer_for, counting, produce,  # noqa: F401 (fixtures)
@@ -85,8 +87,8 @@ def test_a_consumer_started_right_after_its_topics_are_created_is_assigned_every
     """As a service starts (ot_runtime.service.wire): ensure_topics, then the consumer. kafka-python
     joins the group as soon as it has bootstrapped; a leader that did not know a topic yet assigned
     nobody its partitions ("No partition metadata for topic ...") and the member waited for a later
-    metadata change to rejoin, in CI once for over a minute. Now ensure_topics returns when every new
-    partition has a leader, and the consumer learns its topics before its first poll."""
+    metadata change to rejoin, in CI once for over a minute. Now the consumer learns its topics
+    before its first poll (EventConsumer._learn_topics)."""
     db = counting()
     with warnings_of("kafka.coordinator.assignors") as assignor_warnings:
         for round_ in range(3):
@@ -100,3 +102,27 @@ def test_a_consumer_started_right_after_its_topics_are_created_is_assigned_every
                 wait_until(lambda: len(consumer.consumer.assignment() or ()) == 6, timeout=30,
                            what="the consumer to be assigned all six partitions")
     assert not [w for w in assignor_warnings if "No partition metadata" in w], assignor_warnings
+
+
+def test_a_subscribed_topic_created_after_the_group_formed_is_consumed_within_seconds(counting, kafka_bootstrap,
+                                                                                       topics, producer):
+    """A service may start before a topic it reads exists (another area's release declares it
+    later). The consumer waits a bounded time for it (EventConsumer._learn_topics), joins without
+    it, and takes its partitions seconds after it appears: kafka-python asks again for a subscribed
+    topic it could not find at its retry backoff, not at the metadata age (five minutes)."""
+    db = counting()
+    late = f"{topics['events']}.late"
+    ensure_topics(kafka_bootstrap, [topics["events"], topics["dlt"]], partitions=1)
+    settings = SimpleNamespace(service_name="membership-test", consumer_instance_id="")
+    consumer = EventConsumer(
+        bootstrap_servers=kafka_bootstrap, topics=[topics["events"], late], group_id=f"{topics['events']}.g",
+        tenant=TENANT, sessions=db.sessions, inbox=db.inbox,
+        handlers={COUNTED: Handler(wrappers_pb2.StringValue, db.handle)}, producer=producer,
+        dead_letter_topic=topics["dlt"], poll_timeout_ms=200, kafka_config=consumer_membership(settings))
+    with Running(consumer):
+        wait_until(lambda: {tp.topic for tp in consumer.consumer.assignment() or ()} == {topics["events"]},
+                   timeout=30, what="the consumer to join with the one topic that exists")
+        ensure_topics(kafka_bootstrap, [late], partitions=1)
+        ids = produce(kafka_bootstrap, late, 2)
+        wait_until(lambda: db.processed_once(ids), timeout=25,
+                   what="the events of the topic created after the group formed to be consumed")

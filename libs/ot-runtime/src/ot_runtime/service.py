@@ -72,11 +72,10 @@ def consumer_membership(settings: Settings) -> dict:
     its partitions back at once, without waiting out any session. On a clean stop the consumer
     leaves the group explicitly (EventConsumer.stop), so a rollout does not wait either.
 
-    Metadata at most 10 s old (kafka-python's default is 5 minutes): a subscribed topic the group
-    did not know when it assigned partitions (created after the consumer joined; the consumer
-    learns the topics that exist before it joins, EventConsumer._learn_topics) gets its
-    partitions at the next refresh, seconds later, not minutes."""
-    config = {"session_timeout_ms": 10000, "heartbeat_interval_ms": 3000, "metadata_max_age_ms": 10000}
+    A subscribed topic created after the consumer joined needs nothing here: kafka-python asks for
+    a topic it could not find again at its retry backoff, not at the metadata age (5 minutes), and
+    the group rebalances once it appears (tests/integration/test_consumer_membership.py)."""
+    config = {"session_timeout_ms": 10000, "heartbeat_interval_ms": 3000}
     if settings.consumer_instance_id:
         config["group_instance_id"] = f"{settings.service_name}-{settings.consumer_instance_id}"[:249]
     return config
