@@ -301,11 +301,16 @@ def wait_consumed(bootstrap: str, group: str, topic: str, timeout: float = 30.0)
         except AssertionError as timed_out:
             # Say where it stands, so that a failure in CI explains itself: which partitions lag,
             # and whether the group's members were assigned them at all.
-            committed = admin.list_group_offsets(group).get(group, {})
-            state = {tp.partition: (committed[tp].offset if tp in committed else None, end) for tp, end in ends.items()}
+            # The broker is asked again here: if that fails too, the timeout is still what is said.
+            try:
+                committed = admin.list_group_offsets(group).get(group, {})
+                state = {tp.partition: (committed[tp].offset if tp in committed else None, end)
+                         for tp, end in ends.items()}
+            except Exception as error:  # a diagnosis, never the failure itself
+                state = f"not known: {error!r}"
             try:
                 group_state = str(admin.describe_groups([group]))[:3000]
-            except Exception as error:  # a diagnosis, never the failure itself
+            except Exception as error:
                 group_state = f"not described: {error!r}"
             raise AssertionError(f"{timed_out}; partition: (committed, end) {state}; the group, its members "
                                  f"and their assignments: {group_state}") from None

@@ -437,3 +437,47 @@ def test_two_relays_never_publish_the_same_row(counting, kafka_bootstrap, topic_
     for key in {header(r, "ce_subject") for r in records}:  # each case in the order written
         assert [header(r, "ce_id") for r in records if header(r, "ce_subject") == key] == \
             [e for i, e in enumerate(rows) if f"case-{i % 5}" == key]
+
+
+def test_two_members_on_one_record_at_once_run_its_handler_once(counting, kafka_bootstrap, topics, producer):
+    """A rebalance can hand a record to a second member while the first is still inside its
+    transaction. The inbox row is written first, so the second member's insert waits for the
+    first's commit and then finds the row: the handler runs once, and the second reports a repeat
+    (when the inbox was checked first and written last, the second member ran the handler too)."""
+    db = counting()
+    first, second = (consumer_for(db, kafka_bootstrap, topics, producer) for _ in range(2))
+    event_id = str(uuid.uuid4())
+    message = wrappers_pb2.StringValue(value="0")
+    event = CloudEvent(id=event_id, type=COUNTED, source=f"/ot/{TENANT}/test", subject="case-1", tenant=TENANT,
+                       time=datetime.now(timezone.utc), dataschema="proto:google.protobuf.StringValue",
+                       data=message.SerializeToString())
+    handler = first.handlers[COUNTED]
+    inside, release = threading.Event(), threading.Event()
+
+    def hold_the_first_call():
+        if not inside.is_set():
+            inside.set()
+            assert release.wait(20)
+    db.faults[event_id] = hold_the_first_call
+    outcomes: dict[str, str] = {}
+
+    def apply(name, member):
+        outcomes[name] = member._apply(event, handler, message)
+    try:
+        threads = {"first": threading.Thread(target=apply, args=("first", first))}
+        threads["first"].start()
+        assert inside.wait(20), f"the first member never reached the handler: {outcomes}"
+        threads["second"] = threading.Thread(target=apply, args=("second", second))
+        threads["second"].start()
+        threads["second"].join(1.0)
+        assert threads["second"].is_alive(), "the second member did not wait for the first's transaction"
+        release.set()
+        for thread in threads.values():
+            thread.join(20)
+        assert outcomes == {"first": "processed", "second": "duplicate"}
+        assert db.calls == [event_id]
+        assert db.effects_in_order() == [event_id]
+    finally:
+        release.set()
+        for member in (first, second):
+            member.consumer.close()

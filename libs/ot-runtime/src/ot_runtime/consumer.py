@@ -55,7 +55,7 @@ from tenacity import (Retrying, retry_if_exception_type, stop_before_delay, stop
                       wait_exponential)
 
 from .cloudevents import CloudEvent, MalformedEvent
-from .db import utcnow
+from .db import insert_unless_present, utcnow
 from .errors import OtError, Unavailable
 from .telemetry import context_from_kafka_headers
 from .worker import BackgroundWorker
@@ -361,25 +361,16 @@ class EventConsumer(BackgroundWorker):
             sleep=self.pause, reraise=True)
 
     def _apply(self, event: CloudEvent, handler: Handler, message: Message) -> str:
-        try:
-            with self.sessions.begin() as session:
-                if self._seen(session, event.id):
-                    return "duplicate"
-                handler.handle(session, event, message)
-                session.execute(self.inbox.insert().values(
-                    consumer=self.group_id, event_id=event.id, ce_type=event.type, processed_at=utcnow()))
-            return "processed"
-        except sa_exc.IntegrityError:
-            # Two members of the group on one record at once (a rebalance mid-record): the
-            # other's inbox row won, and this is a repeat. Otherwise the handler's own refusal.
-            with self.sessions() as session:
-                if self._seen(session, event.id):
-                    return "duplicate"
-            raise
-
-    def _seen(self, session: Session, event_id: str) -> bool:
-        return session.execute(sa.select(self.inbox.c.event_id).where(
-            self.inbox.c.consumer == self.group_id, self.inbox.c.event_id == event_id)).first() is not None
+        # The inbox row first: a repeat is known by one statement, and two members of the group on
+        # one record at once (a rebalance mid-record) cannot both run the handler: the second's
+        # insert waits for the first's transaction and then finds the row (insert_unless_present).
+        # A handler that fails rolls the row back with its own changes.
+        with self.sessions.begin() as session:
+            if not insert_unless_present(session, self.inbox, consumer=self.group_id, event_id=event.id,
+                                         ce_type=event.type, processed_at=utcnow()):
+                return "duplicate"
+            handler.handle(session, event, message)
+        return "processed"
 
     def _dead_letter(self, record, ce_type: str, verdict: _DeadLetter) -> bool:
         """True once the dead-letter topic has the record; False (the record stays) when stop()

@@ -13,10 +13,22 @@ from opentelemetry.instrumentation.sqlalchemy import __version__ as _instrumenta
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer, _handle_error
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
 from .telemetry import SQL_TRACER
+
+
+def insert_unless_present(session, table: sa.Table, **values) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite say it alike, through their own
+    dialect's insert): True when the row was added, False when one with its key was there. On
+    PostgreSQL a conflicting row another transaction has not committed yet makes this wait for
+    that transaction, so of two writers exactly one gets True."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    # preserve_rowcount: SQLAlchemy keeps an INSERT's rowcount only when asked (else -1).
+    statement = insert(table).values(**values).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+    return session.execute(statement).rowcount == 1
 
 
 def utcnow() -> datetime:

@@ -57,11 +57,10 @@ from typing import Iterable
 
 import sqlalchemy as sa
 from prometheus_client import Counter
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from ot_runtime.auth import Principal
-from ot_runtime.db import utcnow
+from ot_runtime.db import insert_unless_present, utcnow
 
 from .store import audit_head, audit_log, audit_pending
 
@@ -308,9 +307,7 @@ class Trail:
         q = sa.select(audit_head).where(audit_head.c.tenant == self.tenant).with_for_update()
         head = session.execute(q).first()
         if head is None:  # the area's first entry; another chainer may be creating the row right now
-            insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
-            session.execute(insert(audit_head).values(tenant=self.tenant, last_sequence=0, last_hash=GENESIS)
-                            .on_conflict_do_nothing())
+            insert_unless_present(session, audit_head, tenant=self.tenant, last_sequence=0, last_hash=GENESIS)
             head = session.execute(q).first()
         return head
 

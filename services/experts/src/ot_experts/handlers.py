@@ -230,8 +230,7 @@ class ExpertsHandlers:
         self._event_about(request_id, tenant)
         now = self.clock.now()
         repo = ExpertsRepository(session, self.tenant)
-        repo.upsert_request(request_id, type_, categories, status, current_traceparent(), now)
-        request = repo.get_request(request_id)
+        request = repo.upsert_request(request_id, type_, categories, status, current_traceparent(), now)
         if status in (RequestStatus.SUBMITTED, RequestStatus.TRIAGED) and request["consent_withdrawn_at"]:
             log.info("no proposals: consent withdrawn", extra={"request_id": request_id})
         elif status in (RequestStatus.SUBMITTED, RequestStatus.TRIAGED):

@@ -293,13 +293,15 @@ class ExpertsRepository:
         return self.session.execute(q).mappings().first()
 
     def upsert_request(self, request_id: str, type_: RequestType | None, categories: list[Category],
-                       status: RequestStatus, traceparent: str | None, now: datetime) -> None:
+                       status: RequestStatus, traceparent: str | None, now: datetime) -> dict:
+        """Record what intake announced; returns the row as it now is (saves reading it back)."""
         existing = self.get_request(request_id, for_update=True, include_unannounced=True)
         values = dict(type=type_.value if type_ else "", categories=[c.value for c in categories],
                       status=status.value, updated_at=now)
         if existing is None:
-            self.session.execute(case_requests.insert().values(id=request_id, tenant=self.tenant,
-                                                               traceparent=traceparent, **values))
+            row = dict(id=request_id, tenant=self.tenant, traceparent=traceparent, consent_withdrawn_at=None, **values)
+            self.session.execute(case_requests.insert().values(**row))
+            return row
         else:
             # An event that leaves something out keeps what is known; a row that only remembered a
             # withdrawal gets the case's trace from intake's event.
@@ -311,6 +313,7 @@ class ExpertsRepository:
                 values["traceparent"] = traceparent
             self.session.execute(case_requests.update().where(case_requests.c.id == request_id,
                                                               case_requests.c.tenant == self.tenant).values(**values))
+            return {**existing, **values}
 
     def mark_consent_withdrawn(self, request_id: str, now: datetime) -> None:
         if self.get_request(request_id, for_update=True, include_unannounced=True) is None:
