@@ -167,3 +167,31 @@ def test_rotation_and_retirement_shut_a_backup_from_before_a_purge_and_keep_live
         build(load_settings("consent", env_of(remaining, OT_CONSENT_MASTER_KEYS=f"v3:{v3}")))
     assert "OT_CONSENT_MASTER_KEYS has no version 'v2'" in str(stopped.value)
     assert b64(v2) not in str(stopped.value) and v3 not in str(stopped.value)
+
+
+def test_open_case_calls_racing_for_one_request_get_one_case_and_the_same_key(start_consent, keys):
+    """Intake retries OpenCase after a timeout, so two calls for one request can overlap. The case
+    row is written first (INSERT ... ON CONFLICT DO NOTHING): the later call waits for the earlier
+    one's transaction and answers from its case, with the same key; another professional's call
+    for the id is refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    consent = start_consent()
+    stub = consent_pb2_grpc.ConsentServiceStub(consent.channel)
+    professional = keys.metadata(subject="prof-race")
+    for _ in range(5):
+        request_id = str(uuid.uuid4())
+        call = cpb.OpenCaseRequest(request_id=request_id, type=case_pb2.REQUEST_TYPE_OT_TUKI,
+                                   form=cpb.CONSENT_FORM_NOT_NEEDED)
+        with ThreadPoolExecutor(4) as pool:
+            keys_given = list(pool.map(lambda _: stub.OpenCase(call, metadata=professional).data_key, range(4)))
+        assert len(set(keys_given)) == 1 and len(keys_given[0]) == 32
+        with consent.app.engine.connect() as c:
+            cases = c.execute(sa.text("SELECT count(*) FROM cases WHERE request_id = :r"), {"r": request_id}).scalar()
+            opened = c.execute(sa.text("SELECT count(*) FROM audit_pending WHERE request_id = :r UNION ALL "
+                                       "SELECT count(*) FROM audit_log WHERE request_id = :r"),
+                               {"r": request_id}).scalars().all()
+        assert cases == 1 and sum(opened) == 1  # one case, one "case.opened" entry
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.OpenCase(call, metadata=keys.metadata(subject="someone-else"))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

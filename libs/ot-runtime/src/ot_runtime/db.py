@@ -4,6 +4,7 @@ PostgreSQL in a cluster, SQLite files on a laptop; the same SQLAlchemy code runs
 """
 from __future__ import annotations
 
+import importlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from opentelemetry.instrumentation.sqlalchemy import __version__ as _instrumenta
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer, _handle_error
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -25,7 +25,9 @@ def insert_unless_present(session, table: sa.Table, **values) -> bool:
     dialect's insert): True when the row was added, False when one with its key was there. On
     PostgreSQL a conflicting row another transaction has not committed yet makes this wait for
     that transaction, so of two writers exactly one gets True."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    # The engine's own dialect module (loaded with the engine); importing both at the top would add
+    # PostgreSQL's to every process on SQLite and to each serving process before it connects.
+    insert = importlib.import_module(f"sqlalchemy.dialects.{session.get_bind().dialect.name}").insert
     # preserve_rowcount: SQLAlchemy keeps an INSERT's rowcount only when asked (else -1).
     statement = insert(table).values(**values).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
     return session.execute(statement).rowcount == 1

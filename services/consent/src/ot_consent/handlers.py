@@ -193,30 +193,15 @@ class ConsentHandlers:
                                            "required"))
         if problems:
             raise InvalidArgument(problems)
-        try:
-            return self._open_case(who, request_id, type_, form, given_by, capacity, scope)
-        except IntegrityError:
-            # Raced with the same id: the other call's case exists now (a second failure is a bug).
-            return self._open_case(who, request_id, type_, form, given_by, capacity, scope)
-
-    def _open_case(self, who: Principal, request_id: str, type_: RequestType, form: ConsentForm,
-                   given_by: ConsentGiver | None, capacity: bool, scope: list[Party]) -> tuple[bytes, ConsentVersion]:
         now = self.clock.now()
         with self.sessions.begin() as s:
             repo = ConsentRepository(s)
-            existing = repo.case(request_id, self.tenant)
-            if existing is not None:
-                if existing.owner_subject != who.subject:
-                    raise _not_owner(request_id, "Pyyntö on jo avattu toiselle ammattilaiselle. / The request is "
-                                                 "already open for another professional.")
-                if existing.abandoned_at is not None:
-                    raise FailedPrecondition(
-                        "Tapaus poistettiin, koska pyyntöä ei tallennettu ajoissa; lähetä pyyntö uudelleen. / The "
-                        "case was discarded because the request was not stored in time; submit it again.",
-                        "CASE_ABANDONED", request_id)
-                return self._unwrap(request_id, repo.wrapped_key(request_id)), repo.current(request_id)
-            repo.add_case(Case(request_id=request_id, tenant=self.tenant, type=type_, owner_subject=who.subject,
-                               opened_at=now))
+            # The case first (the common call opens a new one: no read before it). A call that
+            # finds the id taken, by a retry or a call racing this one (whose transaction this
+            # insert waits for), answers from the case that is there.
+            if not repo.add_case_unless_present(Case(request_id=request_id, tenant=self.tenant, type=type_,
+                                                     owner_subject=who.subject, opened_at=now)):
+                return self._existing_case(repo, who, request_id)
             version = ConsentVersion(request_id=request_id, version=1, form=form, given_by=given_by,
                                      child_capacity_assessed=capacity, scope=scope, given_at=now, withdrawn=False,
                                      recorded_at=now, recorded_by=who.subject)
@@ -227,6 +212,21 @@ class ConsentHandlers:
             self.trail.append(s, at=now, who=who, action="case.opened", request_id=request_id,
                               detail=f"type={type_.value}; consent={form.value}")
             return key, version
+
+    def _existing_case(self, repo: ConsentRepository, who: Principal, request_id: str) -> tuple[bytes, ConsentVersion]:
+        """OpenCase for an id that has a case: the same owner gets the same key, anyone else nothing."""
+        existing = repo.case(request_id, self.tenant)
+        if existing is None:  # the id is another area's case in this database: never in a real deployment
+            raise RuntimeError("a case id is taken by another area's case")
+        if existing.owner_subject != who.subject:
+            raise _not_owner(request_id, "Pyyntö on jo avattu toiselle ammattilaiselle. / The request is "
+                                         "already open for another professional.")
+        if existing.abandoned_at is not None:
+            raise FailedPrecondition(
+                "Tapaus poistettiin, koska pyyntöä ei tallennettu ajoissa; lähetä pyyntö uudelleen. / The "
+                "case was discarded because the request was not stored in time; submit it again.",
+                "CASE_ABANDONED", request_id)
+        return self._unwrap(request_id, repo.wrapped_key(request_id)), repo.current(request_id)
 
     def data_key(self, who: Principal, request_id: str, purpose: str) -> bytes:
         """The request's data key, for whoever content_access admits now (domain.py); each key

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ot_runtime.crypto import LEGACY_KEY_ID
-from ot_runtime.db import UtcDateTime, inbox_table, outbox_table
+from ot_runtime.db import UtcDateTime, inbox_table, insert_unless_present, outbox_table
 
 from .domain import (Assignment, Booking, Case, ConsentForm, ConsentGiver, ConsentVersion, DEFAULT_POLICIES, Party,
                      PartyKind, RequestType, RetentionPolicy)
@@ -168,8 +168,10 @@ class ConsentRepository:
         row = self.session.execute(q.with_for_update() if for_update else q).mappings().first()
         return _case(row) if row else None
 
-    def add_case(self, case: Case) -> None:
-        self.session.execute(cases.insert().values(**{**vars(case), "type": case.type.value}))
+    def add_case_unless_present(self, case: Case) -> bool:
+        """False when a case with the id exists (or is being written by another transaction, which
+        this then waits for)."""
+        return insert_unless_present(self.session, cases, **{**vars(case), "type": case.type.value})
 
     def save_case(self, case: Case) -> None:
         values = dict(vars(case))
