@@ -28,6 +28,7 @@ from ot_runtime.logging import JsonFormatter
 from ot_runtime.migrations import upgrade
 from ot_runtime.settings import load_settings
 from ot_runtime.telemetry import configure_tracing
+from ot_runtime.testing import root_logging_restored  # noqa: F401 (autouse)
 from ot_runtime.testing import TestKeys
 
 TENANT = "pohjois-savo"
@@ -117,22 +118,6 @@ def topic_prefix(kafka_bootstrap):
             admin.delete_topics(mine)
     finally:
         admin.close()
-
-
-@pytest.fixture(autouse=True)
-def root_logging_restored():
-    """A test that runs a service's command in-process (ot_runtime.process.main) configures logging
-    as the process would: one JSON handler on the sys.stderr of that moment, which is the test's
-    captured stream, and every other root handler removed (pytest's own among them). Afterwards
-    the root logger is put back, so that later tests' records neither go to a closed stream
-    ("Logging error ... I/O operation on closed file" over the tier's output) nor miss pytest."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    kafka_level = logging.getLogger("kafka").level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.getLogger("kafka").setLevel(kafka_level)
 
 
 @pytest.fixture()

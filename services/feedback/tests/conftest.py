@@ -6,6 +6,7 @@ import pytest
 
 from ot_runtime.clock import FixedClock
 from ot_runtime.db import create_engine, session_factory
+from ot_runtime.testing import root_logging_restored  # noqa: F401 (autouse: send-due runs in-process)
 from ot_feedback.domain import FollowUpPolicy, LinkSigner
 from ot_feedback.handlers import FeedbackHandlers
 from ot_feedback.scheduler import FeedbackScheduler

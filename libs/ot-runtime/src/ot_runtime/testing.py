@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,10 +10,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
+import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from .devtoken import DEV_AUDIENCE, DEV_ISSUER, DEV_SERVICE_ISSUER, SERVICE_KEY, ensure_keys, make_token
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored():
+    """Autouse in every tier whose tests run a service's command in-process (ot_runtime.process
+    run_command): import it into the folder's conftest. The command configures logging as the
+    process would: one JSON handler on the sys.stderr of that moment, which is the test's captured
+    stream, and every other root handler removed (pytest's own among them). Afterwards the root
+    logger is put back, so that later tests' records neither go to a closed stream ("Logging error
+    ... I/O operation on closed file" over the tier's output) nor miss pytest."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    kafka_level = logging.getLogger("kafka").level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("kafka").setLevel(kafka_level)
 
 
 @dataclass
