@@ -139,13 +139,15 @@ BEGIN
   ELSE
     ALTER ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASSWORD';
   END IF;
+  -- The tests drop their databases WITH (FORCE), which must end every session on them: an
+  -- autovacuum worker's session belongs to no role, so only pg_signal_backend may end it (without
+  -- this a drop that meets autovacuum fails with "must be a member of the role whose process is
+  -- being terminated").
+  IF NOT pg_has_role('$DB_USER', 'pg_signal_backend', 'MEMBER') THEN
+    GRANT pg_signal_backend TO $DB_USER;
+  END IF;
 END
 \$\$;
--- The tests drop their databases WITH (FORCE), which must end every session on them: an
--- autovacuum worker's session belongs to no role, so only pg_signal_backend may end it (without
--- this grant a drop that meets autovacuum fails with "must be a member of the role whose process
--- is being terminated").
-GRANT pg_signal_backend TO $DB_USER;
 SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_NAME')
 \gexec
 SQL
