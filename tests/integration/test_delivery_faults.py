@@ -78,16 +78,21 @@ def topics(topic_prefix):
     return {"events": f"{topic_prefix}.counted.v1", "dlt": f"{topic_prefix}.test.dlt.v1"}
 
 
+def counted(value: str, key: str = "case-1") -> tuple[CloudEvent, wrappers_pb2.StringValue]:
+    """A new COUNTED event about case `key`, and its message."""
+    message = wrappers_pb2.StringValue(value=value)
+    return CloudEvent(id=str(uuid.uuid4()), type=COUNTED, source=f"/ot/{TENANT}/test", subject=key, tenant=TENANT,
+                      time=datetime.now(timezone.utc), dataschema="proto:google.protobuf.StringValue",
+                      data=message.SerializeToString()), message
+
+
 def produce(bootstrap: str, topic: str, count: int, key: str = "case-1") -> list[str]:
     producer = KafkaProducer(bootstrap_servers=bootstrap.split(","))
     ids = []
     for i in range(count):
-        event_id = str(uuid.uuid4())
-        event = CloudEvent(id=event_id, type=COUNTED, source=f"/ot/{TENANT}/test", subject=key, tenant=TENANT,
-                           time=datetime.now(timezone.utc), dataschema="proto:google.protobuf.StringValue",
-                           data=wrappers_pb2.StringValue(value=str(i)).SerializeToString())
+        event, _ = counted(str(i), key)
         producer.send(topic, key=key.encode(), value=event.data, headers=event.headers()).get(timeout=15)
-        ids.append(event_id)
+        ids.append(event.id)
     producer.close()
     return ids
 
@@ -446,11 +451,8 @@ def test_two_members_on_one_record_at_once_run_its_handler_once(counting, kafka_
     (when the inbox was checked first and written last, the second member ran the handler too)."""
     db = counting()
     first, second = (consumer_for(db, kafka_bootstrap, topics, producer) for _ in range(2))
-    event_id = str(uuid.uuid4())
-    message = wrappers_pb2.StringValue(value="0")
-    event = CloudEvent(id=event_id, type=COUNTED, source=f"/ot/{TENANT}/test", subject="case-1", tenant=TENANT,
-                       time=datetime.now(timezone.utc), dataschema="proto:google.protobuf.StringValue",
-                       data=message.SerializeToString())
+    event, message = counted("0")
+    event_id = event.id
     handler = first.handlers[COUNTED]
     inside, release = threading.Event(), threading.Event()
 
