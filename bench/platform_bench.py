@@ -49,9 +49,9 @@ from ot.feedback.v1 import feedback_pb2, feedback_pb2_grpc
 from ot.intake.v1 import intake_pb2 as pb
 from ot.intake.v1 import intake_pb2_grpc
 
-from platform_kit import (REPO, TENANT, Databases, Ghz, Identity, NoopServer, Platform, TopicWatcher,
+from platform_kit import (REPO, TENANT, CpuMeter, Databases, Ghz, Identity, NoopServer, Platform, TopicWatcher,
                           build_protoset, deep_page_token, delete_topics, ghz_path, kafka_round_trip, machine_load,
-                          percentile, run_dir, say, seed_meetings, seed_requests)
+                          cpu_seconds, percentile, run_dir, say, seed_meetings, seed_requests)
 
 RESULTS = REPO / "bench" / "results" / "latest.json"
 SERVICES = ["consent", "experts", "intake", "feedback"]
@@ -76,6 +76,9 @@ class Plan:
     recovery_cap_s: float = 120.0
     list_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     list_calls: int = 100
+    cpu_calls: int = 400          # submissions whose CPU is counted everywhere
+    idle_s: float = 5.0           # the same processes' idle CPU, subtracted
+    feedback_tick_s: float = 60.0  # feedback's scheduler tick (OT_FEEDBACK_TICK_SECONDS), as deployed
     guard: bool = True
     sqlite_services: tuple[str, ...] = tuple(SERVICES)
 
@@ -83,7 +86,7 @@ class Plan:
 FULL = Plan()
 SMOKE = Plan(level_s=1.0, baseline_s=0.5, warm_s=0.3, sequential=5, round_trips=10, portal_renders=5,
              mixed_s=2.0, pause_s=1.0, soak_workers=2, recovery_cap_s=3.0, list_sizes=(100, 300, 1_000),
-             list_calls=10, guard=False, sqlite_services=("consent", "intake"))
+             list_calls=10, cpu_calls=20, idle_s=1.0, feedback_tick_s=2.0, guard=False, sqlite_services=("consent", "intake"))
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -166,6 +169,8 @@ class Bench:
     def __init__(self, plan: Plan, kafka: str, admin_url: str, out: Path):
         self.plan = plan
         self.kafka = kafka
+        self.admin_url = admin_url
+        self.noop_rps: dict[int, float] = {}
         self.out = out
         self.report = Report()
         self.phases: list[dict] = []
@@ -228,6 +233,7 @@ class Bench:
                     f"p99 {base.p99_ms:.2f} ms")
                 self.extra.setdefault("submit", {})[f"{db}.c{c}"] = {"service": load.to_json(), "noop": base.to_json()}
                 rps[c] = (load.rps_ok, base.rps_ok)
+                self.noop_rps[c] = base.rps_ok
                 errors = load.calls - load.ok
                 note = f"{errors} of {load.calls} calls failed: {load.codes}" if errors else ""
                 target, passed = "", None
@@ -245,6 +251,73 @@ class Bench:
                 self.report.add(f"submit.{db}.scaling_8_to_32", f"Submit {db} req/s at c=32 / at c=8", scale, "",
                                 noop_scale, "the no-op server's c=32 / c=8", "rising: >= 1.10",
                                 scale >= 1.10)
+
+    # 2b. what one submission costs in CPU, in every process it runs in -------------------------
+    def submit_cpu(self, platform: Platform) -> None:
+        """CPU of the four services, PostgreSQL and the Kafka broker over a fixed number of
+        submissions at 8 clients until everything they cause is done (every consumer caught up,
+        feedback's scheduler has handled the notifications they queued: its tick is 60 s), less
+        what the same processes spend idle for as long. It is the work behind the throughput
+        figure: with every core on it, the machine could take at most (cores x 1 s) / (CPU per
+        submission) submissions a second, whatever the services did to wait less."""
+        plan = self.plan
+        meter = CpuMeter(platform, self.admin_url)
+        # A database or broker elsewhere (OT_TEST_DATABASE_URL pointing at another machine) cannot
+        # be counted: the figure then says which part is missing.
+        missing = [g for g in ("postgresql", "kafka") if g not in meter.read()]
+        intake = platform.services["intake"].target
+        tick_s = plan.feedback_tick_s
+        with self.phase(f"CPU per submission: {plan.cpu_calls} submissions at 8 clients, until all they cause is done"):
+            # Earlier phases' notifications are handled first, so that their work is not counted here.
+            earlier_handled = platform.notifications_done(timeout=tick_s + 30)
+            # Then what the processes spend when nothing happens (polls, heartbeats): not the
+            # submissions' work. Not right after the start: the broker is busy with the new topics
+            # and groups then.
+            first, started = meter.read(), time.monotonic()
+            time.sleep(plan.idle_s)
+            before = meter.read()
+            idle = {k: (v - first.get(k, 0.0)) / (time.monotonic() - started) for k, v in before.items()}
+            started = time.monotonic()
+            load = self.ghz.run(intake, SUBMIT, submit_message(), self.professional, concurrency=8,
+                                calls=plan.cpu_calls)
+            waited, behind = platform.wait_drained(timeout=180 if self.plan is FULL else 30)
+            handled = platform.notifications_done(timeout=tick_s + 30)
+            after, elapsed = meter.read(), time.monotonic() - started
+            if not load.ok:
+                raise RuntimeError(f"CPU per submission: no submission succeeded ({load.codes})")
+            noop_before = cpu_seconds(self.noop.process.pid)
+            # Enough calls for /proc's 10 ms CPU ticks to measure the no-op server's fraction of a millisecond.
+            noop_load = self.noop_load(8, calls=max(plan.cpu_calls, 2000))
+            noop_ms = (cpu_seconds(self.noop.process.pid) - noop_before) * 1000 / max(1, noop_load.ok)
+            per = {k: max(0.0, after[k] - before.get(k, 0.0) - idle.get(k, 0.0) * elapsed) * 1000 / load.ok
+                   for k in after}
+            total = sum(per.values())
+            cores = os.cpu_count() or 1
+            ceiling = cores * 1000 / total if total else float("nan")
+            say(f"CPU per submission {total:.1f} ms: " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                                                 sorted(per.items(), key=lambda kv: -kv[1]))
+                + f" (measured over {elapsed:.0f} s: consumers caught up {waited:.1f} s after the load; "
+                  f"no-op server {noop_ms:.2f} ms a call); ceiling on {cores} cores {ceiling:.0f} submissions/s")
+            self.extra["cpu_per_submission_ms"] = {
+                "submissions": load.ok, "seconds": round(elapsed, 1),
+                "idle_cpu_per_s": {k: round(v, 3) for k, v in idle.items()},
+                "per_process": {k: round(v, 2) for k, v in per.items()}, "events_behind_at_end": behind,
+                "notifications_handled": handled,
+                "earlier_notifications_handled_first": earlier_handled}
+            problems = ([f"no {' or '.join(missing)} process on this machine: not counted"] if missing else []) + \
+                ([f"{behind} events still behind"] if behind else []) + \
+                ([] if handled else ["feedback's notifications not all handled when measured"]) + \
+                ([] if earlier_handled else ["earlier phases' notifications not all handled before"])
+            what = "no-op grpcio server's CPU per call"
+            self.report.add("cpu.submission.total", "CPU per submission, every process", total, "ms", noop_ms, what,
+                            note="; ".join(problems))
+            for name, value in sorted(per.items(), key=lambda kv: -kv[1]):
+                self.report.add(f"cpu.submission.{name}", f"  of which {name}", value, "ms", noop_ms, what)
+            noop8 = self.noop_rps.get(8)
+            self.report.add("submit.postgres.ceiling", f"Submissions/s {cores} cores could take at that CPU",
+                            ceiling, "req/s", noop8, "no-op grpcio server, c=8 (throughput phase)",
+                            note=(f"the target, 15 % of the no-op server, is {0.15 * noop8:,.0f} req/s"
+                                  if noop8 else ""))
 
     # 3. event latency --------------------------------------------------------------------------
     def event_latency(self, platform: Platform) -> None:
@@ -555,7 +628,8 @@ class Bench:
             # PostgreSQL, as a cluster runs them, with the portal.
             with self.phase("PostgreSQL platform start"):
                 pg = Platform("postgres", services=SERVICES, database=self.databases.postgres, kafka=self.kafka,
-                              identity=self.identity, run_dir=self.dir, portal=True)
+                              identity=self.identity, run_dir=self.dir, portal=True,
+                              feedback_tick_s=self.plan.feedback_tick_s)
                 self.platforms.append(pg)
                 pg.start()
                 time.sleep(2)  # settled: background workers started, first polls done
@@ -566,6 +640,7 @@ class Bench:
                 waited, behind = pg.wait_drained(timeout=180 if self.plan is FULL else 30)
                 say(f"consumers caught up in {waited:.1f} s ({behind} events still behind)")
                 self.extra["drain_after_throughput"] = {"seconds": round(waited, 1), "behind": behind}
+            self.submit_cpu(pg)
             self.event_latency(pg)
             request_ids = self._recent_requests(pg)
             self.portal_renders(pg, request_ids)

@@ -76,6 +76,80 @@ def machine_load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+# --- CPU time ------------------------------------------------------------------------------------
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU of a process, all its threads (and with `children`, its exited children
+    it has waited for: a PostgreSQL backend that ended keeps counting in its postmaster)."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / _TICKS
+
+
+def _pids_where(match) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if match(entry.name, (entry / "cmdline").read_bytes().split(b"\0")):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+class CpuMeter:
+    """CPU seconds of the platform's processes, the PostgreSQL server (postmaster, backends and the
+    backends that ended) and the Kafka broker, read from /proc: what a submission costs in all, not
+    only in the process that answers it."""
+
+    def __init__(self, platform: "Platform", admin_url: str):
+        self.platform = platform
+        port = str(make_url(admin_url).port or 5432)
+        # The postmaster of the cluster on the bench's port; its backends are its children.
+        postmasters = _pids_where(lambda pid, argv: argv[0].endswith(b"postgres") and b"-D" in argv)
+        self.postmaster = next((p for p in postmasters if _listens(p, port)), None)
+        self.broker = next(iter(_pids_where(lambda pid, argv: argv[0].endswith(b"java")
+                                            and b"kafka.Kafka" in argv)), None)
+
+    def read(self) -> dict[str, float]:
+        groups = {s.name: cpu_seconds(s.process.pid) for s in self.platform.all() if s.process}
+        if self.postmaster:
+            backends = _pids_where(lambda pid, argv: _parent(pid) == self.postmaster)
+            groups["postgresql"] = cpu_seconds(self.postmaster, children=True) + sum(map(cpu_seconds, backends))
+        if self.broker:
+            groups["kafka"] = cpu_seconds(self.broker)
+        return groups
+
+
+def _parent(pid: str) -> int | None:
+    fields = _stat(int(pid))
+    return int(fields[1]) if fields else None
+
+
+def _listens(pid: int, port: str) -> bool:
+    """Whether the postmaster's data directory's postmaster.pid names `port` (its fourth line)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        data = Path(argv[argv.index(b"-D") + 1].decode())
+        if not data.is_absolute():
+            data = Path(os.readlink(f"/proc/{pid}/cwd")) / data
+        return (data / "postmaster.pid").read_text().splitlines()[3].strip() == port
+    except (OSError, ValueError, IndexError):
+        return False
+
+
 # --- the identity provider ---------------------------------------------------------------------
 class Identity:
     """The fake provider, started on loopback, and access tokens from it for any role."""
@@ -226,7 +300,7 @@ class Platform:
     """A set of services of one area on one database kind, with a topic prefix of their own."""
 
     def __init__(self, label: str, *, services: list[str], database, kafka: str, identity: Identity,
-                 run_dir: Path, portal: bool = False):
+                 run_dir: Path, portal: bool = False, feedback_tick_s: float | None = None):
         self.label = label
         self.kafka = kafka
         self.prefix = f"bench{uuid.uuid4().hex[:8]}.{TENANT}"
@@ -267,6 +341,8 @@ class Platform:
                 OT_SMTP_HOST="127.0.0.1", OT_SMTP_PORT=str(free_port()),
                 OT_FEEDBACK_PUBLIC_URL="http://127.0.0.1:1", OT_SERVICE_TOKEN_KEY_FILE=str(service_private),
                 OT_FEEDBACK_LINK_SECRET=os.urandom(24).hex())
+            if feedback_tick_s is not None:
+                self.services["feedback"].env["OT_FEEDBACK_TICK_SECONDS"] = f"{feedback_tick_s:g}"
         self.portal: Service | None = None
         if portal:
             port = free_port()
@@ -326,6 +402,26 @@ class Platform:
         finally:
             admin.close()
             probe.close()
+
+    def notifications_done(self, timeout: float) -> bool:
+        """Until feedback's scheduler has handled every notification due by now (it does so on its
+        tick, OT_FEEDBACK_TICK_SECONDS: 60 s by default); False if some are still waiting."""
+        if "feedback" not in self.services:
+            return True
+        engine = sa.create_engine(self.urls["feedback"])
+        query = sa.text("SELECT count(*) FROM notifications WHERE state IN ('due', 'sending') "
+                        "AND due_at <= CURRENT_TIMESTAMP")
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                with engine.connect() as conn:
+                    if conn.execute(query).scalar_one() == 0:
+                        return True
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.5)
+        finally:
+            engine.dispose()
 
     def wait_drained(self, timeout: float) -> tuple[float, int]:
         """Until every consumer has caught up (twice in a row, a second apart, so that the relays'

@@ -52,6 +52,24 @@ def test_submit_figures_on_both_databases_each_with_the_no_op_baseline(smoke):
         assert figures[f"submit.{db}.scaling_8_to_32"]["verdict"] in ("PASS", "MISS")
 
 
+def test_a_submissions_cpu_is_counted_in_every_process_it_runs_in(smoke):
+    result, _ = smoke
+    figures = by_id(result)
+    details = result["details"]["cpu_per_submission_ms"]
+    per_process = details["per_process"]
+    # The four services, the database server and the broker were all found and read, and the
+    # window lasted until feedback had handled the notifications the submissions queued.
+    assert set(per_process) >= {"intake", "consent", "experts", "feedback", "postgresql", "kafka"}, per_process
+    assert details["submissions"] > 0 and details["notifications_handled"], details
+    assert sum(per_process.values()) > 0, per_process
+    total = figures["cpu.submission.total"]
+    assert total["value"] == pytest.approx(sum(per_process.values()), rel=0.01)
+    assert total["baseline"] > 0, "the no-op server's CPU per call is the baseline"
+    ceiling = figures["submit.postgres.ceiling"]
+    assert ceiling["value"] == pytest.approx(result["machine"]["cores"] * 1000 / total["value"], rel=0.01)
+    assert ceiling["baseline"] > 0 and "15 %" in ceiling["note"]
+
+
 def test_event_latencies_against_the_raw_kafka_round_trip(smoke):
     figures = by_id(smoke[0])
     for id_ in ("event.topic.p50", "event.topic.p99", "event.after_return.p50", "event.after_return.p99",

@@ -413,6 +413,21 @@ def test_two_schedulers_at_once_send_each_notification_once(feed, make_scheduler
     assert sorted(m["To"] for m in mailer.sent) == sorted(emails)
 
 
+def test_a_tick_claims_its_batch_in_one_statement_and_only_rows_still_due(feed, make_scheduler, engine, clock):
+    for _ in range(5):
+        feed.entry(str(uuid.uuid4()), intake_pb2.ENTRY_KIND_ADVICE)
+    with engine.begin() as c:  # one of them already taken by another scheduler
+        taken_elsewhere = c.execute(sa.select(notices.c.id).limit(1)).scalar_one()
+        c.execute(notices.update().where(notices.c.id == taken_elsewhere).values(state="sending"))
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    claimed = make_scheduler()._claim(notices, clock.now())
+    assert len(claimed) == 4 and taken_elsewhere not in claimed
+    assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE")]) == 1, statements
+    with engine.connect() as c:
+        states = dict(c.execute(sa.select(notices.c.id, notices.c.state)).all())
+    assert {states[i] for i in claimed} == {"sending"}
+
 
 def test_the_areas_notification_settings_are_read_and_mistakes_named_without_their_values():
     coordinators = worker_emails()[1:3]

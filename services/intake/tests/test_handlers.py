@@ -17,7 +17,7 @@ def rows(engine, table):
 
 
 def test_submit_stores_the_request_and_an_event_without_contact_data_or_free_text(handlers, engine):
-    r, screening = handlers.submit(person(), submission())
+    r, screening, _ = handlers.submit(person(), submission())
     assert r.status is Status.SUBMITTED and r.screening_score == screening.score
     [event] = rows(engine, outbox)
     assert event["ce_type"] == "ot.intake.request.submitted.v1" and event["record_key"] == r.id
@@ -30,7 +30,7 @@ def test_submit_stores_the_request_and_an_event_without_contact_data_or_free_tex
 
 
 def test_case_content_is_stored_only_sealed_and_opens_for_the_reader(handlers, engine, vault):
-    r, _ = handlers.submit(person(), submission())
+    r = handlers.submit(person(), submission()).request
     [row] = rows(engine, requests)
     stored = repr(dict(row))
     for text in (r.question, r.client.family_situation, r.client.earlier_services[0], r.client.health_information):
@@ -42,7 +42,7 @@ def test_case_content_is_stored_only_sealed_and_opens_for_the_reader(handlers, e
 
 
 def test_after_the_key_is_shredded_the_content_is_gone_but_the_request_remains(handlers, engine, vault):
-    r, _ = handlers.submit(person(), submission())
+    r = handlers.submit(person(), submission()).request
     handlers.triage(COORDINATOR, r.id, "Arvioitu OT-tasoiseksi.")
     vault.shred(r.id)
     with handlers.sessions.begin() as s:
@@ -55,7 +55,7 @@ def test_after_the_key_is_shredded_the_content_is_gone_but_the_request_remains(h
 
 
 def test_after_the_key_is_shredded_the_clients_age_and_gender_are_gone_too(handlers, engine, vault):
-    r, _ = handlers.submit(person(), submission())
+    r = handlers.submit(person(), submission()).request
     vault.shred(r.id)
     with handlers.sessions.begin() as s:
         handlers.on_content_erased(s, r.id)
@@ -69,19 +69,21 @@ def test_after_the_key_is_shredded_the_clients_age_and_gender_are_gone_too(handl
 
 
 def test_a_platform_service_reads_the_request_without_content(handlers, vault):
-    r, _ = handlers.submit(person(), submission())
+    r = handlers.submit(person(), submission()).request
     got = handlers.get(person("ot-feedback", "service"), r.id)
     assert got.professional.email and not got.content_included and got.question == ""
 
 
 def test_a_retry_with_the_same_idempotency_key_returns_the_first_request(handlers, engine):
-    first, _ = handlers.submit(person(), submission(idempotency_key="form-123"))
-    again, _ = handlers.submit(person(), submission(idempotency_key="form-123"))
-    assert again.id == first.id and len(rows(engine, requests)) == 1
+    first = handlers.submit(person(), submission(idempotency_key="form-123"))
+    again = handlers.submit(person(), submission(idempotency_key="form-123"))
+    assert again.request.id == first.request.id and len(rows(engine, requests)) == 1
+    # Only the first call stored it; the retry's request may have entries by now.
+    assert first.fresh and not again.fresh
 
 
 def test_another_professional_cannot_see_my_request(handlers):
-    r, _ = handlers.submit(person("prof-1"), submission())
+    r = handlers.submit(person("prof-1"), submission()).request
     with pytest.raises(PermissionDenied) as err:
         handlers.get(person("prof-2"), r.id)
     assert err.value.reason == "NOT_OWNER"
@@ -93,7 +95,7 @@ def test_another_professional_cannot_see_my_request(handlers):
 
 
 def test_a_triage_note_is_sealed_and_a_second_triage_is_refused(handlers):
-    r, _ = handlers.submit(person(), submission())
+    r = handlers.submit(person(), submission()).request
     assert handlers.triage(COORDINATOR, r.id, "Sopii OT-tasolle, asiantuntija lastenpsykiatriasta.").status \
         is Status.TRIAGED
     assert handlers.get(COORDINATOR, r.id).triage_note == "Sopii OT-tasolle, asiantuntija lastenpsykiatriasta."
@@ -148,7 +150,7 @@ def test_a_full_meeting_is_refused_and_withdrawal_gives_the_place_back(handlers)
 
 
 def test_experts_assignment_event_moves_the_request_on(handlers, engine):
-    r, _ = handlers.submit(person(), submission())
+    r = handlers.submit(person(), submission()).request
     with handlers.sessions.begin() as s:
         handlers.on_experts_assigned(s, r.id, ["expert-1"])
     got = handlers.get(COORDINATOR, r.id)
@@ -159,12 +161,12 @@ def test_experts_assignment_event_moves_the_request_on(handlers, engine):
 
 
 def test_categories_are_stored_one_row_each(handlers, engine):
-    r, _ = handlers.submit(person(), submission())
+    r = handlers.submit(person(), submission()).request
     assert sorted(x["category"] for x in rows(engine, request_categories)) == sorted(c.value for c in r.categories)
 
 
 def test_reassignment_and_unassignment_follow_the_experts_service(handlers):
-    r, _ = handlers.submit(person(), submission())
+    r = handlers.submit(person(), submission()).request
     with handlers.sessions.begin() as s:
         handlers.on_experts_assigned(s, r.id, ["expert-1"])
     with handlers.sessions.begin() as s:
@@ -182,7 +184,7 @@ def test_reassignment_and_unassignment_follow_the_experts_service(handlers):
 
 def test_a_professional_exports_their_own_data_and_the_officer_erases_it(handlers):
     import json as _json
-    r, _ = handlers.submit(person("prof-dpo"), submission())
+    r = handlers.submit(person("prof-dpo"), submission()).request
     count, data = handlers.export_professional(person("prof-dpo"), "prof-dpo")
     exported = _json.loads(data)
     assert count == 1 and exported["requests"][0]["professional"]["email"] == r.professional.email

@@ -281,6 +281,19 @@ def test_a_retry_with_the_same_idempotency_key_writes_one_entry(client, people, 
     assert other.entry_id != first.entry_id
 
 
+def test_a_new_submission_asks_no_entry_count_and_a_retry_shows_the_entries_made_since(client, people, engine):
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    first = client.SubmitRequest(valid_request(idempotency_key="lomake-7"), metadata=people.owner)
+    assert first.entries == 0
+    # Nothing can have been written to a request's conversation before the request itself.
+    assert not [s for s in statements if "FROM entries" in s], statements
+    add(client, people.coordinator, first.request_id, pb.ENTRY_KIND_QUESTION, "Kysymys?")
+    # The form sent again (a double click, a retry after a timeout): the same request, as it is now.
+    again = client.SubmitRequest(valid_request(idempotency_key="lomake-7"), metadata=people.owner)
+    assert again.request_id == first.request_id and again.entries == 1
+
+
 # --- the purge ----------------------------------------------------------------------------------
 def test_after_the_key_is_shredded_every_entry_is_unreadable_and_the_skeleton_stays(client, people, handlers,
                                                                                     engine, vault):

@@ -188,14 +188,15 @@ class FeedbackScheduler(BackgroundWorker):
                 sa.select(table.c.id).where(table.c.state == MailState.DUE.value, table.c.due_at <= now)
                 .order_by(table.c.due_at, table.c.id).limit(self.batch_size)
                 .with_for_update(skip_locked=True)).scalars().all()
-            claimed = []
-            for row_id in candidates:
-                taken = s.execute(table.update().where(table.c.id == row_id, table.c.state == MailState.DUE.value)
+            if not candidates:
+                return []
+            # One statement for the batch; the state check keeps a row another scheduler took
+            # meanwhile (SQLite locks no rows) out of it.
+            taken = set(s.execute(table.update().where(table.c.id.in_(candidates),
+                                                       table.c.state == MailState.DUE.value)
                                   .values(state=MailState.SENDING.value, claimed_at=now, claimed_by=self.instance_id,
-                                          attempts=table.c.attempts + 1)).rowcount
-                if taken == 1:
-                    claimed.append(row_id)
-        return claimed  # committed: these are ours alone now
+                                          attempts=table.c.attempts + 1).returning(table.c.id)).scalars())
+        return [row_id for row_id in candidates if row_id in taken]  # committed: these are ours alone now
 
     def _claimed_rows(self, table: sa.Table, ids: list[str]) -> list[dict]:
         with self.sessions() as s:

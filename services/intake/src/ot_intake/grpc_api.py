@@ -109,13 +109,14 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def __init__(self, handlers: IntakeHandlers):
         self.h = handlers
 
-    def _out(self, who: Principal, r: ConsultationRequest, screening: Screening | None = None) -> pb.Request:
-        return request_to_proto(r, screening, self.h.views(who, [r])[0])
+    def _out(self, who: Principal, r: ConsultationRequest, screening: Screening | None = None, *,
+             fresh: bool = False) -> pb.Request:
+        return request_to_proto(r, screening, self.h.views(who, [r], fresh=fresh)[0])
 
     def SubmitRequest(self, request, context):
         who = current_principal()
-        r, screening = self.h.submit(who, submission_from_proto(request))
-        return self._out(who, r, screening)
+        r, screening, fresh = self.h.submit(who, submission_from_proto(request))
+        return self._out(who, r, screening, fresh=fresh)
 
     def GetRequest(self, request, context):
         who = current_principal()

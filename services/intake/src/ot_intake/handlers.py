@@ -15,6 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +51,14 @@ class RequestView:
     past_target: bool = False
 
 
+class Submitted(NamedTuple):
+    request: ConsultationRequest
+    screening: Screening
+    # Stored by this very call (or, with validate_only, not stored at all): it has no conversation
+    # entries yet, so its view needs no count from the database. False for an idempotent retry.
+    fresh: bool
+
+
 @dataclass
 class IntakeHandlers:
     sessions: sessionmaker
@@ -63,7 +72,7 @@ class IntakeHandlers:
     response_target_days: int = DEFAULT_RESPONSE_TARGET_WORKING_DAYS
 
     # --- professionals --------------------------------------------------------------------
-    def submit(self, who: Principal, sub: Submission) -> tuple[ConsultationRequest, Screening]:
+    def submit(self, who: Principal, sub: Submission) -> Submitted:
         """Store a new request. The steps are ordered so that no failure we can see leaves a
         consent case without its request: every rule first, then the write transaction (a
         database that does not answer, or a retry of the same idempotency key, ends it there),
@@ -81,12 +90,12 @@ class IntakeHandlers:
         if sub.validate_only:
             # The checks passed (the edge's field rules and the guard ran before this): answer with
             # the screening and store nothing, ask consent nothing.
-            return ConsultationRequest(
+            return Submitted(ConsultationRequest(
                 id="", tenant=self.tenant, type=sub.type, status=Status.SUBMITTED, owner_subject=who.subject,
                 professional=sub.professional, categories=list(sub.categories), client=sub.client,
                 question=sub.question, discussed_in_own_team=sub.discussed_in_own_team, consent=sub.consent,
                 anonymous=sub.anonymous, submitted_at=now, updated_at=now,
-                screening_score=screening.score), screening
+                screening_score=screening.score), screening, fresh=True)
         r = ConsultationRequest(
             id=str(uuid.uuid4()), tenant=self.tenant, type=sub.type, status=Status.SUBMITTED,
             owner_subject=who.subject, professional=sub.professional, categories=list(sub.categories),
@@ -117,10 +126,10 @@ class IntakeHandlers:
             if existing is None:
                 raise
         if existing is not None:
-            return self._with_content(existing, "submission retry"), screening
+            return Submitted(self._with_content(existing, "submission retry"), screening, fresh=False)
         trace.get_current_span().set_attribute("ot.request_id", r.id)
         log.info("request submitted", extra={"request_id": r.id, "type": r.type.value})
-        return r, screening
+        return Submitted(r, screening, fresh=True)
 
     def get(self, who: Principal, request_id: str) -> ConsultationRequest:
         """The request, with its case content for those who may read it (policy.reader: the
@@ -201,10 +210,15 @@ class IntakeHandlers:
         with self.sessions() as s:
             return IntakeRepository(s).list(self.tenant, f, self.clock.now())
 
-    def views(self, who: Principal, rs: list[ConsultationRequest]) -> list[RequestView]:
-        """What each request shows this caller beyond the request itself (see RequestView)."""
-        with self.sessions() as s:
-            counts = IntakeRepository(s).entry_counts([r.id for r in rs])
+    def views(self, who: Principal, rs: list[ConsultationRequest], *, fresh: bool = False) -> list[RequestView]:
+        """What each request shows this caller beyond the request itself (see RequestView).
+        `fresh`: the requests were stored by this call (Submitted.fresh), so none has entries and
+        the database is not asked."""
+        if fresh:
+            counts = {}
+        else:
+            with self.sessions() as s:
+                counts = IntakeRepository(s).entry_counts([r.id for r in rs])
         now = self.clock.now()
         service = who.has_any("service")
         out = []
