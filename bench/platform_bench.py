@@ -86,7 +86,8 @@ class Plan:
 FULL = Plan()
 SMOKE = Plan(level_s=1.0, baseline_s=0.5, warm_s=0.3, sequential=5, round_trips=10, portal_renders=5,
              mixed_s=2.0, pause_s=1.0, soak_workers=2, recovery_cap_s=3.0, list_sizes=(100, 300, 1_000),
-             list_calls=10, cpu_calls=20, idle_s=1.0, feedback_tick_s=2.0, guard=False, sqlite_services=("consent", "intake"))
+             list_calls=10, cpu_calls=20, idle_s=1.0, feedback_tick_s=2.0, guard=False,
+             sqlite_services=("consent", "intake"))
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -267,7 +268,8 @@ class Bench:
         missing = [g for g in ("postgresql", "kafka") if g not in meter.read()]
         intake = platform.services["intake"].target
         tick_s = plan.feedback_tick_s
-        with self.phase(f"CPU per submission: {plan.cpu_calls} submissions at 8 clients, until all they cause is done"):
+        with self.phase(f"CPU per submission: {plan.cpu_calls} submissions at 8 clients, "
+                        "until all they cause is done"):
             # Earlier phases' notifications are handled first, so that their work is not counted here.
             earlier_handled = platform.notifications_done(timeout=tick_s + 30)
             # Then what the processes spend when nothing happens (polls, heartbeats): not the
