@@ -271,7 +271,16 @@ launch() {
   mkdir -p "$LOGS" "$RUN"
   # setsid: the component outlives this script (and a Ctrl-C of the shell that started it).
   setsid "${CMD[@]}" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN/$name.pid"
+  local pid=$! n
+  echo "$pid" >"$RUN/$name.pid"
+  # Until the child has exec'd the component, its command line is still this script's, and
+  # running_pid would take the component for gone: wait_for's first check came that early once on
+  # a busy machine ("exited while starting", with an empty log, as everything was then stopped).
+  for ((n = 0; n < 100; n++)); do
+    running_pid "$name" >/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break  # exited already: wait_for says so, with its log
+    sleep 0.05
+  done
 }
 
 fail_start() {
