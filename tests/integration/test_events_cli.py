@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,10 +53,27 @@ def submitted() -> bytes:
                                    sealed_content=CIPHERTEXT).SerializeToString()
 
 
+@contextmanager
+def sigint_as_in_a_terminal():
+    """Start a child that Ctrl-C reaches, as the command in a terminal's foreground. A shell that
+    runs the tests in the background (`make test &`, nohup) has them ignore SIGINT and a child
+    inherits that; a handler, unlike SIG_IGN, is reset to the default by exec. (Not preexec_fn:
+    unsafe with the producers' threads running.)"""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def tail(kafka_bootstrap: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
-    process = subprocess.Popen([OT_EVENTS, "tail", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    with sigint_as_in_a_terminal():
+        process = subprocess.Popen([OT_EVENTS, "tail", *args], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
     ready = process.stderr.readline()  # printed once its start position is fixed
     assert "Ctrl-C" in ready, ready + process.stderr.read()
     return process
