@@ -69,20 +69,33 @@ def sigint_as_in_a_terminal():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def tail(kafka_bootstrap: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
-    with sigint_as_in_a_terminal():
-        process = subprocess.Popen([OT_EVENTS, "tail", *args], env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-    ready = process.stderr.readline()  # printed once its start position is fixed
-    assert "Ctrl-C" in ready, ready + process.stderr.read()
-    return process
+@pytest.fixture()
+def tail(kafka_bootstrap):
+    """Start `ot-events tail`; one still running when the test ends (a failed test) is killed, so
+    that it does not outlive the tests holding a connection to the broker."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+        with sigint_as_in_a_terminal():
+            process = subprocess.Popen([OT_EVENTS, "tail", *args], env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+        started.append(process)
+        ready = process.stderr.readline()  # printed once its start position is fixed
+        assert "Ctrl-C" in ready, ready + process.stderr.read()
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
-def test_from_the_beginning_it_shows_every_event_decoded_and_no_case_content(kafka_bootstrap, topic, publish):
+def test_from_the_beginning_it_shows_every_event_decoded_and_no_case_content(tail, topic, publish):
     known = publish("ot.intake.request.submitted.v1", submitted())
     unknown = publish("ot.intake.not.yet.known.v1", b"\x00" * 11)
-    process = tail(kafka_bootstrap, topic, "--from-beginning", "--max", "2")
+    process = tail(topic, "--from-beginning", "--max", "2")
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert f"id      {known}" in out and f"id      {unknown}" in out
@@ -92,17 +105,17 @@ def test_from_the_beginning_it_shows_every_event_decoded_and_no_case_content(kaf
     assert "never to be shown" not in out + err
 
 
-def test_by_default_it_shows_only_events_that_arrive_after_it_started(kafka_bootstrap, topic, publish):
+def test_by_default_it_shows_only_events_that_arrive_after_it_started(tail, topic, publish):
     old = publish("ot.intake.request.submitted.v1", submitted())
-    process = tail(kafka_bootstrap, topic, "--max", "1")
+    process = tail(topic, "--max", "1")
     new = publish("ot.intake.request.submitted.v1", submitted())
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert f"id      {new}" in out and old not in out
 
 
-def test_ctrl_c_stops_it_cleanly(kafka_bootstrap, topic):
-    process = tail(kafka_bootstrap, topic)
+def test_ctrl_c_stops_it_cleanly(tail, topic):
+    process = tail(topic)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0
