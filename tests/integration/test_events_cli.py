@@ -4,6 +4,7 @@ Ctrl-C ends it."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from ot_runtime.kafka import ensure_topics, make_producer
 from ot_runtime.protoconv import ts
 
 OT_EVENTS = str(Path(sys.executable).parent / "ot-events")
+READY_SECONDS = 60
 CIPHERTEXT = b"\x01\x02sealed case content, never to be shown\x03" * 4
 
 
@@ -81,7 +83,11 @@ def tail(kafka_bootstrap):
             process = subprocess.Popen([OT_EVENTS, "tail", *args], env=env, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True)
         started.append(process)
-        ready = process.stderr.readline()  # printed once its start position is fixed
+        # Printed once its start position is fixed; a tail that never gets there (no broker) fails
+        # the test instead of hanging the run, and the teardown below kills it.
+        if not select.select([process.stderr], [], [], READY_SECONDS)[0]:
+            pytest.fail(f"ot-events tail printed nothing in {READY_SECONDS} s")
+        ready = process.stderr.readline()
         assert "Ctrl-C" in ready, ready + process.stderr.read()
         return process
 
