@@ -45,6 +45,10 @@ def _shapes() -> dict[str, str]:
         "one huge word": first_name + first_name.lower(),
         "no spaces": "".join(many.split()),
         "disguised identifiers": " ".join(disguised) + " ",
+        # Names in capitals are looked for twice more (ot_guard._add_capitals); many separate
+        # findings, each to be matched with its candidate.
+        "names in capitals": value("name", lambda v: v.endswith("Möttönen")).upper() + ", ",
+        "text in capitals": clean.upper() + " ",
     }
 
 

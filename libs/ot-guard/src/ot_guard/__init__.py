@@ -6,6 +6,7 @@ Public API::
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ def scan(text: str) -> list[Finding]:
     norm = normalise.normalise(text)
     folded = norm.text
     found = {kind: find(folded) for kind, find in _DETECTORS}
+    _add_capitals(folded, found)
     # A date in parentheses after a name is that person's birth date.
     found["birth_date"] += patterns.find_birth_date_after_names(folded, found["name"])
     candidates = sorted(
@@ -67,6 +69,69 @@ def scan(text: str) -> list[Finding]:
             taken.append((start, end, kind))
     taken.sort()
     return [Finding(kind, *norm.original_span(start, end)) for start, end, kind in taken]
+
+
+# A word of two or more letters, all of them capitals ("LAURA", "NIEMINEN", "PUIJONKATU", and "JA"
+# between them), and the quick test for a text that may hold a name in capitals.
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_THREE_CAPITALS = re.compile(r"[A-ZÅÄÖ]{3}")
+_COLON_ENDING = re.compile(r":[^\W\d_]")
+
+
+def _recased(text: str, words: list[tuple[int, int]], title: bool) -> str:
+    """`text` with the words at `words` in lower case, or (`title`) with a capital first letter
+    and the rest in lower case; character by character, so that every offset stays the same."""
+    chars = list(text)
+    for start, end in words:
+        if title and len(chars[start].upper()) == 1:
+            chars[start] = chars[start].upper()
+        for i in range(start + title, end):
+            lower = chars[i].lower()
+            if len(lower) == 1:
+                chars[i] = lower
+    return "".join(chars)
+
+
+def _overlapping(spans: list[tuple[int, int]], others: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans that overlap one of `others`; both sorted and each without overlaps of its own
+    (a detector's spans), so one walk through both does it."""
+    kept, i = [], 0
+    for start, end in spans:
+        while i < len(others) and others[i][1] <= start:
+            i += 1
+        if i < len(others) and others[i][0] < end:
+            kept.append((start, end))
+    return kept
+
+
+def _add_capitals(text: str, found: dict[str, list[tuple[int, int]]]) -> None:
+    """Names and streets written in capitals ("ÄITI LAURA NIEMINEN", "Isä JUHANI KORHONEN",
+    "PUIJONKATU 12 B 5"): caps lock, a surname as registers write it, or a way around the guard.
+
+    A word in capitals says nothing about being a proper noun, so the name rules first see the
+    capitals in lower case, as Finnish prose writes a word whose case says nothing either: only
+    a name the lexicon or Voikko knows and no dictionary word does, or a word no one knows right
+    after a role word or before a person verb, counts (rule 7 of ``names``). Each such candidate
+    is then given its capital back, with the rest still in lower case, and kept only if the rules
+    for capitalised words still call it a name: that is where a school or a foundation named
+    after a person ("MINNA CANTHIN KOULUA"), an organisation ("WILMAN KAUTTA") and an
+    abbreviation ("ESIM.") are told apart. The street pattern sees each word in capitals with a
+    capital first letter. Only findings that touch a word in capitals are added: abbreviations
+    ("ADHD", "THL:n", "KSSHP") stay what they were."""
+    if not _THREE_CAPITALS.search(text):
+        return  # most texts; and "OT-tiimi", "TE-palvelut" alone are no reason to look again
+    # An abbreviation inflects after a colon ("THL:n", "HUS:ssa"); a name in capitals does not.
+    words = [m.span() for m in _WORD.finditer(text)
+             if m.group().isupper() and not _COLON_ENDING.match(text, m.end())]
+    if not any(end - start > 2 for start, end in words):
+        return
+    lower = _recased(text, words, title=False)
+    candidates = _overlapping(sorted(names.find(lower)), words)
+    if candidates:
+        # The candidates' words in capitals get their capital back, the other ones stay lower-case.
+        confirm = _recased(lower, _overlapping(words, candidates), title=True)
+        found["name"] += _overlapping(sorted(names.find(confirm)), candidates)
+    found["address"] += _overlapping(sorted(patterns.find_address(_recased(text, words, title=True))), words)
 
 
 _KIND_WORDS = {

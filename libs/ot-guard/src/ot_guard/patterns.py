@@ -108,7 +108,7 @@ _STREET_LOCATIVE = (
     "rintee", "kaartee", "tanhua", "kierrokse", "kummu", "puistiko", "pentere",
 )
 _NUMBER = (r"\s\d{1,3}[a-z]?(?:\s?-\s?\d{1,3})?"  # "12–14": dashes are "-" after normalisation
-           r"(?:\s(?:[A-H]|as\.?)(?:\s?\d{1,3})?)?")
+           r"(?:\s(?:[A-H]|[aA][sS]\.?)(?:\s?\d{1,3})?)?")  # "as" = asunto (flat), "AS" in capitals
 _STREET = re.compile(
     r"(?<![\w-])[A-ZÅÄÖ][a-zåäöéü]*(?:-[A-Za-zåäöÅÄÖ]+)*"
     r"(?:(?:" + "|".join(_STREET_SUFFIXES) + r")" + _NUMBER +
@@ -212,10 +212,11 @@ def find_birth_date_after_names(text: str, names: list[tuple[int, int]]) -> list
 # G40, F32.1), also written without the dot (F900) or with a space after the
 # letter when the dotted part follows (F 32.1).  Upper-case letter for the bare
 # form; lower case is accepted only with the dotted part, which is hard to
-# mistake for anything else.  A hyphen and a word may follow ("F84.5-diagnoosin").
+# mistake for anything else.  A hyphen and a word may follow ("F84.5-diagnoosin", in
+# capitals "F84.5-DIAGNOOSI"; a single capital after the hyphen is a label: "A12-B").
 _ICD = re.compile(
     r"(?<![\w.,/-])(?:[A-Z]\s?\d{2}\.\d[0-9A-Z]?|[A-Z]\d{2,3}|[a-z]\d{2}\.\d[0-9a-z]?)"
-    r"(?![\w]|\.\d|-(?![a-zåäö]))"
+    r"(?![\w]|\.\d|-(?![a-zåäö]|[A-ZÅÄÖ]{2}))"
 )
 # Words before a letter+digits token that show it is a room, class, road or
 # similar label rather than a diagnosis ("huone B12", "valtatie E63"), or a
