@@ -71,8 +71,8 @@ def scan(text: str) -> list[Finding]:
     return [Finding(kind, *norm.original_span(start, end)) for start, end, kind in taken]
 
 
-# A word of two or more letters, all of them capitals ("LAURA", "NIEMINEN", "PUIJONKATU", and "JA"
-# between them), and the quick test for a text that may hold a name in capitals.
+# A word of two or more letters ("LAURA", "NIEMINEN", "PUIJONKATU", and "JA" between them), and
+# the quick test for a text that may hold a name in capitals.
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _THREE_CAPITALS = re.compile(r"[A-ZÅÄÖ]{3}")
 _COLON_ENDING = re.compile(r":[^\W\d_]")
@@ -120,9 +120,11 @@ def _add_capitals(text: str, found: dict[str, list[tuple[int, int]]]) -> None:
     ("ADHD", "THL:n", "KSSHP") stay what they were."""
     if not _THREE_CAPITALS.search(text):
         return  # most texts; and "OT-tiimi", "TE-palvelut" alone are no reason to look again
-    # An abbreviation inflects after a colon ("THL:n", "HUS:ssa"); a name in capitals does not.
+    # Capitals after the first letter, whatever the first: caps lock ("LAURA") and caps lock
+    # with shift for the capital ("lAURA"). An abbreviation inflects after a colon ("THL:n",
+    # "HUS:ssa"); a name in capitals does not.
     words = [m.span() for m in _WORD.finditer(text)
-             if m.group().isupper() and not _COLON_ENDING.match(text, m.end())]
+             if m.group()[1:].isupper() and not _COLON_ENDING.match(text, m.end())]
     if not any(end - start > 2 for start, end in words):
         return
     lower = _recased(text, words, title=False)
