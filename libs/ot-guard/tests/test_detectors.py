@@ -131,6 +131,11 @@ def test_identity_code_with_spaces_around_the_sign():
     ("Barnet är född den 12 mars 2012.", "12 mars 2012"),
     ("Pojken, f. 3.5.2015, bor hos sin mor.", "3.5.2015"),
     ("Nuori on syntynyt 12 maaliskuuta 2012.", "12 maaliskuuta 2012"),
+    # the cue after the date, before the noun
+    ("12.3.2012 syntynyt poika asuu äidillään.", "12.3.2012"),
+    ("Huoli koskee 3.4.2014 syntynyttä lasta.", "3.4.2014"),
+    ("Perheen 12.3.2012-syntyneen tytön koulunkäynti", "12.3.2012"),
+    ("Sisarukset, 2015-04-25 ja 1.6.2017 syntyneet, asuvat isällä.", "1.6.2017"),
 ])
 def test_birth_dates_without_the_usual_cue(text, date):
     assert ("birth_date", date) in kinds(text)
@@ -138,6 +143,14 @@ def test_birth_dates_without_the_usual_cue(text, date):
 
 def test_a_date_in_parentheses_after_a_word_is_not_a_birth_date():
     assert kinds("Kokous pidettiin (12.3.2024) Kuopiossa.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "1.1.2010 jälkeen syntyneet lapset kuuluvat uuden lain piiriin.",  # an age group
+    "Kokous 12.3.2024, syntyneet kulut korvataan.",  # costs that arose ("syntyneet kulut")
+])
+def test_a_date_followed_by_other_words_and_a_birth_word_is_not_a_birth_date(text):
+    assert kinds(text) == []
 
 
 @pytest.mark.parametrize("text, name", [

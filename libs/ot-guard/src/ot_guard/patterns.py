@@ -179,6 +179,10 @@ _DATE_FOUND = re.compile(r"(?<!\d)(?<!\d\.)(?P<date>" + _DATE + r")(?![\d.]\d)",
 _CUE_BEFORE = re.compile(
     _BIRTH_CUE + r"\s*(?::\s*)?(?:(?:on|oli|is|was|den)\s+)?$", re.IGNORECASE)
 _CUE_WINDOW = 40
+# Or the cue after the date, as Finnish writes it before a noun: "12.3.2012 syntynyt poika",
+# "12.3.2012 syntyneen lapsen" (a participle of "syntyä", in any case and number). A date and
+# "jälkeen syntyneet" between them is a rule about an age group, not a person's birth date.
+_CUE_AFTER = re.compile(r"\s?-?\s?syntyn(?:yt|ee|ei)\w*", re.IGNORECASE)
 
 
 _CUE_HINTS = re.compile(r"s\.|synt|född|f\.|födelse|born|birth|dob|d\.o\.b", re.IGNORECASE)
@@ -190,7 +194,8 @@ def find_birth_date(text: str) -> list[tuple[int, int]]:
     if not _CUE_HINTS.search(text):
         return []  # no cue word at all: the common case, decided without the date regex
     return [m.span("date") for m in _DATE_FOUND.finditer(text)
-            if _CUE_BEFORE.search(text, max(0, m.start() - _CUE_WINDOW), m.start())]
+            if _CUE_BEFORE.search(text, max(0, m.start() - _CUE_WINDOW), m.start())
+            or _CUE_AFTER.match(text, m.end())]
 
 
 # A date in parentheses right after a person's name is the person's birth date
