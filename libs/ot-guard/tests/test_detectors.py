@@ -71,6 +71,9 @@ def test_overlap_priority_email_over_name():
     ("puh. 040 / 1234567.", "040 / 1234567"),
     ("tel. +46 70 123 45 67.", "+46 70 123 45 67"),
     ("tel. 00372 5123 4567.", "00372 5123 4567"),
+    ("puh. 040.123.4567.", "040.123.4567"),
+    ("Soita numeroon 09.1234.5678 iltaisin.", "09.1234.5678"),
+    ("puh. +358.40.123.4567", "+358.40.123.4567"),
 ])
 def test_phone_with_slash_and_foreign_numbers(text, expected):
     assert kinds(text) == [("phone", expected)]
@@ -80,6 +83,9 @@ def test_phone_with_slash_and_foreign_numbers(text, expected):
     "Y-tunnus 0201256-6.",          # a business ID has the shape of a phone number
     "tel. +46 12.",                 # too short to be a number of that country
     "Dnro 1234/2024, asia 2023-00412.",
+    "Kokous 01.02.2012 klo 09.30.",  # dotted dates and times
+    "Versio 0.9.12, mittaus 0.123.",
+    "Vaihde 010.123.4567.",         # a corporate number, dotted
 ])
 def test_numbers_that_are_not_phones(text):
     assert [k for k, _ in kinds(text)] == []

@@ -13,14 +13,21 @@ import re
 # Finnish numbers: a prefix (+358 / 00358 / (0xx) / 0xx) followed by 1-4 digit
 # groups separated by a single space, hyphen or slash ("040/123 4567").  The digit
 # count is checked afterwards, which is simpler than encoding every Finnish
-# numbering plan in the regex.  Dots are not accepted as separators so that dates
-# and times (20.3.2023, 14.30) never match.
+# numbering plan in the regex.  Dots are not accepted as separators here so that dates
+# and times (20.3.2023, 14.30) never match; dotted numbers have a pattern of their own.
 _PHONE = re.compile(
     r"(?<![\w+/-])"
     r"(?P<prefix>\+358[ -]?(?:\(0\))?|00358[ -]?|\(0\d{1,3}\)|0\d{1,3})(?:[ -]|\s?/\s?)?"
     r"(?P<rest>\d{1,4}(?:[ -]?\d{2,4}){0,3})"
     r"(?![\w/-])"
 )
+# The same numbers with dots between the groups ("040.123.4567", "+358.40.123.4567"), kept
+# apart so that the pattern above never reads a date or a time: a dotted candidate that has
+# the shape of a date ("01.02.2012") is a date, and the digit count rules out times.
+_DOTTED_PHONE = re.compile(
+    r"(?<![\w.+/-])(?P<prefix>\+358\.?|0\d{1,3}\.)\d{2,4}(?:\.\d{2,4}){0,3}(?![\w]|\.\d)"
+)
+_DATE_SHAPE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2,4}")
 # Foreign numbers: + or 00, a country code that is not Finland's, then digit
 # groups.  The candidate is kept only when the `phonenumbers` library (Google's
 # numbering-plan data) says it is a valid number of that country.
@@ -40,29 +47,29 @@ _DIGITS = re.compile(r"\d{2}")
 def find_phone(text: str) -> list[tuple[int, int]]:
     if not _DIGITS.search(text):
         return []
-    spans = []
-    for m in _PHONE.finditer(text):
-        if _BUSINESS_ID.fullmatch(m.group()):
-            continue
-        digits = _NON_DIGIT.sub("", m.group())
-        if m["prefix"].startswith(("+358", "00358")):
-            national = digits[5:] if digits.startswith("00358") else digits[3:]
-            national = national.lstrip("0")
-            ok = 6 <= len(national) <= 10
-        else:
-            # Domestic form starts with the trunk 0: 0x + subscriber number.
-            # Service and corporate numbers belong to organisations, not people:
-            # 0800/0600/0700, the national corporate numbers 010, 020, 030 and
-            # 075, and the state's 029 (a subscriber number never starts with 0,
-            # so 020 cannot be Turku's area code 02).
-            ok = (8 <= len(digits) <= 11 and not digits.startswith("00")
-                  and not digits.startswith(_ORGANISATION_PREFIXES))
-        if ok:
-            spans.append(m.span())
+    spans = [m.span() for m in _PHONE.finditer(text)
+             if not _BUSINESS_ID.fullmatch(m.group()) and _finnish_number(m.group(), m["prefix"])]
+    if "." in text:
+        spans += [m.span() for m in _DOTTED_PHONE.finditer(text)
+                  if not _DATE_SHAPE.fullmatch(m.group()) and _finnish_number(m.group(), m["prefix"])]
     for m in _FOREIGN_PHONE.finditer(text):
         if _valid_foreign(m.group()):
             spans.append(m.span())
     return spans
+
+
+def _finnish_number(candidate: str, prefix: str) -> bool:
+    digits = _NON_DIGIT.sub("", candidate)
+    if prefix.startswith(("+358", "00358")):
+        national = digits[5:] if digits.startswith("00358") else digits[3:]
+        return 6 <= len(national.lstrip("0")) <= 10
+    # Domestic form starts with the trunk 0: 0x + subscriber number.
+    # Service and corporate numbers belong to organisations, not people:
+    # 0800/0600/0700, the national corporate numbers 010, 020, 030 and
+    # 075, and the state's 029 (a subscriber number never starts with 0,
+    # so 020 cannot be Turku's area code 02).
+    return (8 <= len(digits) <= 11 and not digits.startswith("00")
+            and not digits.startswith(_ORGANISATION_PREFIXES))
 
 
 def _valid_foreign(candidate: str) -> bool:
