@@ -55,6 +55,13 @@ def test_recall_meets_the_gate(part, kind):
     assert r["recall"] >= GATES[part][kind], f"{part} {kind}: {r['found']}/{r['total']} found"
 
 
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "name"])
+def test_the_newest_heldout_part_finds_every_kind_but_names_in_full(kind):
+    # What the READMEs say of it (the gates above ask 0.95 of most kinds; it measured 1.00).
+    r = RESULTS["heldout3"]["recall"][kind]
+    assert r["recall"] == 1.0, f"heldout3 {kind}: {r['found']}/{r['total']} found"
+
+
 @pytest.mark.parametrize("part", NOTES_PARTS)
 def test_false_positive_rate_on_clean_text_meets_the_target(part):
     clean = RESULTS[part]["clean"]

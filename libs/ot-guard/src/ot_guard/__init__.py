@@ -59,8 +59,9 @@ def scan(text: str) -> list[Finding]:
     )
     # Greedy by priority, then length: a candidate is taken when none of its
     # characters is taken yet.  A detector's own spans do not overlap (the address
-    # detector has two patterns), so these checks touch each character at most a
-    # few times: linear, where comparing every pair of findings was quadratic.
+    # detector has two patterns, and names and streets in capitals add a second set
+    # of each), so these checks touch each character at most a few times: linear,
+    # where comparing every pair of findings was quadratic.
     occupied = bytearray(len(folded))
     taken = []
     for _, _, start, end, kind in candidates:
