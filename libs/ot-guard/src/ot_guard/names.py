@@ -190,6 +190,20 @@ _FAMILY_PREFIXES = _FAMILY + (
     "vanhemm", "huoltaja", "koulunkäyn", "kotona", "kanssa", "luona", "luokse", "perhe",
 )
 
+# A professional's title, then a surname: "luokanopettaja Mäkelä", "rehtori Mäkelän mukaan".
+# A surname that Voikko knows only as a place (Mäkelä, Lahti, Salo) is a person after one,
+# in the nominative or in the genitive before a word of meeting or reporting; a place after a
+# title is inflected otherwise ("lääkäri Kuopiossa", "psykologi Kuopion yliopistollisesta").
+# A teacher or a doctor is not the client, but their name narrows the child down.
+_TITLES = (
+    "opettaja", "rehtori", "kuraattori", "psykologi", "lääkäri", "hoitaja", "terapeutti", "psykiatri",
+    "työntekijä", "ohjaaja", "avustaja", "valmentaja", "poliisi", "konstaapeli", "pastori",
+    "kirkkoherra", "tohtori", "lärare", "läraren", "rektor", "rektorn", "kurator", "kuratorn",
+    "psykolog", "psykologen", "läkare", "läkaren", "teacher", "principal", "doctor", "nurse", "officer",
+)
+_WORD_AND_SPACE_BEFORE = re.compile(r"(\w+) $")
+_AFTER_TITLED_GENITIVE = ("kanssa", "luona", "luokse", "luota", "mukaan", "kautta", "puolesta")
+
 # Verbs and phrases after which a sentence-initial name-like word is a person
 # ("Lumi kertoi", "Usko nukkuu huonosti", "Ilo on 7-vuotias").  Verbs of
 # speaking, feeling and living that weather, light and hope do not do.
@@ -458,6 +472,12 @@ def _after_role_word(text: str, pos: int) -> bool:
     return bool(m) and m.group(1).lower().startswith(_ROLE_PREFIXES)
 
 
+def _after_title(text: str, pos: int) -> bool:
+    """A professional's title (also as the end of a compound: "luokanopettaja") and one space."""
+    m = _WORD_AND_SPACE_BEFORE.search(text, max(0, pos - 40), pos)
+    return bool(m) and m.group(1).lower().endswith(_TITLES)
+
+
 def _next_word(text: str, pos: int) -> str:
     m = _WORD_AFTER.match(text, pos, pos + 40)
     return m.group(1).lower() if m else ""
@@ -470,6 +490,9 @@ def _supported(text: str, tok: _Tok, language=True) -> bool:
         # "Barnet Malin" is not "Mali's"
         return (tok.nominative or tok.cls not in (PLACE, ORGANISATION)
                 or (tok.cls == PLACE and not language))
+    if tok.cls == PLACE and _after_title(text, tok.start):
+        return tok.nominative or (tok.text.endswith("n")
+                                  and _next_word(text, tok.end).startswith(_AFTER_TITLED_GENITIVE))
     after = text[tok.end:tok.end + 40]
     if tok.cls in (PERSON_WORD, WORD_NOUN, UNKNOWN, PERSON):
         if _PERSON_VERB.match(after) and tok.nominative:

@@ -172,9 +172,9 @@ _DATE = (
     r"|(?:" + _MONTHS_EN + r")\s\d{1,2},?\s\d{4})"      # March 12, 2012
 )
 _BIRTH_CUE = (
-    r"(?:(?<![\w.])s\.|(?<!\w)(?:synt\.|syntynyt|syntynyttä|syntyneen|syntynyt|"
+    r"(?:(?<![\w.])s\.|(?<!\w)(?:synt\.|syntynyt|syntynyttä|syntyneen|syntyneet|"
     r"syntyi|syntymäaika|syntymäaikansa|syntymäpäivä|syntymäpvm|"
-    r"född|födelsedatum|(?<![\w.])f\.|"
+    r"födda|född|födelsedatum|(?<![\w.])f\.|"
     r"born|date\sof\sbirth|birth\sdate|birthdate|DOB|D\.O\.B\.|d\.o\.b\.|dob))"
 )
 # Between cue and date: spaces, an optional colon, an optional "on"/"oli"/"is"/
@@ -190,6 +190,9 @@ _CUE_WINDOW = 40
 # "12.3.2012 syntyneen lapsen" (a participle of "syntyä", in any case and number). A date and
 # "jälkeen syntyneet" between them is a rule about an age group, not a person's birth date.
 _CUE_AFTER = re.compile(r"\s?-?\s?syntyn(?:yt|ee|ei)\w*", re.IGNORECASE)
+# What may stand between two dates of one list: a comma, a semicolon, a slash, "&" or one
+# conjunction (Finnish, Swedish, English), with spaces.
+_LIST_JOIN = re.compile(r"\s*(?:[,;/]|(?P<conjunction>&|ja|sekä|tai|och|samt|eller|and|or))\s*", re.IGNORECASE)
 
 
 _CUE_HINTS = re.compile(r"s\.|synt|född|f\.|födelse|born|birth|dob|d\.o\.b", re.IGNORECASE)
@@ -200,9 +203,24 @@ def find_birth_date(text: str) -> list[tuple[int, int]]:
         return []
     if not _CUE_HINTS.search(text):
         return []  # no cue word at all: the common case, decided without the date regex
-    return [m.span("date") for m in _DATE_FOUND.finditer(text)
-            if _CUE_BEFORE.search(text, max(0, m.start() - _CUE_WINDOW), m.start())
-            or _CUE_AFTER.match(text, m.end())]
+    dates = list(_DATE_FOUND.finditer(text))
+    before = [bool(_CUE_BEFORE.search(text, max(0, m.start() - _CUE_WINDOW), m.start())) for m in dates]
+    after = [bool(_CUE_AFTER.match(text, m.end())) for m in dates]
+    # One cue for a list of dates (siblings): "s. 3.4.2015, 1.6.2017 ja 2.2.2019",
+    # "2015-04-25, 3.3.2016 ja 1.6.2017 syntyneet". The cue reaches along the list across
+    # nothing but a comma or a conjunction, so "s. 3.4.2015, kokous 1.6.2017" stops; a cue
+    # after the list needs a conjunction before its last date, so that in "Kokous 1.6.2023,
+    # 12.3.2012 syntynyt poika" the meeting stays a meeting.
+    gaps = [text[a.end():b.start()] for a, b in zip(dates, dates[1:])]
+    for i, gap in enumerate(gaps):  # forwards from a cue before
+        before[i + 1] = before[i + 1] or (before[i] and bool(_LIST_JOIN.fullmatch(gap)))
+    own_after = after[:]
+    for i in range(len(gaps) - 1, -1, -1):  # backwards from a cue after
+        join = _LIST_JOIN.fullmatch(gaps[i])
+        if after[i + 1] and join and (join.group("conjunction") or not own_after[i + 1]):
+            after[i] = True
+    cued = [b or a for b, a in zip(before, after)]
+    return [m.span("date") for m, is_birth in zip(dates, cued) if is_birth]
 
 
 # A date in parentheses right after a person's name is the person's birth date
