@@ -105,6 +105,28 @@ def test_inflected_street_with_or_without_a_number():
     assert kinds("Tavattiin Kauppatorilla.") == []  # a market place is not a home
 
 
+@pytest.mark.parametrize("text, street", [
+    ("Osoite puijonkatu 12 b 5.", "puijonkatu 12 b 5"),
+    ("Perhe asuu kalevankadulla 28 as 26.", "kalevankadulla 28 as 26"),
+    ("Isä asuu mäntykujalla 4 c 12, äiti muualla.", "mäntykujalla 4 c 12"),
+    ("osoite rautatienkatu 5", "rautatienkatu 5"),
+    ("barnet bor på storgatan 7", "storgatan 7"),
+])
+def test_a_street_typed_in_lower_case_with_its_house_number(text, street):
+    assert kinds(text) == [("address", street)]
+
+
+@pytest.mark.parametrize("text", [
+    "Perhe asuu koulutiellä ja lapsi kulkee kouluun pyörällä.",  # no number: an ordinary word
+    "Tapaaminen siirtyi, koska valtatie 5 oli suljettu.",  # a road's number, not a house's
+    "Ajoimme kantatiellä 77 kohti Kuopiota.",
+    "Koulumatka: kävelytie 3 km.",
+    "Koulumatkaa kertyy, koulutie 2 km suuntaansa.",
+])
+def test_a_road_or_a_distance_is_not_a_home_address(text):
+    assert kinds(text) == []
+
+
 @pytest.mark.parametrize("text, code", [
     ("Dg F900.", "F900"),
     ("Diagnoosi F 32.1 on hoidossa.", "F 32.1"),

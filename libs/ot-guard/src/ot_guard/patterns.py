@@ -122,6 +122,21 @@ _STREET = re.compile(
     r"|(?:" + "|".join(_STREET_LOCATIVE) + r")(?:ll[aä]|lt[aä]|lle)(?P<number>" + _NUMBER + r")?)"
     r"(?![\w])"
 )
+# Typed in lower case, a street is an address only with its house number ("puijonkatu 12 b 5",
+# "asuu kalevankadulla 28"): without one, "koulutiellä" and "kadulla" are ordinary words. Suffixes
+# that also end ordinary nouns (tori, piha, kumpu...) are left out, and so are the road classes
+# whose number is the road's ("valtatie 5", "kantatie 77").
+_LOWER_STREET_SUFFIXES = ("katu", "tie", "kuja", "polku", "väylä", "raitti", "kaari", "bulevardi", "rinne",
+                          "kaarre", "gatan", "vägen", "gränd", "stigen")
+_LOWER_STREET_LOCATIVE = ("kadu", "tie", "kuja", "polu", "väylä", "raiti", "kaare", "bulevardi", "rintee",
+                          "kaartee")
+_ROAD_CLASSES = re.compile(
+    r"(?:valta|kanta|maan|seutu|yhdys|moottori|rauta|kävely|pyörä|ohitus|sivu|pää)tie(?:ll[aä]|lt[aä]|lle)?")
+_LOWER_STREET = re.compile(
+    r"(?<![\w-])(?P<street>[a-zåäö]{2,}(?:-[a-zåäö]+)*"
+    r"(?:" + "|".join(_LOWER_STREET_SUFFIXES) + r"|(?:" + "|".join(_LOWER_STREET_LOCATIVE)
+    + r")(?:ll[aä]|lt[aä]|lle)))" + _NUMBER.replace("[A-H]", "[A-Ha-h]") + r"(?![\w]|\s?km\b)"
+)
 # Postal code + post office: five digits and a capitalised place name
 # ("70100 Kuopio", "40100 JYVÄSKYLÄ").
 _POSTAL = re.compile(
@@ -136,8 +151,8 @@ _STREET_HINTS = re.compile("|".join(sorted(set(_STREET_SUFFIXES) | set(_STREET_L
 
 def find_address(text: str) -> list[tuple[int, int]]:
     spans = []
-    streets = _STREET.finditer(text) if _STREET_HINTS.search(text) else ()
-    for m in streets:
+    hinted = bool(_STREET_HINTS.search(text))
+    for m in _STREET.finditer(text) if hinted else ():
         # A locative street name without a number at a sentence start is more
         # likely a common word ("Koulutiellä sattui...") than an address.
         if m.group().endswith(("lla", "llä", "lta", "ltä", "lle")) and m["number"] is None:
@@ -145,6 +160,9 @@ def find_address(text: str) -> list[tuple[int, int]]:
             if not before or before[-1] in ".!?:;\n•":
                 continue
         spans.append(m.span())
+    if hinted:
+        spans += [m.span() for m in _LOWER_STREET.finditer(text)
+                  if not _ROAD_CLASSES.fullmatch(m["street"])]
     if _DIGITS.search(text):
         spans += [m.span() for m in _POSTAL.finditer(text)]
     return spans
