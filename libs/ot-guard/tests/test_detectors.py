@@ -186,6 +186,20 @@ def test_one_birth_cue_for_a_list_of_dates(text, dates):
     assert kinds(text) == [("birth_date", d) for d in dates]
 
 
+@pytest.mark.parametrize("text, dates", [
+    # a birth day without the year: with the age written elsewhere it is the whole date
+    ("Poika syntyi 12.10. ja on nyt 7-vuotias.", ["12.10."]),
+    ("Tyttö (s. 3.4.) asuu äidillä.", ["3.4."]),
+    ("Lapset ovat syntyneet 3.4. ja 1.6.", ["3.4.", "1.6."]),
+    ("12.10. syntynyt poika on 7-vuotias.", ["12.10."]),
+    # without a cue, or without the month's dot (a time), it is not
+    ("Kokous 12.10. klo 12.10.", []),
+    ("Poika syntyi klo 12.10 sairaalassa.", []),
+])
+def test_a_birth_day_and_month_without_the_year(text, dates):
+    assert kinds(text) == [("birth_date", d) for d in dates]
+
+
 def test_a_date_in_parentheses_after_a_word_is_not_a_birth_date():
     assert kinds("Kokous pidettiin (12.3.2024) Kuopiossa.") == []
 

@@ -42,6 +42,7 @@ _BUSINESS_ID = re.compile(r"\d{7}-\d")
 _ORGANISATION_PREFIXES = ("0800", "0600", "0700", "010", "020", "029", "030", "075")
 _NON_DIGIT = re.compile(r"\D")
 _DIGITS = re.compile(r"\d{2}")
+_A_DIGIT = re.compile(r"\d")
 
 
 def find_phone(text: str) -> list[tuple[int, int]]:
@@ -200,7 +201,11 @@ _BIRTH_CUE = (
 # is looked for in the 40 characters before each one: most texts have few dates,
 # and no run of spaces can make the search backtrack (a cue followed by three
 # optional runs of spaces once took 55 s to reject "s." + 1,000 spaces).
-_DATE_FOUND = re.compile(r"(?<!\d)(?<!\d\.)(?P<date>" + _DATE + r")(?![\d.]\d)", re.IGNORECASE)
+# With a birth cue, a day and month without the year is the birth date too ("syntyi 12.10."; with
+# the age elsewhere in the text it is all of it). The month's dot is required: "12.10" is a time.
+_DAY_AND_MONTH = r"|\d{1,2}\.\s?\d{1,2}\.(?!\s?\d)"
+_DATE_FOUND = re.compile(r"(?<!\d)(?<!\d\.)(?P<date>" + _DATE[:-1] + _DAY_AND_MONTH + r"))(?![\d.]\d)",
+                         re.IGNORECASE)
 _CUE_BEFORE = re.compile(
     _BIRTH_CUE + r"\s*(?::\s*)?(?:(?:on|oli|is|was|den)\s+)?$", re.IGNORECASE)
 _CUE_WINDOW = 40
@@ -217,7 +222,7 @@ _CUE_HINTS = re.compile(r"s\.|synt|född|f\.|födelse|born|birth|dob|d\.o\.b", r
 
 
 def find_birth_date(text: str) -> list[tuple[int, int]]:
-    if not _DIGITS.search(text):
+    if not _A_DIGIT.search(text):  # one is enough: "s. 3.4."
         return []
     if not _CUE_HINTS.search(text):
         return []  # no cue word at all: the common case, decided without the date regex
