@@ -203,8 +203,8 @@ _BIRTH_CUE = (
 # optional runs of spaces once took 55 s to reject "s." + 1,000 spaces).
 # With a birth cue, a day and month without the year is the birth date too ("syntyi 12.10."; with
 # the age elsewhere in the text it is all of it). The month's dot is required: "12.10" is a time.
-_DAY_AND_MONTH = r"|\d{1,2}\.\s?\d{1,2}\.(?!\s?\d)"
-_DATE_FOUND = re.compile(r"(?<!\d)(?<!\d\.)(?P<date>" + _DATE[:-1] + _DAY_AND_MONTH + r"))(?![\d.]\d)",
+_DAY_AND_MONTH = r"\d{1,2}\.\s?\d{1,2}\.(?!\s?\d)"
+_DATE_FOUND = re.compile(r"(?<!\d)(?<!\d\.)(?P<date>" + _DATE + "|" + _DAY_AND_MONTH + r")(?![\d.]\d)",
                          re.IGNORECASE)
 _CUE_BEFORE = re.compile(
     _BIRTH_CUE + r"\s*(?::\s*)?(?:(?:on|oli|is|was|den)\s+)?$", re.IGNORECASE)
@@ -234,12 +234,12 @@ def find_birth_date(text: str) -> list[tuple[int, int]]:
     # nothing but a comma or a conjunction, so "s. 3.4.2015, kokous 1.6.2017" stops; a cue
     # after the list needs a conjunction before its last date, so that in "Kokous 1.6.2023,
     # 12.3.2012 syntynyt poika" the meeting stays a meeting.
-    gaps = [text[a.end():b.start()] for a, b in zip(dates, dates[1:])]
-    for i, gap in enumerate(gaps):  # forwards from a cue before
-        before[i + 1] = before[i + 1] or (before[i] and bool(_LIST_JOIN.fullmatch(gap)))
+    joins = [_LIST_JOIN.fullmatch(text, a.end(), b.start()) for a, b in zip(dates, dates[1:])]
+    for i, join in enumerate(joins):  # forwards from a cue before
+        before[i + 1] = before[i + 1] or (before[i] and join is not None)
     own_after = after[:]
-    for i in range(len(gaps) - 1, -1, -1):  # backwards from a cue after
-        join = _LIST_JOIN.fullmatch(gaps[i])
+    for i in range(len(joins) - 1, -1, -1):  # backwards from a cue after
+        join = joins[i]
         if after[i + 1] and join and (join.group("conjunction") or not own_after[i + 1]):
             after[i] = True
     cued = [b or a for b, a in zip(before, after)]
