@@ -279,6 +279,26 @@ def test_a_place_after_a_title_stays_a_place(text):
     assert kinds(text) == []
 
 
+@pytest.mark.parametrize("text, name", [
+    # after a word for a name, a word the guard otherwise reads as a place is the name
+    ("Lapsen sukunimi on Mäkelä.", "Mäkelä"),
+    ("Äidin tyttönimi on Salo.", "Salo"),
+    ("Lapsi käyttää isänsä sukunimeä Mäkelä.", "Mäkelä"),
+    ("Barnets efternamn är Lahti.", "Lahti"),
+    ("Her surname is Lahti.", "Lahti"),
+])
+def test_a_place_like_name_after_a_word_for_a_name(text, name):
+    assert kinds(text) == [("name", name)]
+
+
+@pytest.mark.parametrize("text", [
+    "Palvelun nimi on Kela.",  # an organisation's name stays one
+    "Hankkeen nimi oli Elmeri.",
+])
+def test_an_organisation_after_a_word_for_a_name_is_not_a_person(text):
+    assert kinds(text) == []
+
+
 @pytest.mark.parametrize("text", [
     "Lumi sulaa ja retki siirtyy.",          # a word use of a common-word name
     "Opettaja kertoi, että tilanne on parantunut.",  # a derived noun, not a name

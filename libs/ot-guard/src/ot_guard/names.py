@@ -202,6 +202,13 @@ _TITLES = (
     "psykolog", "psykologen", "läkare", "läkaren", "teacher", "principal", "doctor", "nurse", "officer",
 )
 _WORD_AND_SPACE_BEFORE = re.compile(r"(\w+) $")
+# A word for a name, then the name: "Lapsen sukunimi on Mäkelä", "käyttää sukunimeä Salo",
+# "efternamnet är Lahti". A word the guard otherwise reads as a place is a name here; an
+# organisation's name stays one ("Palvelun nimi on Kela").
+_NAME_WORD_BEFORE = re.compile(
+    r"(?<!\w)(?:(?:suku|etu|tyttö|kutsuma|lempi|toinen\s)?nim(?:i|eä|ensä|eksi)(?:\s(?:on|oli|oli\saiemmin))?"
+    r"|(?:efter|för|flick)?namn(?:et)?(?:\sär|\svar)?|(?:sur|first|last|maiden\s)?name(?:\sis|\swas)?)\s$",
+    re.IGNORECASE)
 _AFTER_TITLED_GENITIVE = ("kanssa", "luona", "luokse", "luota", "mukaan", "kautta", "puolesta")
 
 # Verbs and phrases after which a sentence-initial name-like word is a person
@@ -490,6 +497,8 @@ def _supported(text: str, tok: _Tok, language=True) -> bool:
         # "Barnet Malin" is not "Mali's"
         return (tok.nominative or tok.cls not in (PLACE, ORGANISATION)
                 or (tok.cls == PLACE and not language))
+    if tok.cls != ORGANISATION and _NAME_WORD_BEFORE.search(text, max(0, tok.start - 30), tok.start):
+        return True  # "sukunimi on Mäkelä"; but "Palvelun nimi on Kela"
     if tok.cls == PLACE and _after_title(text, tok.start):
         return tok.nominative or (tok.text.endswith("n")
                                   and _next_word(text, tok.end).startswith(_AFTER_TITLED_GENITIVE))
