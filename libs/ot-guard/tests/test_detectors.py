@@ -280,6 +280,7 @@ def test_a_surname_that_is_also_a_place_after_a_title_or_a_word_for_a_name(text,
     "Lääkäri Kuopiossa totesi, että lääkitys jatkuu.",  # a place after a title, inflected otherwise
     "Psykologi Kuopion yliopistollisesta sairaalasta soitti.",
     "Tapasin opettajan Kuopiossa.",
+    "Lähete lastenpsykiatri Kuopion kautta.",  # a genitive before a word other than of meeting
     "Palvelun nimi on Kela.",  # an organisation's name stays one
     "Hankkeen nimi oli Elmeri.",
 ])

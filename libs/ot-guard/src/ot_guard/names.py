@@ -209,7 +209,7 @@ _NAME_WORD_BEFORE = re.compile(
     r"(?<!\w)(?:(?:suku|etu|tyttö|kutsuma|lempi|toinen\s)?nim(?:i|eä|ensä|eksi)(?:\s(?:on|oli|oli\saiemmin))?"
     r"|(?:efter|för|flick)?namn(?:et)?(?:\sär|\svar)?|(?:sur|first|last|maiden\s)?name(?:\sis|\swas)?)\s$",
     re.IGNORECASE)
-_AFTER_TITLED_GENITIVE = ("kanssa", "luona", "luokse", "luota", "mukaan", "kautta", "puolesta")
+_AFTER_TITLED_GENITIVE = ("kanssa", "luona", "luokse", "luota", "mukaan")
 
 # Verbs and phrases after which a sentence-initial name-like word is a person
 # ("Lumi kertoi", "Usko nukkuu huonosti", "Ilo on 7-vuotias").  Verbs of
