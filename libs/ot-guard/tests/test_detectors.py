@@ -111,17 +111,32 @@ def test_inflected_street_with_or_without_a_number():
     ("Isä asuu mäntykujalla 4 c 12, äiti muualla.", "mäntykujalla 4 c 12"),
     ("osoite rautatienkatu 5", "rautatienkatu 5"),
     ("barnet bor på storgatan 7", "storgatan 7"),
+    # without a number, after a verb of living or moving
+    ("Perhe muutti keväällä sepänkadulle, ja uusi koulu alkoi.", "sepänkadulle"),
+    ("Isä asuu nykyään kalevankadulla.", "kalevankadulla"),
 ])
-def test_a_street_typed_in_lower_case_with_its_house_number(text, street):
+def test_a_street_typed_in_lower_case_with_its_house_number_or_a_verb_of_living(text, street):
     assert kinds(text) == [("address", street)]
 
 
+@pytest.mark.parametrize("text, parts", [
+    ("Asuu nykyään kirkkokadulla 17, 50824 kuopio.", ["kirkkokadulla 17", "50824 kuopio"]),
+    ("Har flyttat till storgatan 7 b, 68619 borgå.", ["storgatan 7 b", "68619 borgå"]),
+    ("Osoite Puijonkatu 12 B 5 70100 kuopio", ["Puijonkatu 12 B 5", "70100 kuopio"]),
+])
+def test_a_lower_case_postal_code_after_a_street(text, parts):
+    assert kinds(text) == [("address", p) for p in parts]
+
+
 @pytest.mark.parametrize("text", [
-    "Perhe asuu koulutiellä ja lapsi kulkee kouluun pyörällä.",  # no number: an ordinary word
+    "Lapsi kertoi, että koulutiellä sattui kiusaamista.",  # no number, no verb of living: a word
     "Tapaaminen siirtyi, koska valtatie 5 oli suljettu.",  # a road's number, not a house's
     "Ajoimme kantatiellä 77 kohti Kuopiota.",
     "Koulumatka: kävelytie 3 km.",
     "Koulumatkaa kertyy, koulutie 2 km suuntaansa.",
+    "Lapsi asuu kadulla.",  # homeless: no street's name before the suffix
+    "Hinta oli 10000 euroa, ja kulut korvataan.",  # five digits and a word, no street before them
+    "Perhe muutti valtatien varteen.",
 ])
 def test_a_road_or_a_distance_is_not_a_home_address(text):
     assert kinds(text) == []

@@ -138,11 +138,22 @@ _LOWER_STREET = re.compile(
     r"(?:" + "|".join(_LOWER_STREET_SUFFIXES) + r"|(?:" + "|".join(_LOWER_STREET_LOCATIVE)
     + r")(?:ll[aä]|lt[aä]|lle)))" + _NUMBER.replace("[A-H]", "[A-Ha-h]") + r"(?![\w]|\s?km\b)"
 )
+# Without its number, a lower-case street in a locative case is an address where a verb of living or
+# moving comes at most two words before it ("perhe muutti keväällä sepänkadulle", "asuu nykyään
+# kalevankadulla"); "kadulla" alone (on the street) has no name before the suffix.
+_LIVES_ON_LOWER_STREET = re.compile(
+    r"(?<!\w)(?:asuu|asui|asuvat|asuivat|asunut|asuneet|muutti|muuttivat|muuttaa|muuttavat|muuttanut|"
+    r"muuttaneet|bor|bodde|flyttade|flyttat|flyttar)(?:\s[a-zåäö]+){0,2}?\s"
+    r"(?P<street>[a-zåäö]{2,}(?:" + "|".join(_LOWER_STREET_LOCATIVE) + r")(?:ll[aä]|lt[aä]|lle))(?![\w-])",
+    re.IGNORECASE)
 # Postal code + post office: five digits and a capitalised place name
 # ("70100 Kuopio", "40100 JYVÄSKYLÄ").
 _POSTAL = re.compile(
     r"(?<![\w.,/-])\d{5}\s[A-ZÅÄÖ][A-Za-zåäöÅÄÖ]+(?:-[A-Za-zåäöÅÄÖ]+)?(?![\w-])"
 )
+# In lower case ("70100 kuopio") five digits and a word are as often an amount ("10000 euroa"), so
+# only right after a street and its comma: "kalevankadulla 28, 70100 kuopio".
+_LOWER_POSTAL_AFTER_STREET = re.compile(r",?\s(?P<postal>\d{5}\s[a-zåäö]+(?:-[a-zåäö]+)?)(?![\w-])")
 
 
 # Substrings every street name contains: checked first, as most texts have none
@@ -164,8 +175,15 @@ def find_address(text: str) -> list[tuple[int, int]]:
     if hinted:
         spans += [m.span() for m in _LOWER_STREET.finditer(text)
                   if not _ROAD_CLASSES.fullmatch(m["street"])]
+        spans += [m.span("street") for m in _LIVES_ON_LOWER_STREET.finditer(text)
+                  if not _ROAD_CLASSES.fullmatch(m["street"].lower())]
     if _DIGITS.search(text):
-        spans += [m.span() for m in _POSTAL.finditer(text)]
+        postal = [m.span() for m in _POSTAL.finditer(text)]
+        for _, end in spans:  # the streets' ends, before the capitalised postal codes join them
+            m = _LOWER_POSTAL_AFTER_STREET.match(text, end)
+            if m:
+                postal.append(m.span("postal"))
+        spans += postal
     return spans
 
 
